@@ -1,0 +1,574 @@
+"""The flow graph: the one contract between the designer and the runtime.
+
+A graph is JSON (it is also the import/export format)::
+
+    {"nodes": [{"id": "order", "type": "trigger.webhook", "name": "New order",
+                "config": {}, "position": {"x": 0, "y": 0}},
+               {"id": "notify", "type": "code.python", "name": "Build email",
+                "config": {"source": "def handler(event, context): ..."},
+                "settings": {"timeout_seconds": 30, "retries": 2}}],
+     "edges": [{"source": "order", "target": "notify"}]}
+
+``parse_graph`` checks every rule and returns an immutable ``Graph`` or raises
+``GraphInvalid`` listing every problem, each naming its node and field. It is pure: the
+node kinds (their config schemas and extra checks) are passed in as a catalog, so this
+module knows nothing about what any kind does.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+NODE_ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+MAX_NAME_LENGTH = 200
+MAX_JSON_DEPTH = 64
+
+# Engine settings every step node may carry; the defaults apply when a key is absent.
+SETTINGS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "timeout_seconds": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 3600,
+            "default": 60,
+            "title": "Timeout (seconds)",
+        },
+        "retries": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 20,
+            "default": 0,
+            "title": "Retries",
+        },
+        "retry_backoff_seconds": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 3600,
+            "default": 2,
+            "title": "First retry after (seconds)",
+            "description": "Doubles on every attempt, with jitter.",
+        },
+        "continue_on_failure": {
+            "type": "boolean",
+            "default": False,
+            "title": "Continue on failure",
+            "description": 'Treat a failure as an output ({"error": ...}) and go on.',
+        },
+    },
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a graph is refused, aimed at a node (and a field) when it concerns one."""
+
+    message: str
+    node: str | None = None
+    field: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"node": self.node, "field": self.field, "message": self.message}
+
+
+class GraphInvalid(Exception):
+    def __init__(self, problems: Sequence[Problem]):
+        self.problems = list(problems)
+        count = len(self.problems)
+        super().__init__(f"The graph has {count} problem{'s' if count != 1 else ''}.")
+
+
+@dataclass(frozen=True)
+class StepSettings:
+    timeout_seconds: float = 60
+    retries: int = 0
+    retry_backoff_seconds: float = 2
+    continue_on_failure: bool = False
+
+
+@dataclass(frozen=True)
+class Node:
+    id: str
+    type: str
+    name: str
+    config: Mapping[str, Any]
+    position: tuple[float, float] = (0, 0)
+    settings: StepSettings = field(default_factory=StepSettings)
+    raw_settings: Mapping[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "type": self.type,
+            "name": self.name,
+            "config": dict(self.config),
+            "position": {"x": self.position[0], "y": self.position[1]},
+        }
+        if self.raw_settings:
+            data["settings"] = dict(self.raw_settings)
+        return data
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    source_handle: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"source": self.source, "target": self.target}
+        if self.source_handle is not None:
+            data["sourceHandle"] = self.source_handle
+        return data
+
+
+class NodeKind(Protocol):
+    """What the catalog knows about a node type; implemented by the runtime's kinds."""
+
+    type: ClassVar[str]
+    category: ClassVar[Literal["trigger", "step"]]
+    config_schema: ClassVar[dict[str, Any]]
+    # Named outputs (a branch has "true" and "false"); empty means one unnamed output.
+    handles: ClassVar[tuple[str, ...]]
+
+    def check(self, nodes: Sequence[Node], graph: Graph) -> Iterable[Problem]:
+        """Checks beyond the JSON schema (code parses, cron is valid...), for all nodes of
+        this kind in one call so a kind can batch expensive work."""
+        ...
+
+
+@dataclass(frozen=True)
+class Graph:
+    nodes: Mapping[str, Node]
+    edges: tuple[Edge, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "nodes": [node.as_json() for node in self.nodes.values()],
+            "edges": [edge.as_json() for edge in self.edges],
+        }
+
+    def incoming(self, node_id: str) -> list[Edge]:
+        return [edge for edge in self.edges if edge.target == node_id]
+
+    def outgoing(self, node_id: str) -> list[Edge]:
+        return [edge for edge in self.edges if edge.source == node_id]
+
+    def upstream(self, node_id: str) -> set[str]:
+        """Every node with a path to ``node_id`` (its ancestors)."""
+        seen: set[str] = set()
+        stack = [edge.source for edge in self.incoming(node_id)]
+        while stack:
+            current = stack.pop()
+            if current not in seen:
+                seen.add(current)
+                stack.extend(edge.source for edge in self.incoming(current))
+        return seen
+
+
+def parse_graph(
+    data: Any,
+    *,
+    catalog: Mapping[str, NodeKind],
+    max_nodes: int = 500,
+    max_bytes: int = 1024 * 1024,
+) -> Graph:
+    """Validate ``data`` against the contract and return the parsed graph.
+
+    Raises GraphInvalid with every problem found (not just the first), so the designer can
+    mark all offending nodes at once. Never raises anything else for bad input.
+    """
+    problems = list(_check_envelope(data, max_nodes=max_nodes, max_bytes=max_bytes))
+    if problems:
+        raise GraphInvalid(problems)
+    nodes, node_problems = _parse_nodes(data["nodes"], catalog)
+    edges, edge_problems = _parse_edges(data.get("edges", []), nodes, catalog)
+    problems = node_problems + edge_problems
+    if not any(catalog[n.type].category == "trigger" for n in nodes.values()):
+        problems.append(Problem("A flow needs at least one trigger node to start it."))
+    if not edge_problems:
+        problems.extend(_check_cycles(nodes, edges))
+    graph = Graph(nodes=nodes, edges=tuple(edges))
+    # Kind-specific checks run last and only on nodes whose config matched the schema.
+    broken = {p.node for p in node_problems}
+    by_kind: dict[str, list[Node]] = {}
+    for node in nodes.values():
+        if node.id not in broken:
+            by_kind.setdefault(node.type, []).append(node)
+    for kind_type, kind_nodes in by_kind.items():
+        problems.extend(catalog[kind_type].check(kind_nodes, graph))
+    if problems:
+        raise GraphInvalid(problems)
+    return graph
+
+
+def _check_envelope(data: Any, *, max_nodes: int, max_bytes: int) -> Iterator[Problem]:
+    if not isinstance(data, dict):
+        yield Problem('A graph is an object: {"nodes": [...], "edges": [...]}.', field="graph")
+        return
+    unknown = sorted(set(data) - {"nodes", "edges"})
+    if unknown:
+        yield Problem(
+            f"Unknown key(s) {', '.join(unknown)}; a graph has nodes and edges.", field="graph"
+        )
+    if not isinstance(data.get("nodes"), list):
+        yield Problem("nodes must be a list.", field="nodes")
+    if not isinstance(data.get("edges", []), list):
+        yield Problem("edges must be a list.", field="edges")
+    json_problem = _json_problem(data)
+    if json_problem:
+        yield Problem(json_problem, field="graph")
+        return
+    size = len(json.dumps(data, separators=(",", ":")).encode())
+    if size > max_bytes:
+        yield Problem(f"The graph is {size:,} bytes; the limit is {max_bytes:,}.", field="graph")
+    if isinstance(data.get("nodes"), list) and len(data["nodes"]) > max_nodes:
+        yield Problem(
+            f"The graph has {len(data['nodes'])} nodes; the limit is {max_nodes}.", field="nodes"
+        )
+
+
+def _json_problem(value: Any) -> str | None:
+    """Refuse what JSON columns cannot store faithfully: NUL characters, NaN, deep nesting."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            return f"The graph is nested more than {MAX_JSON_DEPTH} levels deep."
+        if isinstance(current, str):
+            if "\x00" in current:
+                return "The graph contains a NUL character (\\u0000), which cannot be stored."
+        elif isinstance(current, float):
+            if current != current or current in (float("inf"), float("-inf")):
+                return "The graph contains NaN or Infinity, which JSON does not allow."
+        elif isinstance(current, dict):
+            for key, item in current.items():
+                if not isinstance(key, str) or "\x00" in key:
+                    return "The graph contains an invalid key."
+                stack.append((item, depth + 1))
+        elif isinstance(current, list):
+            stack.extend((item, depth + 1) for item in current)
+        elif current is not None and not isinstance(current, bool | int):
+            return f"The graph contains a value JSON cannot hold ({type(current).__name__})."
+    return None
+
+
+def _parse_nodes(
+    raw_nodes: list[Any], catalog: Mapping[str, NodeKind]
+) -> tuple[dict[str, Node], list[Problem]]:
+    nodes: dict[str, Node] = {}
+    problems: list[Problem] = []
+    for index, raw in enumerate(raw_nodes):
+        node, node_problems = _parse_node(index, raw, catalog, taken=nodes)
+        problems.extend(node_problems)
+        if node is not None:
+            nodes[node.id] = node
+    return nodes, problems
+
+
+def _parse_node(
+    index: int, raw: Any, catalog: Mapping[str, NodeKind], *, taken: Mapping[str, Node]
+) -> tuple[Node | None, list[Problem]]:
+    where = f"nodes[{index}]"
+    if not isinstance(raw, dict):
+        return None, [Problem("Each node is an object with id, type and config.", field=where)]
+    node_id = raw.get("id")
+    if not isinstance(node_id, str) or not NODE_ID_PATTERN.match(node_id):
+        return None, [
+            Problem(
+                "A node id is 1-64 letters, digits, _ or -, starting with a letter or _.",
+                node=node_id if isinstance(node_id, str) else None,
+                field=f"{where}.id",
+            )
+        ]
+    if node_id in taken:
+        return None, [Problem(f"Two nodes share the id {node_id!r}.", node=node_id, field="id")]
+    problems: list[Problem] = []
+    unknown = sorted(set(raw) - {"id", "type", "name", "config", "position", "settings"})
+    if unknown:
+        problems.append(Problem(f"Unknown node key(s): {', '.join(unknown)}.", node=node_id))
+    type_name = raw.get("type")
+    kind = catalog.get(type_name) if isinstance(type_name, str) else None
+    if kind is None:
+        problems.append(
+            Problem(
+                f"Unknown node type {raw.get('type')!r}; see /api/step-types/ for the catalog.",
+                node=node_id,
+                field="type",
+            )
+        )
+    name = raw.get("name", node_id)
+    if not isinstance(name, str) or not name.strip() or len(name) > MAX_NAME_LENGTH:
+        problems.append(
+            Problem(f"The name must be 1-{MAX_NAME_LENGTH} characters.", node=node_id, field="name")
+        )
+    config = raw.get("config", {})
+    if not isinstance(config, dict):
+        problems.append(Problem("config must be an object.", node=node_id, field="config"))
+    elif kind is not None:
+        problems.extend(_schema_problems(kind, config, node_id, "config"))
+    position = _parse_position(raw.get("position"))
+    if position is None:
+        problems.append(
+            Problem('position must be {"x": number, "y": number}.', node=node_id, field="position")
+        )
+    raw_settings = raw.get("settings", {})
+    settings, settings_problems = _parse_settings(raw_settings, node_id, kind)
+    problems.extend(settings_problems)
+    if problems or kind is None:
+        return None, problems
+    return Node(
+        id=node_id,
+        type=kind.type,
+        name=name.strip(),
+        config=config,
+        position=position or (0, 0),
+        settings=settings,
+        raw_settings=raw_settings,
+    ), []
+
+
+def _parse_position(raw: Any) -> tuple[float, float] | None:
+    if raw is None:
+        return (0, 0)
+    if not isinstance(raw, dict) or set(raw) - {"x", "y"}:
+        return None
+    x, y = raw.get("x", 0), raw.get("y", 0)
+    if isinstance(x, bool) or isinstance(y, bool):
+        return None
+    if not isinstance(x, int | float) or not isinstance(y, int | float):
+        return None
+    return (x, y)
+
+
+def _parse_settings(
+    raw: Any, node_id: str, kind: NodeKind | None
+) -> tuple[StepSettings, list[Problem]]:
+    if raw in (None, {}):
+        return StepSettings(), []
+    if kind is not None and kind.category == "trigger":
+        return StepSettings(), [
+            Problem(
+                "Triggers have no step settings (timeout, retries...).",
+                node=node_id,
+                field="settings",
+            )
+        ]
+    problems = [
+        Problem(message, node=node_id, field=where)
+        for where, message in _schema_errors(_SETTINGS_VALIDATOR, raw, "settings")
+    ]
+    if problems:
+        return StepSettings(), problems
+    return StepSettings(**raw), []
+
+
+def _schema_problems(
+    kind: NodeKind, config: dict[str, Any], node_id: str, prefix: str
+) -> list[Problem]:
+    return [
+        Problem(message, node=node_id, field=where)
+        for where, message in _schema_errors(_validator_for(kind), config, prefix)
+    ]
+
+
+_SETTINGS_VALIDATOR = Draft202012Validator(SETTINGS_SCHEMA)
+_kind_validators: dict[str, Draft202012Validator] = {}
+
+
+def _validator_for(kind: NodeKind) -> Draft202012Validator:
+    validator = _kind_validators.get(kind.type)
+    if validator is None or validator.schema is not kind.config_schema:
+        validator = Draft202012Validator(kind.config_schema)
+        _kind_validators[kind.type] = validator
+    return validator
+
+
+def _schema_errors(
+    validator: Draft202012Validator, instance: Any, prefix: str
+) -> Iterator[tuple[str, str]]:
+    for error in sorted(validator.iter_errors(instance), key=_error_sort_key):
+        path = [prefix, *(str(part) for part in error.absolute_path)]
+        yield _describe(error, path)
+
+
+def _error_sort_key(error: ValidationError) -> tuple[str, ...]:
+    return tuple(str(part) for part in error.absolute_path)
+
+
+def _describe(error: ValidationError, path: list[str]) -> tuple[str, str]:
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    if error.validator == "required":
+        required: Any = error.validator_value
+        instance: Any = error.instance
+        missing = [name for name in required if name not in instance]
+        return ".".join([*path, missing[0]]), "This field is required."
+    if error.validator == "additionalProperties":
+        return ".".join(path), error.message.replace("Additional properties", "Unknown fields")
+    if error.validator in {"oneOf", "anyOf"} and schema.get("x-message"):
+        return ".".join(path), schema["x-message"]
+    title = schema.get("title")
+    message = error.message
+    if error.validator in {
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "pattern",
+        "enum",
+        "type",
+        "minItems",
+        "maxItems",
+        "format",
+    }:
+        message = f"{title + ': ' if title else ''}{_plain(error)}"
+    return ".".join(path), message
+
+
+def _plain(error: ValidationError) -> str:
+    value: Any = error.validator_value
+    match error.validator:
+        case "minLength" if value == 1:
+            return "must not be empty."
+        case "minLength":
+            return f"must be at least {value} characters."
+        case "maxLength":
+            return f"must be at most {value} characters."
+        case "minimum":
+            return f"must be at least {value}."
+        case "maximum":
+            return f"must be at most {value}."
+        case "exclusiveMinimum":
+            return f"must be greater than {value}."
+        case "enum":
+            return "must be one of " + ", ".join(json.dumps(v) for v in value) + "."
+        case "type":
+            return f"must be of type {value}."
+        case "minItems":
+            return f"needs at least {value} item(s)."
+        case "maxItems":
+            return f"allows at most {value} item(s)."
+    return error.message
+
+
+def _parse_edges(
+    raw_edges: list[Any], nodes: Mapping[str, Node], catalog: Mapping[str, NodeKind]
+) -> tuple[list[Edge], list[Problem]]:
+    edges: list[Edge] = []
+    problems: list[Problem] = []
+    seen: set[tuple[str, str, str | None]] = set()
+    for index, raw in enumerate(raw_edges):
+        edge, problem = _parse_edge(index, raw, nodes, catalog)
+        if problem is not None:
+            problems.append(problem)
+            continue
+        assert edge is not None
+        key = (edge.source, edge.target, edge.source_handle)
+        if key in seen:
+            problems.append(
+                Problem(
+                    f"The edge {edge.source} → {edge.target} appears twice.",
+                    node=edge.source,
+                    field=f"edges[{index}]",
+                )
+            )
+            continue
+        seen.add(key)
+        edges.append(edge)
+    return edges, problems
+
+
+def _parse_edge(
+    index: int, raw: Any, nodes: Mapping[str, Node], catalog: Mapping[str, NodeKind]
+) -> tuple[Edge | None, Problem | None]:
+    where = f"edges[{index}]"
+    if not isinstance(raw, dict) or set(raw) - {"source", "target", "sourceHandle", "id"}:
+        return None, Problem(
+            'An edge is {"source": id, "target": id} with an optional "sourceHandle".',
+            field=where,
+        )
+    source, target, handle = raw.get("source"), raw.get("target"), raw.get("sourceHandle")
+    for end, value in (("source", source), ("target", target)):
+        if not isinstance(value, str) or value not in nodes:
+            return None, Problem(
+                f"The edge's {end} {value!r} is not a node of this graph.",
+                node=source if end == "target" and isinstance(source, str) else None,
+                field=f"{where}.{end}",
+            )
+    assert isinstance(source, str) and isinstance(target, str)
+    if source == target:
+        return None, Problem("A node cannot connect to itself.", node=source, field=where)
+    if catalog[nodes[target].type].category == "trigger":
+        return None, Problem(
+            f"Nothing can lead into the trigger {target!r}; triggers start a flow.",
+            node=target,
+            field=f"{where}.target",
+        )
+    handles = catalog[nodes[source].type].handles
+    if handles and handle not in handles:
+        return None, Problem(
+            f"Edges leaving {source!r} must use the {' or '.join(handles)} output.",
+            node=source,
+            field=f"{where}.sourceHandle",
+        )
+    if not handles and handle is not None:
+        return None, Problem(
+            f"{source!r} has a single output; remove sourceHandle {handle!r}.",
+            node=source,
+            field=f"{where}.sourceHandle",
+        )
+    return Edge(source=source, target=target, source_handle=handle), None
+
+
+def _check_cycles(nodes: Mapping[str, Node], edges: Sequence[Edge]) -> list[Problem]:
+    """Kahn's algorithm; whatever cannot be ordered lies on or behind a cycle."""
+    indegree = dict.fromkeys(nodes, 0)
+    children: dict[str, list[str]] = {node_id: [] for node_id in nodes}
+    for edge in edges:
+        indegree[edge.target] += 1
+        children[edge.source].append(edge.target)
+    ready = [node_id for node_id, degree in indegree.items() if degree == 0]
+    while ready:
+        current = ready.pop()
+        for child in children[current]:
+            indegree[child] -= 1
+            if indegree[child] == 0:
+                ready.append(child)
+    stuck = {node_id for node_id, degree in indegree.items() if degree > 0}
+    if not stuck:
+        return []
+    cycle = _find_cycle(stuck, edges)
+    path = " → ".join([*cycle, cycle[0]])
+    return [
+        Problem(f"This node is part of a cycle ({path}); flows must not loop.", node=node_id)
+        for node_id in cycle
+    ]
+
+
+def _find_cycle(stuck: set[str], edges: Sequence[Edge]) -> list[str]:
+    """Return one cycle among the stuck nodes, in edge direction.
+
+    Every stuck node has a stuck parent (else Kahn's algorithm would have freed it), so
+    walking stuck parents from any stuck node must come back to a node already seen.
+    """
+    parents: dict[str, list[str]] = {}
+    for edge in edges:
+        if edge.source in stuck and edge.target in stuck:
+            parents.setdefault(edge.target, []).append(edge.source)
+    order: list[str] = []
+    position: dict[str, int] = {}
+    current = min(stuck)
+    while current not in position:
+        position[current] = len(order)
+        order.append(current)
+        current = min(parents[current])
+    return list(reversed(order[position[current] :]))

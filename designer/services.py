@@ -1,0 +1,281 @@
+"""Writes to flows and versions. Every function is keyword-only and checks the graph contract;
+callers (views, API, commands) have already checked the user's permission."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.text import slugify
+
+from designer.graph import Graph, parse_graph
+from designer.models import Flow, FlowEvent, FlowVersion, Membership, Role, Workspace
+from runtime.services import step_catalog
+
+EXPORT_FORMAT = 1
+
+
+class InvalidRequest(Exception):
+    """Input that is well-formed but cannot be acted on; ``field`` names the culprit."""
+
+    def __init__(self, message: str, *, field: str | None = None):
+        self.field = field
+        super().__init__(message)
+
+
+class VersionConflict(Exception):
+    """Someone saved a newer version since the editor loaded ``based_on``."""
+
+    def __init__(self, latest: FlowVersion):
+        self.latest = latest
+        author = latest.author.get_username() if latest.author else "someone"
+        super().__init__(
+            f"Version {latest.number} was saved by {author} after the version you started "
+            "from. Load it, or save yours on top of it."
+        )
+
+
+def graph_validate(graph: Any) -> Graph:
+    """Parse ``graph`` against the catalog and the configured limits; raises GraphInvalid."""
+    return parse_graph(
+        graph,
+        catalog=step_catalog(),
+        max_nodes=settings.TRIBUTARY_MAX_NODES,
+        max_bytes=settings.TRIBUTARY_MAX_GRAPH_BYTES,
+    )
+
+
+def workspace_create(*, name: str, admin: User | None = None) -> Workspace:
+    base = slugify(name)[:50] or "workspace"
+    slug, suffix = base, 1
+    while Workspace.objects.filter(slug=slug).exists():
+        suffix += 1
+        slug = f"{base}-{suffix}"
+    workspace = Workspace.objects.create(name=name, slug=slug)
+    if admin is not None:
+        Membership.objects.create(workspace=workspace, user=admin, role=Role.ADMIN)
+    return workspace
+
+
+def workspace_for_new_flow(*, user: User, workspace_id: int | None) -> Workspace:
+    """The workspace a new flow goes to: the one asked for, or the user's only writable one."""
+    candidates = Workspace.objects.all()
+    if not getattr(user, "is_superuser", False):
+        candidates = candidates.filter(
+            memberships__user=user.pk, memberships__role__in=[Role.ADMIN, Role.EDITOR]
+        )
+    if workspace_id is not None:
+        workspace = candidates.filter(pk=workspace_id).first()
+        if workspace is None:
+            raise PermissionDenied("You cannot create flows in that workspace.")
+        return workspace
+    writable = list(candidates[:2])
+    if not writable:
+        raise PermissionDenied("Your role lets you read flows but not create them.")
+    if len(writable) > 1:
+        raise InvalidRequest("You belong to several workspaces; say which one.", field="workspace")
+    return writable[0]
+
+
+@transaction.atomic
+def flow_create(
+    *,
+    user: User,
+    workspace: Workspace,
+    name: str,
+    description: str = "",
+    graph: Any = None,
+    message: str = "",
+    action: str = FlowEvent.Action.CREATED,
+) -> Flow:
+    """Create a flow, with version 1 when a graph is given (validated first; nothing is
+    stored when it is invalid)."""
+    parsed = graph_validate(graph) if graph is not None else None
+    flow = Flow.objects.create(workspace=workspace, name=name, description=description, owner=user)
+    FlowEvent.objects.create(flow=flow, actor=user, action=action)
+    if parsed is not None:
+        _version_create(
+            flow=flow,
+            user=user,
+            graph=parsed,
+            message=message or "First version",
+            number=1,
+            based_on=None,
+        )
+    return flow
+
+
+@transaction.atomic
+def flow_update(
+    *,
+    flow: Flow,
+    user: User,
+    name: str | None = None,
+    description: str | None = None,
+) -> Flow:
+    if name is not None and name != flow.name:
+        FlowEvent.objects.create(
+            flow=flow,
+            actor=user,
+            action=FlowEvent.Action.RENAMED,
+            detail={"from": flow.name, "to": name},
+        )
+        flow.name = name
+    if description is not None:
+        flow.description = description
+    flow.updated_at = timezone.now()
+    flow.save(update_fields=["name", "description", "updated_at"])
+    return flow
+
+
+@transaction.atomic
+def flow_archive(*, flow: Flow, user: User) -> Flow:
+    """Archive a flow: it leaves the list and its triggers stop; history stays."""
+    if flow.archived_at is None:
+        flow.archived_at = timezone.now()
+        flow.save(update_fields=["archived_at"])
+        FlowEvent.objects.create(flow=flow, actor=user, action=FlowEvent.Action.ARCHIVED)
+    return flow
+
+
+@transaction.atomic
+def flow_restore(*, flow: Flow, user: User) -> Flow:
+    if flow.archived_at is not None:
+        flow.archived_at = None
+        flow.save(update_fields=["archived_at"])
+        FlowEvent.objects.create(flow=flow, actor=user, action=FlowEvent.Action.RESTORED)
+    return flow
+
+
+def flow_version_save(
+    *,
+    flow: Flow,
+    user: User,
+    graph: Any,
+    message: str = "",
+    based_on: int | None = None,
+    force: bool = False,
+) -> FlowVersion:
+    """Store ``graph`` as the flow's next version.
+
+    Raises GraphInvalid (nothing stored) or, when ``based_on`` is older than the latest
+    version and ``force`` is not set, VersionConflict. Two concurrent saves get consecutive
+    numbers: the flow row is locked while the next number is taken.
+    """
+    parsed = graph_validate(graph)  # outside the lock: it may spawn a JavaScript check
+    with transaction.atomic():
+        locked = Flow.objects.select_for_update().get(pk=flow.pk)
+        latest = FlowVersion.objects.filter(flow=locked).aggregate(n=Max("number"))["n"] or 0
+        if based_on is not None and based_on != latest and not force:
+            raise VersionConflict(
+                FlowVersion.objects.select_related("author").get(flow=locked, number=latest)
+            )
+        return _version_create(
+            flow=locked,
+            user=user,
+            graph=parsed,
+            message=message,
+            number=latest + 1,
+            based_on=based_on,
+        )
+
+
+def _version_create(
+    *,
+    flow: Flow,
+    user: User,
+    graph: Graph,
+    message: str,
+    number: int,
+    based_on: int | None,
+) -> FlowVersion:
+    version = FlowVersion.objects.create(
+        flow=flow,
+        number=number,
+        graph=graph.as_json(),
+        message=message,
+        author=user,
+        based_on=based_on,
+    )
+    Flow.objects.filter(pk=flow.pk).update(updated_at=version.created_at)
+    FlowEvent.objects.create(
+        flow=flow,
+        actor=user,
+        action=FlowEvent.Action.VERSION_SAVED,
+        to_version=number,
+        detail={"message": message},
+    )
+    return version
+
+
+def flow_publish(*, flow: Flow, user: User, number: int) -> FlowEvent:
+    """Make version ``number`` the live one. Publishing an older number is a rollback.
+
+    Publishing re-validates the graph: a version saved under an older catalog (or, say, a
+    database-change trigger saved before moving to SQLite) must not go live if it is invalid
+    now.
+    """
+    with transaction.atomic():
+        locked = Flow.objects.select_for_update().select_related("live_version").get(pk=flow.pk)
+        if locked.archived_at is not None:
+            raise InvalidRequest("Restore the archived flow before publishing it.")
+        version = FlowVersion.objects.filter(flow=locked, number=number).first()
+        if version is None:
+            raise InvalidRequest(f"There is no version {number} of this flow.", field="version")
+        graph_validate(version.graph)
+        previous = locked.live_version.number if locked.live_version else None
+        action = (
+            FlowEvent.Action.ROLLED_BACK
+            if previous is not None and number < previous
+            else FlowEvent.Action.PUBLISHED
+        )
+        locked.live_version = version
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["live_version", "updated_at"])
+        return FlowEvent.objects.create(
+            flow=locked, actor=user, action=action, from_version=previous, to_version=number
+        )
+
+
+def flow_export(*, flow: Flow, version: FlowVersion) -> dict[str, Any]:
+    """The graph contract plus the flow's name: the import format."""
+    return {
+        "tributary": EXPORT_FORMAT,
+        "name": flow.name,
+        "description": flow.description,
+        **version.graph,
+    }
+
+
+def flow_import(*, user: User, workspace: Workspace, data: Any, name: str | None = None) -> Flow:
+    """Create a flow from an export; raises InvalidRequest or GraphInvalid naming what is
+    wrong, and stores nothing then."""
+    if not isinstance(data, dict):
+        raise InvalidRequest("An export is a JSON object with name, nodes and edges.")
+    if data.get("tributary", EXPORT_FORMAT) != EXPORT_FORMAT:
+        raise InvalidRequest(
+            f"This file is export format {data.get('tributary')!r}; this server reads "
+            f"format {EXPORT_FORMAT}.",
+            field="tributary",
+        )
+    name = name or data.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200:
+        raise InvalidRequest("The export needs a name of 1-200 characters.", field="name")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise InvalidRequest("description must be text.", field="description")
+    graph = {key: value for key, value in data.items() if key in {"nodes", "edges"}}
+    return flow_create(
+        user=user,
+        workspace=workspace,
+        name=name.strip(),
+        description=description,
+        graph=graph,
+        message="Imported",
+        action=FlowEvent.Action.IMPORTED,
+    )

@@ -1,0 +1,33 @@
+"""The registry of node kinds: adding a kind is its module plus one line here."""
+
+from collections.abc import Mapping
+
+from runtime.kinds import Kind
+from runtime.steps import (
+    code_javascript,
+    code_python,
+    data_transform,
+    email_send,
+    flow_delay,
+    http_request,
+    logic_branch,
+)
+from runtime.triggers import cron, dbchange, events, manual, webhook
+
+CATALOG: Mapping[str, Kind] = {
+    kind.type: kind
+    for kind in (
+        webhook.KIND,
+        cron.KIND,
+        events.KIND,
+        dbchange.KIND,
+        manual.KIND,
+        code_python.KIND,
+        code_javascript.KIND,
+        http_request.KIND,
+        email_send.KIND,
+        logic_branch.KIND,
+        data_transform.KIND,
+        flow_delay.KIND,
+    )
+}

@@ -1,0 +1,23 @@
+"""data.transform: build a JSON value from templates over the event."""
+
+from runtime.kinds import StepKind
+
+
+class Transform(StepKind):
+    type = "data.transform"
+    label = "Transform"
+    description = (
+        "Build a JSON value. Strings are templates; a string that is only {{ expression }} "
+        "keeps the expression's type (a number stays a number, a list a list)."
+    )
+    config_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["value"],
+        "properties": {
+            "value": {"title": "Value", "x-widget": "json", "x-template": "value"},
+        },
+    }
+
+
+KIND = Transform()
