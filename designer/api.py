@@ -211,16 +211,21 @@ class FlowExport(APIView):
 
 
 class FlowImport(APIView):
-    @extend_schema(request=dict, responses={201: serializers.FlowSerializer})
+    @extend_schema(
+        request=dict,
+        parameters=[
+            OpenApiParameter(
+                "workspace", int, description="Needed when you belong to several workspaces"
+            )
+        ],
+        responses={201: serializers.FlowSerializer},
+    )
     def post(self, request: Request) -> Response:
-        given = serializers.ImportSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
+        workspace_id = request.query_params.get("workspace", "")
         workspace = services.workspace_for_new_flow(
-            user=_user(request), workspace_id=given.validated_data["workspace"]
+            user=_user(request), workspace_id=int(workspace_id) if workspace_id.isdigit() else None
         )
-        flow = services.flow_import(
-            user=_user(request), workspace=workspace, data=given.validated_data["export"]
-        )
+        flow = services.flow_import(user=_user(request), workspace=workspace, data=request.data)
         return Response(serializers.FlowSerializer(flow).data, status=status.HTTP_201_CREATED)
 
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Protocol
 
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+
+from designer.schema_errors import schema_errors
 
 NODE_ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 MAX_NAME_LENGTH = 200
@@ -189,10 +190,10 @@ def parse_graph(
     problems = list(_check_envelope(data, max_nodes=max_nodes, max_bytes=max_bytes))
     if problems:
         raise GraphInvalid(problems)
-    nodes, node_problems = _parse_nodes(data["nodes"], catalog)
-    edges, edge_problems = _parse_edges(data.get("edges", []), nodes, catalog)
+    nodes, declared, node_problems = _parse_nodes(data["nodes"], catalog)
+    edges, edge_problems = _parse_edges(data.get("edges", []), declared)
     problems = node_problems + edge_problems
-    if not any(catalog[n.type].category == "trigger" for n in nodes.values()):
+    if not any(kind is not None and kind.category == "trigger" for kind in declared.values()):
         problems.append(Problem("A flow needs at least one trigger node to start it."))
     if not edge_problems:
         problems.extend(_check_cycles(nodes, edges))
@@ -261,21 +262,28 @@ def _json_problem(value: Any) -> str | None:
     return None
 
 
+Declared = dict[str, "NodeKind | None"]
+
+
 def _parse_nodes(
     raw_nodes: list[Any], catalog: Mapping[str, NodeKind]
-) -> tuple[dict[str, Node], list[Problem]]:
+) -> tuple[dict[str, Node], Declared, list[Problem]]:
+    """The valid nodes, every well-named node id with its kind (None when unknown), and the
+    problems. Edges are checked against the declared ids so that one broken node does not
+    also make every edge touching it an error."""
     nodes: dict[str, Node] = {}
+    declared: Declared = {}
     problems: list[Problem] = []
     for index, raw in enumerate(raw_nodes):
-        node, node_problems = _parse_node(index, raw, catalog, taken=nodes)
+        node, node_problems = _parse_node(index, raw, catalog, taken=declared)
         problems.extend(node_problems)
         if node is not None:
             nodes[node.id] = node
-    return nodes, problems
+    return nodes, declared, problems
 
 
 def _parse_node(
-    index: int, raw: Any, catalog: Mapping[str, NodeKind], *, taken: Mapping[str, Node]
+    index: int, raw: Any, catalog: Mapping[str, NodeKind], *, taken: Declared
 ) -> tuple[Node | None, list[Problem]]:
     where = f"nodes[{index}]"
     if not isinstance(raw, dict):
@@ -297,6 +305,7 @@ def _parse_node(
         problems.append(Problem(f"Unknown node key(s): {', '.join(unknown)}.", node=node_id))
     type_name = raw.get("type")
     kind = catalog.get(type_name) if isinstance(type_name, str) else None
+    taken[node_id] = kind
     if kind is None:
         problems.append(
             Problem(
@@ -364,7 +373,7 @@ def _parse_settings(
         ]
     problems = [
         Problem(message, node=node_id, field=where)
-        for where, message in _schema_errors(_SETTINGS_VALIDATOR, raw, "settings")
+        for where, message in schema_errors(_SETTINGS_VALIDATOR, raw, "settings")
     ]
     if problems:
         return StepSettings(), problems
@@ -376,7 +385,7 @@ def _schema_problems(
 ) -> list[Problem]:
     return [
         Problem(message, node=node_id, field=where)
-        for where, message in _schema_errors(_validator_for(kind), config, prefix)
+        for where, message in schema_errors(_validator_for(kind), config, prefix)
     ]
 
 
@@ -392,86 +401,17 @@ def _validator_for(kind: NodeKind) -> Draft202012Validator:
     return validator
 
 
-def _schema_errors(
-    validator: Draft202012Validator, instance: Any, prefix: str
-) -> Iterator[tuple[str, str]]:
-    for error in sorted(validator.iter_errors(instance), key=_error_sort_key):
-        path = [prefix, *(str(part) for part in error.absolute_path)]
-        yield _describe(error, path)
-
-
-def _error_sort_key(error: ValidationError) -> tuple[str, ...]:
-    return tuple(str(part) for part in error.absolute_path)
-
-
-def _describe(error: ValidationError, path: list[str]) -> tuple[str, str]:
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    if error.validator == "required":
-        required: Any = error.validator_value
-        instance: Any = error.instance
-        missing = [name for name in required if name not in instance]
-        return ".".join([*path, missing[0]]), "This field is required."
-    if error.validator == "additionalProperties":
-        return ".".join(path), error.message.replace("Additional properties", "Unknown fields")
-    if error.validator in {"oneOf", "anyOf"} and schema.get("x-message"):
-        return ".".join(path), schema["x-message"]
-    title = schema.get("title")
-    message = error.message
-    if error.validator in {
-        "minLength",
-        "maxLength",
-        "minimum",
-        "maximum",
-        "exclusiveMinimum",
-        "pattern",
-        "enum",
-        "type",
-        "minItems",
-        "maxItems",
-        "format",
-    }:
-        message = f"{title + ': ' if title else ''}{_plain(error)}"
-    return ".".join(path), message
-
-
-def _plain(error: ValidationError) -> str:
-    value: Any = error.validator_value
-    match error.validator:
-        case "minLength" if value == 1:
-            return "must not be empty."
-        case "minLength":
-            return f"must be at least {value} characters."
-        case "maxLength":
-            return f"must be at most {value} characters."
-        case "minimum":
-            return f"must be at least {value}."
-        case "maximum":
-            return f"must be at most {value}."
-        case "exclusiveMinimum":
-            return f"must be greater than {value}."
-        case "enum":
-            return "must be one of " + ", ".join(json.dumps(v) for v in value) + "."
-        case "type":
-            return f"must be of type {value}."
-        case "minItems":
-            return f"needs at least {value} item(s)."
-        case "maxItems":
-            return f"allows at most {value} item(s)."
-    return error.message
-
-
-def _parse_edges(
-    raw_edges: list[Any], nodes: Mapping[str, Node], catalog: Mapping[str, NodeKind]
-) -> tuple[list[Edge], list[Problem]]:
+def _parse_edges(raw_edges: list[Any], declared: Declared) -> tuple[list[Edge], list[Problem]]:
     edges: list[Edge] = []
     problems: list[Problem] = []
     seen: set[tuple[str, str, str | None]] = set()
     for index, raw in enumerate(raw_edges):
-        edge, problem = _parse_edge(index, raw, nodes, catalog)
+        edge, problem = _parse_edge(index, raw, declared)
         if problem is not None:
             problems.append(problem)
             continue
-        assert edge is not None
+        if edge is None:  # touches a node that has problems of its own
+            continue
         key = (edge.source, edge.target, edge.source_handle)
         if key in seen:
             problems.append(
@@ -487,9 +427,7 @@ def _parse_edges(
     return edges, problems
 
 
-def _parse_edge(
-    index: int, raw: Any, nodes: Mapping[str, Node], catalog: Mapping[str, NodeKind]
-) -> tuple[Edge | None, Problem | None]:
+def _parse_edge(index: int, raw: Any, declared: Declared) -> tuple[Edge | None, Problem | None]:
     where = f"edges[{index}]"
     if not isinstance(raw, dict) or set(raw) - {"source", "target", "sourceHandle", "id"}:
         return None, Problem(
@@ -498,7 +436,7 @@ def _parse_edge(
         )
     source, target, handle = raw.get("source"), raw.get("target"), raw.get("sourceHandle")
     for end, value in (("source", source), ("target", target)):
-        if not isinstance(value, str) or value not in nodes:
+        if not isinstance(value, str) or value not in declared:
             return None, Problem(
                 f"The edge's {end} {value!r} is not a node of this graph.",
                 node=source if end == "target" and isinstance(source, str) else None,
@@ -507,13 +445,16 @@ def _parse_edge(
     assert isinstance(source, str) and isinstance(target, str)
     if source == target:
         return None, Problem("A node cannot connect to itself.", node=source, field=where)
-    if catalog[nodes[target].type].category == "trigger":
+    source_kind, target_kind = declared[source], declared[target]
+    if source_kind is None or target_kind is None:
+        return None, None
+    if target_kind.category == "trigger":
         return None, Problem(
             f"Nothing can lead into the trigger {target!r}; triggers start a flow.",
             node=target,
             field=f"{where}.target",
         )
-    handles = catalog[nodes[source].type].handles
+    handles = source_kind.handles
     if handles and handle not in handles:
         return None, Problem(
             f"Edges leaving {source!r} must use the {' or '.join(handles)} output.",
@@ -534,8 +475,9 @@ def _check_cycles(nodes: Mapping[str, Node], edges: Sequence[Edge]) -> list[Prob
     indegree = dict.fromkeys(nodes, 0)
     children: dict[str, list[str]] = {node_id: [] for node_id in nodes}
     for edge in edges:
-        indegree[edge.target] += 1
-        children[edge.source].append(edge.target)
+        if edge.source in nodes and edge.target in nodes:
+            indegree[edge.target] += 1
+            children[edge.source].append(edge.target)
     ready = [node_id for node_id, degree in indegree.items() if degree == 0]
     while ready:
         current = ready.pop()
@@ -571,4 +513,6 @@ def _find_cycle(stuck: set[str], edges: Sequence[Edge]) -> list[str]:
         position[current] = len(order)
         order.append(current)
         current = min(parents[current])
-    return list(reversed(order[position[current] :]))
+    cycle = list(reversed(order[position[current] :]))
+    first = cycle.index(min(cycle))  # start at the smallest id so the message is stable
+    return cycle[first:] + cycle[:first]

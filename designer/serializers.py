@@ -3,8 +3,6 @@ the services own the rules."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib.auth.models import User
 from rest_framework import serializers
 
@@ -103,22 +101,6 @@ class VersionCreateSerializer(serializers.Serializer):
 
 class PublishSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1)
-
-
-class ImportSerializer(serializers.Serializer):
-    workspace = serializers.IntegerField(required=False, min_value=1)
-
-    def to_internal_value(self, data: Any) -> Any:
-        if not isinstance(data, dict):
-            raise serializers.ValidationError(
-                "An export is a JSON object with name, nodes and edges."
-            )
-        return {
-            "workspace": super()
-            .to_internal_value({k: v for k, v in data.items() if k == "workspace"})
-            .get("workspace"),
-            "export": {k: v for k, v in data.items() if k != "workspace"},
-        }
 
 
 class FlowEventSerializer(serializers.ModelSerializer):

@@ -221,7 +221,11 @@ def flow_publish(*, flow: Flow, user: User, number: int) -> FlowEvent:
     now.
     """
     with transaction.atomic():
-        locked = Flow.objects.select_for_update().select_related("live_version").get(pk=flow.pk)
+        locked = (
+            Flow.objects.select_for_update(of=("self",))
+            .select_related("live_version")
+            .get(pk=flow.pk)
+        )
         if locked.archived_at is not None:
             raise InvalidRequest("Restore the archived flow before publishing it.")
         version = FlowVersion.objects.filter(flow=locked, number=number).first()

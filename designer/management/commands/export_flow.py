@@ -18,7 +18,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("flow_id", type=int)
         parser.add_argument(
-            "--version",
+            "--number",
             type=int,
             dest="number",
             help="Version number (default: live, else latest).",

@@ -26,17 +26,11 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "new_order_email.js
 class Command(BaseCommand):
     help = "Migrate the database, create the first admin user and load the example flow."
 
-    def add_arguments(self, parser: Any) -> None:
-        parser.add_argument(
-            "--no-static", action="store_true", help="Skip collectstatic (e.g. in tests)."
-        )
-
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
-        if not options["no_static"]:
-            call_command("collectstatic", interactive=False, verbosity=0)
-            self.stdout.write("Static files collected.")
+        call_command("collectstatic", interactive=False, verbosity=0)
+        self.stdout.write("Static files collected.")
         with transaction.atomic():
             admin = self._ensure_admin()
             if not Workspace.objects.exists():

@@ -1,0 +1,222 @@
+"""The flows and versions API: shapes, errors a person can act on, and no 500s."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.auth.models import User
+from pytest_django.fixtures import Settings as SettingsWrapper
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from designer.models import Flow, FlowVersion, Membership, Role, Workspace
+from tests.conftest import Team
+from tests.factories import edge, flow, graph, node, simple_graph
+
+
+def test_anonymous_requests_get_401(team: Team) -> None:
+    response = APIClient().get("/api/flows/")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == "Token"
+
+
+def test_a_script_authenticates_with_a_token(team: Team) -> None:
+    token = Token.objects.create(user=team.editor)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get("/api/flows/").status_code == 200
+
+
+def test_an_editor_creates_a_flow_with_its_first_version(team: Team) -> None:
+    response = team.client(team.editor).post(
+        "/api/flows/",
+        {"name": "Orders", "graph": simple_graph(), "message": "Start"},
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["name"], body["latest_version"], body["live_version"]) == ("Orders", 1, None)
+    assert body["workspace"] == team.workspace.pk
+    assert FlowVersion.objects.get(flow_id=body["id"]).message == "Start"
+
+
+def test_creating_a_flow_with_a_bad_graph_stores_nothing(team: Team) -> None:
+    bad = graph(
+        node("start", "trigger.manual"), node("call", "http.request"), edges=[edge("start", "call")]
+    )
+    response = team.client(team.editor).post(
+        "/api/flows/", {"name": "X", "graph": bad}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"] == [
+        {"node": "call", "field": "config.url", "message": "This field is required."}
+    ]
+    assert not Flow.objects.exists()
+
+
+def test_it_lists_and_searches_flows(team: Team) -> None:
+    flow(team.editor, team.workspace, "Order emails")
+    flow(team.editor, team.workspace, "Nightly refunds")
+    client = team.client(team.viewer)
+    names = [f["name"] for f in client.get("/api/flows/").json()["results"]]
+    assert names == ["Nightly refunds", "Order emails"]
+    found = client.get("/api/flows/", {"q": "refund"}).json()["results"]
+    assert [f["name"] for f in found] == ["Nightly refunds"]
+
+
+def test_patch_renames_and_delete_archives(team: Team) -> None:
+    orders = flow(team.editor, team.workspace)
+    client = team.client(team.editor)
+    response = client.patch(f"/api/flows/{orders.pk}/", {"name": "Order mails"}, format="json")
+    assert response.json()["name"] == "Order mails"
+    assert client.delete(f"/api/flows/{orders.pk}/").status_code == 204
+    assert client.get("/api/flows/").json()["results"] == []
+    archived = client.get("/api/flows/", {"archived": "1"}).json()["results"]
+    assert archived[0]["archived"] is True
+    assert client.get(f"/api/flows/{orders.pk}/versions/1/").status_code == 200
+    assert client.post(f"/api/flows/{orders.pk}/restore/").json()["archived"] is False
+
+
+def test_saving_a_version_returns_its_number(team: Team) -> None:
+    orders = flow(team.editor, team.workspace)
+    response = team.client(team.editor).post(
+        f"/api/flows/{orders.pk}/versions/",
+        {"graph": simple_graph("v2"), "message": "Say more", "based_on": 1},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert response.json()["number"] == 2
+    assert response.json()["graph"]["nodes"][1]["config"] == {"value": {"message": "v2"}}
+
+
+def test_a_stale_save_gets_409_with_the_newer_version(team: Team) -> None:
+    orders = flow(team.editor, team.workspace)
+    client = team.client(team.editor)
+    client.post(
+        f"/api/flows/{orders.pk}/versions/", {"graph": simple_graph(), "based_on": 1}, format="json"
+    )
+    response = client.post(
+        f"/api/flows/{orders.pk}/versions/",
+        {"graph": simple_graph("mine"), "based_on": 1},
+        format="json",
+    )
+    assert response.status_code == 409
+    assert response.json()["latest_version"]["number"] == 2
+    assert "save yours on top" in response.json()["detail"]
+
+
+def test_a_bad_version_names_the_node_and_stores_nothing(team: Team) -> None:
+    orders = flow(team.editor, team.workspace)
+    bad = graph(
+        node("start", "trigger.manual"),
+        node("code", "code.python", source="def handler(:"),
+        edges=[edge("start", "code")],
+    )
+    response = team.client(team.editor).post(
+        f"/api/flows/{orders.pk}/versions/", {"graph": bad}, format="json"
+    )
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert (error["node"], error["field"]) == ("code", "config.source")
+    assert "Nothing was saved" in response.json()["detail"]
+    assert orders.versions.count() == 1
+
+
+def test_missing_fields_are_named(team: Team) -> None:
+    orders = flow(team.editor, team.workspace)
+    response = team.client(team.editor).post(f"/api/flows/{orders.pk}/versions/", {}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"] == [{"field": "graph", "message": "This field is required."}]
+
+
+def test_malformed_json_is_a_400(team: Team) -> None:
+    response = team.client(team.editor).post(
+        "/api/flows/", '{"name": "x",', content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["detail"]
+
+
+def test_nan_is_not_json(team: Team) -> None:
+    response = team.client(team.editor).post(
+        "/api/flows/", '{"name": NaN}', content_type="application/json"
+    )
+    assert response.status_code == 400
+
+
+def test_absurdly_nested_json_is_a_400_not_a_crash(team: Team) -> None:
+    body = "[" * 100_000 + "]" * 100_000
+    response = team.client(team.editor).post("/api/flows/", body, content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_an_oversized_body_is_a_413(team: Team, settings: SettingsWrapper) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000
+    body = json.dumps({"name": "x", "description": "y" * 20_000})
+    response = team.client(team.editor).post("/api/flows/", body, content_type="application/json")
+    assert response.status_code == 413
+
+
+def test_nul_characters_in_names_are_refused(team: Team) -> None:
+    response = team.client(team.editor).post("/api/flows/", {"name": "a\x00b"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "name"
+
+
+def test_unknown_ids_are_404_not_500(team: Team) -> None:
+    client = team.client(team.editor)
+    assert client.get("/api/flows/99999999/").status_code == 404
+    assert client.get("/api/flows/99999999999999999999999/").status_code == 404
+    orders = flow(team.editor, team.workspace)
+    assert client.get(f"/api/flows/{orders.pk}/versions/7/").status_code == 404
+
+
+def test_step_types_describe_each_kind_with_its_schema(team: Team) -> None:
+    kinds = {k["type"]: k for k in team.client(team.viewer).get("/api/step-types/").json()}
+    assert set(kinds) >= {
+        "trigger.webhook",
+        "trigger.cron",
+        "trigger.event",
+        "trigger.dbchange",
+        "trigger.manual",
+        "code.python",
+        "code.javascript",
+        "http.request",
+        "email.send",
+        "logic.branch",
+        "data.transform",
+        "flow.delay",
+    }
+    assert kinds["logic.branch"]["handles"] == ["true", "false"]
+    assert kinds["http.request"]["config_schema"]["required"] == ["url"]
+    assert kinds["trigger.cron"]["category"] == "trigger"
+
+
+def test_the_openapi_schema_is_served(team: Team) -> None:
+    response = team.client(team.viewer).get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    paths = json.loads(response.content)["paths"]
+    assert "/api/flows/{flow_id}/versions/{number}/diff/" in paths
+
+
+def test_workspaces_list_the_users_role(team: Team) -> None:
+    spaces = team.client(team.viewer).get("/api/workspaces/").json()
+    assert [(s["name"], s["role"]) for s in spaces] == [("Shop", "viewer")]
+
+
+def test_a_member_of_two_workspaces_must_say_where_a_flow_goes(team: Team) -> None:
+    elsewhere = Workspace.objects.get(name="Elsewhere")
+    Membership.objects.create(workspace=elsewhere, user=team.editor, role=Role.EDITOR)
+    client = team.client(team.editor)
+    response = client.post("/api/flows/", {"name": "Where?"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "workspace"
+    ok = client.post("/api/flows/", {"name": "Here", "workspace": team.workspace.pk}, format="json")
+    assert ok.status_code == 201
+
+
+def test_superusers_see_every_workspace(team: Team) -> None:
+    root = User.objects.create_superuser("root", password="x")
+    flow(team.outsider, team.outsider.memberships.get().workspace, "Theirs")
+    names = [f["name"] for f in team.client(root).get("/api/flows/").json()["results"]]
+    assert names == ["Theirs"]
