@@ -6,6 +6,7 @@ secrets can come from Docker/Kubernetes secret files instead of the environment.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -114,3 +115,16 @@ def redis_url(name: str = "REDIS_URL") -> str:
     if value and urlsplit(value).scheme not in {"redis", "rediss", "unix"}:
         raise ImproperlyConfigured(f"{name} must start with redis://, rediss:// or unix://.")
     return value
+
+
+def env_networks(name: str) -> list[str]:
+    """Comma-separated CIDRs (10.0.0.0/8, 127.0.0.1/32...), each checked."""
+    networks = env_list(name, [])
+    for cidr in networks:
+        try:
+            ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {cidr!r} is not a network such as 10.0.0.0/8."
+            ) from None
+    return networks

@@ -15,6 +15,7 @@ from config.env import (
     env_bool,
     env_int,
     env_list,
+    env_networks,
     env_path,
     env_str,
     redis_url,
@@ -106,7 +107,7 @@ REDIS_URL = redis_url()
 # Embedded: one process runs the web server, a Celery worker thread and the scheduler.
 EMBEDDED = not REDIS_URL
 
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
@@ -120,7 +121,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # One message per worker child at a time: with the default of 4 a short step can sit behind
 # a long one in another child's prefetch buffer.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-if not REDIS_URL:
+if REDIS_URL:
+    # Redis hands an unacknowledged message to another worker after the visibility timeout
+    # (kombu#337). Make it longer than the longest step may run (timeout_seconds <= 1 h),
+    # so a slow step is not delivered twice; a worker that really died is detected sooner
+    # by its expired lease in Postgres. No task carries an ETA: waits live in Postgres.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, float] = {"visibility_timeout": 2 * 3600}
+else:
     # The in-memory transport polls its queues (1 s by default): poll fast enough that a
     # step waits milliseconds, not a second, for the embedded worker to notice it.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.005}
@@ -214,6 +221,21 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 
 # --- Tributary ------------------------------------------------------------------------------
+# Fernet keys that encrypt workspace secrets; comma-separated to rotate (the first encrypts).
+TRIBUTARY_SECRETS_KEYS = env_list("TRIBUTARY_SECRETS_KEY", [])
+# A running step's lease: renewed by heartbeats; once expired, another worker takes over.
+TRIBUTARY_STEP_LEASE_SECONDS = env_int("TRIBUTARY_STEP_LEASE_SECONDS", 15, minimum=2)
+# A queued step whose message has not been picked up for this long is sent again (a broker
+# restart or flush loses messages; Postgres still knows the step is queued).
+TRIBUTARY_REQUEUE_AFTER_SECONDS = env_int("TRIBUTARY_REQUEUE_AFTER_SECONDS", 60, minimum=1)
+# Give up on a step whose worker vanished this many times (a step that kills its worker).
+TRIBUTARY_MAX_LOST_WORKERS = env_int("TRIBUTARY_MAX_LOST_WORKERS", 3, minimum=1)
+# Largest step output and run input stored, in bytes.
+TRIBUTARY_MAX_OUTPUT_BYTES = env_int("TRIBUTARY_MAX_OUTPUT_BYTES", 1024 * 1024, minimum=1024)
+TRIBUTARY_MAX_LOG_BYTES = env_int("TRIBUTARY_MAX_LOG_BYTES", 256 * 1024, minimum=1024)
+# http.request refuses private, loopback and link-local destinations (SSRF) except these
+# networks, e.g. 10.0.0.0/8 for an internal API.
+TRIBUTARY_HTTP_ALLOWED_NETWORKS = env_networks("TRIBUTARY_HTTP_ALLOWED_NETWORKS")
 # Load the "New order -> email the customer" example the first time the server is set up.
 TRIBUTARY_LOAD_EXAMPLE = env_bool("TRIBUTARY_LOAD_EXAMPLE", True)
 # Graph limits: checked on every save, so a bad import cannot store a monster.

@@ -14,6 +14,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from designer.graph import GraphInvalid
 from designer.models import ImmutableVersionError
 from designer.services import InvalidRequest, VersionConflict
+from runtime.services import RunRefused
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -22,7 +23,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             {"detail": f"{exc} Nothing was saved.", "errors": [p.as_dict() for p in exc.problems]},
             status=status.HTTP_400_BAD_REQUEST,
         )
-    if isinstance(exc, InvalidRequest):
+    if isinstance(exc, InvalidRequest | RunRefused):
         return Response(
             {"detail": str(exc), "errors": [{"field": exc.field, "message": str(exc)}]},
             status=status.HTTP_400_BAD_REQUEST,

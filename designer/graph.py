@@ -181,11 +181,14 @@ def parse_graph(
     catalog: Mapping[str, NodeKind],
     max_nodes: int = 500,
     max_bytes: int = 1024 * 1024,
+    check_kinds: bool = True,
 ) -> Graph:
     """Validate ``data`` against the contract and return the parsed graph.
 
     Raises GraphInvalid with every problem found (not just the first), so the designer can
     mark all offending nodes at once. Never raises anything else for bad input.
+    ``check_kinds=False`` skips the kinds' own checks (compiling code, templates): for
+    re-reading a graph that was validated when it was saved.
     """
     problems = list(_check_envelope(data, max_nodes=max_nodes, max_bytes=max_bytes))
     if problems:
@@ -205,7 +208,8 @@ def parse_graph(
         if node.id not in broken:
             by_kind.setdefault(node.type, []).append(node)
     for kind_type, kind_nodes in by_kind.items():
-        problems.extend(catalog[kind_type].check(kind_nodes, graph))
+        if check_kinds:
+            problems.extend(catalog[kind_type].check(kind_nodes, graph))
     if problems:
         raise GraphInvalid(problems)
     return graph
@@ -224,9 +228,9 @@ def _check_envelope(data: Any, *, max_nodes: int, max_bytes: int) -> Iterator[Pr
         yield Problem("nodes must be a list.", field="nodes")
     if not isinstance(data.get("edges", []), list):
         yield Problem("edges must be a list.", field="edges")
-    json_problem = _json_problem(data)
-    if json_problem:
-        yield Problem(json_problem, field="graph")
+    problem = json_problem(data)
+    if problem:
+        yield Problem(problem, field="graph")
         return
     size = len(json.dumps(data, separators=(",", ":")).encode())
     if size > max_bytes:
@@ -237,28 +241,31 @@ def _check_envelope(data: Any, *, max_nodes: int, max_bytes: int) -> Iterator[Pr
         )
 
 
-def _json_problem(value: Any) -> str | None:
-    """Refuse what JSON columns cannot store faithfully: NUL characters, NaN, deep nesting."""
+def json_problem(
+    value: Any, *, what: str = "The graph", max_depth: int = MAX_JSON_DEPTH
+) -> str | None:
+    """Why ``value`` cannot be stored faithfully in a JSON column (NUL characters, which
+    PostgreSQL refuses; NaN and Infinity, which JSON lacks; absurd nesting), or None."""
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         current, depth = stack.pop()
-        if depth > MAX_JSON_DEPTH:
-            return f"The graph is nested more than {MAX_JSON_DEPTH} levels deep."
+        if depth > max_depth:
+            return f"{what} is nested more than {max_depth} levels deep."
         if isinstance(current, str):
             if "\x00" in current:
-                return "The graph contains a NUL character (\\u0000), which cannot be stored."
+                return f"{what} contains a NUL character (\\u0000), which cannot be stored."
         elif isinstance(current, float):
             if current != current or current in (float("inf"), float("-inf")):
-                return "The graph contains NaN or Infinity, which JSON does not allow."
+                return f"{what} contains NaN or Infinity, which JSON does not allow."
         elif isinstance(current, dict):
             for key, item in current.items():
                 if not isinstance(key, str) or "\x00" in key:
-                    return "The graph contains an invalid key."
+                    return f"{what} contains a key that is not text: {key!r}."
                 stack.append((item, depth + 1))
-        elif isinstance(current, list):
+        elif isinstance(current, list | tuple):
             stack.extend((item, depth + 1) for item in current)
         elif current is not None and not isinstance(current, bool | int):
-            return f"The graph contains a value JSON cannot hold ({type(current).__name__})."
+            return f"{what} contains a value JSON cannot hold ({type(current).__name__})."
     return None
 
 

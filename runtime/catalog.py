@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 
-from runtime.kinds import Kind
+from runtime.kinds import Kind, StepKind
 from runtime.steps import (
     code_javascript,
     code_python,
@@ -31,3 +31,11 @@ CATALOG: Mapping[str, Kind] = {
         flow_delay.KIND,
     )
 }
+
+
+def step_kind(type_name: str) -> StepKind:
+    """The executable kind of a step node (triggers never execute as steps)."""
+    kind = CATALOG[type_name]
+    if not isinstance(kind, StepKind):
+        raise TypeError(f"{type_name} is not a step kind")
+    return kind

@@ -12,11 +12,93 @@ few ``x-`` hints the designer uses to build the form:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from designer.graph import Graph, Node, Problem
-from runtime.templating import expression_problem, template_problem
+from runtime.templating import (
+    evaluate,
+    expression_problem,
+    render,
+    render_value,
+    template_problem,
+)
+
+
+class StepError(Exception):
+    """A step failed in a way the user should read: ``str(exc)`` is shown as the error.
+
+    ``retryable=False`` skips the retry policy (a 404 will not turn into a 200 by waiting).
+    """
+
+    def __init__(
+        self, message: str, *, detail: str = "", retryable: bool = True, timeout: bool = False
+    ):
+        self.detail = detail
+        self.retryable = retryable
+        self.timeout = timeout
+        super().__init__(message)
+
+
+class Wait(Exception):
+    """Raised by a step that must wait (a delay) until ``until``; the engine parks it in
+    Postgres and a scheduler wakes it, so no worker is held meanwhile."""
+
+    def __init__(self, until: datetime):
+        self.until = until
+        super().__init__(f"Waiting until {until.isoformat()}")
+
+
+@dataclass
+class Outcome:
+    """What a step produced: its output (JSON) and, for a branch, the handle it took."""
+
+    output: Any
+    handle: str | None = None
+
+
+@dataclass
+class StepContext:
+    """Everything a step kind may use while it runs. Kinds never touch the database."""
+
+    node: Node
+    event: dict[str, Any]  # {"trigger": payload, "steps": {node_id: output}}
+    info: dict[str, Any]  # run_id, flow_id, version, node_id, attempt: given to code steps
+    secrets: Mapping[str, str]  # resolves {{ secrets.NAME }}, recording what was used
+    deadline: float  # time.monotonic() by which the step must finish
+    wake_at: datetime | None = None  # set when a waiting step has been woken
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    on_log: Callable[[str], None] | None = None
+    input: Any = None  # what the step recorded as its input (shown on the run page)
+    logs: list[str] = field(default_factory=list)
+
+    @property
+    def config(self) -> Mapping[str, Any]:
+        return self.node.config
+
+    def remaining(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+    def log(self, line: str) -> None:
+        self.logs.append(line)
+        if self.on_log is not None:
+            self.on_log(line)
+
+    def _names(self) -> dict[str, Any]:
+        return {"event": self.event, "secrets": self.secrets}
+
+    def render(self, template: str, *, html: bool = False) -> str:
+        return render(template, self._names(), html=html)
+
+    def render_value(self, value: Any) -> Any:
+        return render_value(value, self._names())
+
+    def evaluate(self, expression: str) -> Any:
+        return evaluate(expression, self._names())
 
 
 class Kind:
@@ -54,6 +136,11 @@ class TriggerKind(Kind):
 
 class StepKind(Kind):
     category = "step"
+
+    def run(self, ctx: StepContext) -> Outcome:
+        """Do the step's work. Return an Outcome, raise StepError (the user reads the
+        message) or Wait; anything else is reported as an internal error of the kind."""
+        raise NotImplementedError
 
 
 def template(title: str, *, html: bool = False, multiline: bool = False, **extra: Any) -> dict:

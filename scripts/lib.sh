@@ -53,3 +53,16 @@ ensure_services() {
     echo "PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) must be running for the tests." >&2
     exit 1
 }
+
+# Give NAME a generated value in .env when it is missing or empty (never replace one).
+ensure_env_value() {
+    local name="$1" generator="$2" value
+    grep -q "^${name}=." .env && return 0
+    value="$(.venv/bin/python -c "$generator")"
+    step "Writing a new ${name} to .env"
+    if grep -q "^${name}=" .env; then
+        sed -i "s|^${name}=.*|${name}=${value}|" .env
+    else
+        printf '%s=%s\n' "$name" "$value" >> .env
+    fi
+}

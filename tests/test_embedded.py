@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -70,7 +71,44 @@ def test_the_embedded_default_migrates_loads_the_example_and_serves_the_api(
         assert refused.status_code == 400
         assert "need PostgreSQL" in refused.json()["errors"][0]["message"]
         assert httpx.get(f"{base}/login/").status_code == 200
+        assert_a_run_completes_in_process(api)
     assert "Embedded worker started" in log.read_text()
+
+
+def assert_a_run_completes_in_process(api: httpx.Client) -> None:
+    """The same engine runs embedded: in-process worker threads and scheduler (the delay
+    is woken by the scheduler thread)."""
+    flow = api.post(
+        "/api/flows/",
+        json={
+            "name": "Embedded",
+            "graph": graph(
+                node("start", "trigger.manual"),
+                node("wait", "flow.delay", seconds=0.5),
+                node("left", "data.transform", value="{{ event.trigger.n + 1 }}"),
+                node("right", "data.transform", value="{{ event.trigger.n * 2 }}"),
+                node(
+                    "join",
+                    "data.transform",
+                    value={"sum": "{{ event.steps.left + event.steps.right }}"},
+                ),
+                edges=[
+                    edge("start", "wait"),
+                    edge("wait", "left"),
+                    edge("wait", "right"),
+                    edge("left", "join"),
+                    edge("right", "join"),
+                ],
+            ),
+        },
+    ).json()
+    run = api.post(f"/api/flows/{flow['id']}/runs/", json={"input": {"n": 3}}).json()
+    deadline = time.monotonic() + 20
+    while run["status"] not in {"succeeded", "failed", "cancelled"}:
+        assert time.monotonic() < deadline, run
+        time.sleep(0.1)
+        run = api.get(f"/api/runs/{run['id']}/").json()
+    assert (run["status"], run["output"]) == ("succeeded", {"sum": 10}), run
 
 
 def test_setup_is_safe_to_run_again(tmp_path: Path) -> None:

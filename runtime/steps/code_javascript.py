@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from designer.graph import Graph, Node, Problem
-from runtime.kinds import StepKind, code
+from runtime.kinds import Outcome, StepContext, StepError, StepKind, code
 
 STARTER = """export async function handler(event, context) {
   // event.trigger is the trigger's payload; event.steps["<id>"] an upstream output.
@@ -38,6 +38,12 @@ class JavaScriptCode(StepKind):
                 problem = "Export a function: export async function handler(event, context)."
             if problem:
                 yield Problem(problem, node=node.id, field="config.source")
+
+    def run(self, ctx: StepContext) -> Outcome:
+        raise StepError(
+            "The code runner is not configured on this server, so JavaScript steps cannot run yet.",
+            retryable=False,
+        )
 
 
 def syntax_problems(sources: list[str]) -> list[str | None]:

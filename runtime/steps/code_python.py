@@ -4,7 +4,7 @@ import ast
 from collections.abc import Iterable
 
 from designer.graph import Graph, Node, Problem
-from runtime.kinds import StepKind, code
+from runtime.kinds import Outcome, StepContext, StepError, StepKind, code
 
 STARTER = '''def handler(event, context):
     """event["trigger"] is the trigger's payload; event["steps"]["<id>"] an upstream output."""
@@ -27,6 +27,12 @@ class PythonCode(StepKind):
         problem = source_problem(node.config["source"])
         if problem:
             yield Problem(problem, node=node.id, field="config.source")
+
+    def run(self, ctx: StepContext) -> Outcome:
+        raise StepError(
+            "The code runner is not configured on this server, so Python steps cannot run yet.",
+            retryable=False,
+        )
 
 
 def source_problem(source: str) -> str | None:

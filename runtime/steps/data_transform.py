@@ -1,6 +1,6 @@
 """data.transform: build a JSON value from templates over the event."""
 
-from runtime.kinds import StepKind
+from runtime.kinds import Outcome, StepContext, StepKind
 
 
 class Transform(StepKind):
@@ -18,6 +18,9 @@ class Transform(StepKind):
             "value": {"title": "Value", "x-widget": "json", "x-template": "value"},
         },
     }
+
+    def run(self, ctx: StepContext) -> Outcome:
+        return Outcome(ctx.render_value(ctx.config["value"]))
 
 
 KIND = Transform()

@@ -1,6 +1,18 @@
 """email.send: send an email through Django's email backend (console, SMTP...)."""
 
-from runtime.kinds import StepKind, template
+from __future__ import annotations
+
+import smtplib
+from email.utils import getaddresses, make_msgid
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
+from django.core.mail.utils import DNS_NAME
+from django.core.validators import validate_email
+from django.utils.html import strip_tags
+
+from runtime.kinds import Outcome, StepContext, StepError, StepKind, template
 
 
 class SendEmail(StepKind):
@@ -31,6 +43,65 @@ class SendEmail(StepKind):
         "anyOf": [{"required": ["text"]}, {"required": ["html"]}],
         "x-message": "Write a text body, an HTML body, or both.",
     }
+
+    def run(self, ctx: StepContext) -> Outcome:
+        recipients = {
+            field: self._addresses(ctx, field) for field in ("to", "cc", "bcc", "reply_to")
+        }
+        if not recipients["to"]:
+            raise StepError("The email has no recipient: 'To' rendered empty.", retryable=False)
+        subject = " ".join(ctx.render(ctx.config["subject"]).split())
+        html = ctx.render(ctx.config["html"], html=True) if "html" in ctx.config else None
+        text = ctx.render(ctx.config["text"]) if "text" in ctx.config else strip_tags(html or "")
+        sender = ctx.render(ctx.config.get("from_email", "")).strip() or None
+        ctx.input = {
+            **recipients,
+            "from": sender or settings.DEFAULT_FROM_EMAIL,
+            "subject": subject,
+            "text": text,
+            "html": html,
+        }
+        message = EmailMultiAlternatives(
+            subject=subject,
+            body=text,
+            from_email=sender,
+            to=recipients["to"],
+            cc=recipients["cc"],
+            bcc=recipients["bcc"],
+            reply_to=recipients["reply_to"],
+            connection=get_connection(timeout=max(1.0, min(30.0, ctx.remaining()))),
+            headers={"Message-ID": make_msgid(domain=DNS_NAME)},
+        )
+        if html:
+            message.attach_alternative(html, "text/html")
+        self._send(message)
+        return Outcome(
+            {
+                "to": recipients["to"],
+                "subject": subject,
+                "message_id": message.extra_headers["Message-ID"],
+            }
+        )
+
+    def _addresses(self, ctx: StepContext, field: str) -> list[str]:
+        rendered = ctx.render(ctx.config.get(field, ""))
+        addresses = [address for _, address in getaddresses([rendered]) if address]
+        for address in addresses:
+            try:
+                validate_email(address)
+            except ValidationError:
+                raise StepError(
+                    f"{address!r} in {field!r} is not an email address.", retryable=False
+                ) from None
+        return addresses
+
+    def _send(self, message: EmailMultiAlternatives) -> None:
+        try:
+            message.send()
+        except BadHeaderError as exc:
+            raise StepError(f"The email has an invalid header: {exc}.", retryable=False) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise StepError(f"The mail server did not accept the email: {exc}.") from None
 
 
 KIND = SendEmail()

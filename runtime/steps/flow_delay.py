@@ -1,6 +1,13 @@
 """flow.delay: wait for a while, or until a time, without holding a worker."""
 
-from runtime.kinds import StepKind, template
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from runtime.kinds import Outcome, StepContext, StepError, StepKind, Wait, template
 
 MAX_DELAY_SECONDS = 366 * 24 * 3600
 
@@ -28,6 +35,31 @@ class Delay(StepKind):
         "oneOf": [{"required": ["seconds"]}, {"required": ["until"]}],
         "x-message": "Set either seconds or until (one of them, not both).",
     }
+
+    def run(self, ctx: StepContext) -> Outcome:
+        now = timezone.now()
+        if ctx.wake_at is not None and ctx.wake_at <= now:
+            return Outcome({"waited_until": ctx.wake_at.isoformat()})
+        target = self._target(ctx, now)
+        ctx.input = {"until": target.isoformat()}
+        if target <= now:
+            return Outcome({"waited_until": target.isoformat()})
+        # The engine parks the step in Postgres; the scheduler wakes it at ``target``.
+        raise Wait(target)
+
+    def _target(self, ctx: StepContext, now: datetime) -> datetime:
+        if "seconds" in ctx.config:
+            return now + timedelta(seconds=ctx.config["seconds"])
+        text = ctx.render(ctx.config["until"]).strip()
+        try:
+            moment = parse_datetime(text)
+        except ValueError:
+            moment = None
+        if moment is None:
+            raise StepError(
+                f"{text!r} is not an ISO 8601 time such as 2026-12-01T09:00:00Z.", retryable=False
+            )
+        return moment if timezone.is_aware(moment) else timezone.make_aware(moment)
 
 
 KIND = Delay()

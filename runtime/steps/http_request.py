@@ -1,8 +1,20 @@
 """http.request: call an HTTP API; JSON or text response as the output."""
 
-from runtime.kinds import StepKind, template
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+
+from runtime.kinds import Outcome, StepContext, StepError, StepKind, template
+from runtime.netguard import resolve_public
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+MAX_REDIRECTS = 5
+MAX_RESPONSE_BYTES = 5 * 1024 * 1024
+EXCERPT = 500
 
 
 class HttpRequest(StepKind):
@@ -47,6 +59,123 @@ class HttpRequest(StepKind):
                 "default": True,
             },
         },
+    }
+
+    def run(self, ctx: StepContext) -> Outcome:
+        method = ctx.config.get("method", "GET")
+        url = ctx.render(ctx.config["url"]).strip()
+        headers = {name: ctx.render(value) for name, value in ctx.config.get("headers", {}).items()}
+        content, content_type = self._body(ctx)
+        if content_type and not any(h.lower() == "content-type" for h in headers):
+            headers["Content-Type"] = content_type
+        ctx.input = {
+            "method": method,
+            "url": url,
+            "headers": headers,
+            "body": content.decode(errors="replace") if content else None,
+        }
+        timeout = min(ctx.config.get("timeout_seconds", 30), max(ctx.remaining(), 1))
+        response = fetch(method, url, headers, content, timeout)
+        return Outcome(self._check(response, url, ctx.config.get("fail_on_http_error", True)))
+
+    def _body(self, ctx: StepContext) -> tuple[bytes | None, str | None]:
+        if "body" not in ctx.config or ctx.config.get("method", "GET") in ("GET", "HEAD"):
+            return None, None
+        text = ctx.render(ctx.config["body"])
+        body_type = ctx.config.get("body_type", "json")
+        if body_type == "text":
+            return text.encode(), "text/plain; charset=utf-8"
+        try:
+            value = json.loads(text)
+        except ValueError as exc:
+            raise StepError(
+                f"The body does not render to valid JSON: {exc}.",
+                detail=text[:EXCERPT],
+                retryable=False,
+            ) from None
+        if body_type == "form":
+            if not isinstance(value, dict):
+                raise StepError("A form body must render to a JSON object.", retryable=False)
+            return urlencode(value, doseq=True).encode(), "application/x-www-form-urlencoded"
+        return json.dumps(value).encode(), "application/json"
+
+    def _check(self, response: dict[str, Any], url: str, fail: bool) -> dict[str, Any]:
+        status = response["status"]
+        if fail and status >= 400:
+            excerpt = response["text"][:EXCERPT]
+            raise StepError(
+                f"HTTP {status} from {url}: {excerpt}",
+                detail=response["text"],
+                retryable=status >= 500 or status == 429,
+            )
+        return {"status": status, "headers": response["headers"], "body": response["body"]}
+
+
+def fetch(
+    method: str, url: str, headers: dict[str, str], content: bytes | None, timeout: float
+) -> dict[str, Any]:
+    """Send the request to a checked public address, following redirects by hand so each
+    hop is checked too."""
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        for _ in range(MAX_REDIRECTS + 1):
+            target = _parse(url)
+            address = resolve_public(target.host, target.port or _default_port(target))
+            request_headers = {"Host": target.netloc.decode(), **headers}
+            extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+            try:
+                with client.stream(
+                    method,
+                    target.copy_with(host=address),
+                    headers=request_headers,
+                    content=content,
+                    extensions=extensions,
+                ) as response:
+                    if response.is_redirect and "location" in response.headers:
+                        url = str(target.join(response.headers["location"]))
+                        method, content = (
+                            ("GET", None) if response.status_code == 303 else (method, content)
+                        )
+                        continue
+                    return _read(response)
+            except httpx.TimeoutException:
+                raise StepError(f"No answer from {target.host} within {timeout:g} s.") from None
+            except httpx.HTTPError as exc:
+                raise StepError(f"Request to {target.host} failed: {exc}.") from None
+    raise StepError(f"More than {MAX_REDIRECTS} redirects from {url}.", retryable=False)
+
+
+def _parse(url: str) -> httpx.URL:
+    try:
+        target = httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        raise StepError(f"{url!r} is not a valid URL: {exc}.", retryable=False) from None
+    if target.scheme not in ("http", "https") or not target.host:
+        raise StepError(f"{url!r} is not an http(s) URL.", retryable=False)
+    return target
+
+
+def _default_port(url: httpx.URL) -> int:
+    return 443 if url.scheme == "https" else 80
+
+
+def _read(response: httpx.Response) -> dict[str, Any]:
+    data = bytearray()
+    for chunk in response.iter_bytes():
+        data.extend(chunk)
+        if len(data) > MAX_RESPONSE_BYTES:
+            raise StepError(f"The response is over {MAX_RESPONSE_BYTES:,} bytes.", retryable=False)
+    text = data.decode(response.encoding or "utf-8", errors="replace")
+    body: Any = text
+    if "json" in response.headers.get("content-type", ""):
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = text
+    return {
+        "status": response.status_code,
+        "headers": dict(response.headers),
+        "text": text,
+        "body": body,
     }
 
 

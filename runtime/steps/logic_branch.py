@@ -1,6 +1,6 @@
 """logic.branch: follow the ``true`` or the ``false`` edges; the other side is skipped."""
 
-from runtime.kinds import StepKind, expression
+from runtime.kinds import Outcome, StepContext, StepKind, expression
 
 
 class Branch(StepKind):
@@ -20,6 +20,11 @@ class Branch(StepKind):
             ),
         },
     }
+
+    def run(self, ctx: StepContext) -> Outcome:
+        ctx.input = {"condition": ctx.config["condition"]}
+        result = bool(ctx.evaluate(ctx.config["condition"]))
+        return Outcome({"result": result}, handle="true" if result else "false")
 
 
 KIND = Branch()

@@ -8,7 +8,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from runtime import embedded
+from runtime import embedded, scheduler
 
 
 class Command(BaseCommand):
@@ -30,9 +30,10 @@ class Command(BaseCommand):
                 self.stderr.write("The embedded default runs one process; ignoring --workers.")
                 workers = 1
             embedded.start_worker()
-            mode = "embedded (SQLite or DATABASE_URL, in-process worker, in-memory live updates)"
+            scheduler.start_thread()
+            mode = "embedded (in-process worker and scheduler, in-memory live updates)"
         else:
-            mode = "scaled out (Redis broker; run `celery -A config worker` for the steps)"
+            mode = "scaled out: run `celery -A config worker` and `manage.py scheduler` beside it"
         self.stdout.write(f"Tributary {mode}\nListening on http://{host}:{port}/")
         uvicorn.run(
             "config.asgi:application",

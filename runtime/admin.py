@@ -1,0 +1,102 @@
+"""Admin for run history (read-only: history must not change) and secrets (values are
+write-only: set or replace them, never read them back)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin
+from django.http import HttpRequest
+
+from designer.admin import ReadOnlyAdmin
+from runtime.models import Run, Secret, StepRun
+from runtime.secrets import NAME_PATTERN, secret_encrypt
+
+
+class StepRunInline(admin.TabularInline):
+    model = StepRun
+    fields = ("node_id", "kind", "status", "attempt", "error", "started_at", "finished_at")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Run)
+class RunAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "flow",
+        "version",
+        "status",
+        "trigger_kind",
+        "origin",
+        "created_at",
+        "finished_at",
+    ]
+    list_filter = ["status", "trigger_kind", "is_test", "flow__workspace"]
+    search_fields = ["=id", "flow__name", "origin", "error"]
+    list_select_related = ["flow", "version"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False  # no COUNT(*) over millions of runs
+    inlines = [StepRunInline]
+
+
+@admin.register(StepRun)
+class StepRunAdmin(ReadOnlyAdmin):
+    list_display = ["run", "node_id", "kind", "status", "attempt", "started_at", "finished_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["=run__id", "node_id", "error"]
+    list_select_related = ["run"]
+    show_full_result_count = False
+
+
+class SecretForm(forms.ModelForm):
+    value = forms.CharField(
+        widget=forms.PasswordInput(render_value=False),
+        strip=False,
+        help_text="Stored encrypted. Leave empty to keep the current value.",
+        required=False,
+    )
+
+    class Meta:
+        model = Secret
+        fields = ["workspace", "name", "description"]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if not NAME_PATTERN.match(name):
+            raise forms.ValidationError("Letters, digits and _, starting with a letter.")
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not self.instance.pk and not cleaned.get("value"):
+            self.add_error("value", "A new secret needs a value.")
+        return cleaned
+
+    def save(self, commit: bool = True) -> Secret:
+        secret = super().save(commit=False)
+        if self.cleaned_data.get("value"):
+            secret.ciphertext = secret_encrypt(self.cleaned_data["value"])
+        if commit:
+            secret.save()
+        return secret
+
+
+@admin.register(Secret)
+class SecretAdmin(admin.ModelAdmin):
+    form = SecretForm
+    list_display = ["name", "workspace", "description", "created_by", "updated_at"]
+    list_filter = ["workspace"]
+    search_fields = ["name", "description"]
+    exclude = ["ciphertext"]
+
+    def save_model(self, request: HttpRequest, obj: Secret, form: Any, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user  # type: ignore[assignment]  # admin users are Users
+        super().save_model(request, obj, form, change)

@@ -1,0 +1,93 @@
+"""Moving a run forward after a step settles: queue what became ready, skip what cannot
+run, and finish the run when nothing is left. Callers hold the run's row lock
+(``Run.objects.select_for_update()``), which serializes every advance of one run, so two
+parents finishing at once cannot both miss (or both queue) their join.
+"""
+
+from __future__ import annotations
+
+from django.utils import timezone
+
+from designer.graph import Graph
+from runtime import engine, realtime
+from runtime.dispatch import enqueue_steps
+from runtime.models import Run, StepRun
+from runtime.status import RUN_FINISHED, STEP_OPEN, RunStatus, StepStatus
+
+
+def advance_run(run: Run, graph: Graph) -> None:
+    """Apply the engine's plan to the run's steps; finish the run when all are done."""
+    if run.status in RUN_FINISHED:
+        return
+    rows = list(
+        StepRun.objects.filter(run=run).values_list(
+            "id", "node_id", "status", "handle", "timeout_seconds"
+        )
+    )
+    states = {node_id: engine.State(status, handle) for _, node_id, status, handle, _ in rows}
+    plan = engine.plan(graph, states)
+    now = timezone.now()
+    if plan.skipped:
+        StepRun.objects.filter(run=run, node_id__in=plan.skipped).transition(
+            StepStatus.SKIPPED, finished_at=now
+        )
+        states.update({n: engine.State(StepStatus.SKIPPED) for n in plan.skipped})
+    if plan.ready:
+        StepRun.objects.filter(run=run, node_id__in=plan.ready).transition(
+            StepStatus.QUEUED, queued_at=now
+        )
+        states.update({n: engine.State(StepStatus.QUEUED) for n in plan.ready})
+        ready = set(plan.ready)
+        enqueue_steps(
+            (step_id, timeout) for step_id, node_id, _, _, timeout in rows if node_id in ready
+        )
+    for step in StepRun.objects.filter(run=run, node_id__in=plan.skipped + plan.ready):
+        realtime.publish_step(step, flow_id=run.flow_id)
+    if engine.is_finished(states):
+        _succeed(run, graph)
+
+
+def _succeed(run: Run, graph: Graph) -> None:
+    outputs = dict(
+        StepRun.objects.filter(run=run, status=StepStatus.SUCCEEDED).values_list(
+            "node_id", "output"
+        )
+    )
+    run.status = RunStatus.SUCCEEDED
+    run.output = engine.run_output(graph, outputs)
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "output", "finished_at"])
+    realtime.publish_run(run)
+
+
+def fail_run(run: Run, error: str) -> None:
+    """End the run as failed: its unfinished steps are cancelled (a running one notices at
+    its next heartbeat and stops)."""
+    end_run(run, RunStatus.FAILED, error)
+
+
+def end_run(run: Run, status: RunStatus, error: str) -> None:
+    now = timezone.now()
+    open_steps = StepRun.objects.filter(run=run, status__in=STEP_OPEN)
+    cancelled = list(open_steps.values_list("pk", flat=True))
+    StepRun.objects.filter(pk__in=cancelled).transition(
+        StepStatus.CANCELLED, finished_at=now, claim=None, lease_expires_at=None
+    )
+    run.status = status
+    run.error = error
+    run.finished_at = now
+    run.started_at = run.started_at or now
+    run.save(update_fields=["status", "error", "finished_at", "started_at"])
+    for step in StepRun.objects.filter(pk__in=cancelled):
+        realtime.publish_step(step, flow_id=run.flow_id)
+    realtime.publish_run(run)
+
+
+def mark_started(run: Run) -> None:
+    """The first claimed step moves a pending run to running (once: a conditional update)."""
+    now = timezone.now()
+    if Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
+        status=RunStatus.RUNNING, started_at=now
+    ):
+        run.status, run.started_at = RunStatus.RUNNING, now
+        realtime.publish_run(run)

@@ -1,0 +1,187 @@
+"""REST API for runs and secrets. Thin: parse, call a selector or service, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from designer import selectors as flows
+from runtime import selectors, serializers, services
+from runtime.status import RunStatus
+
+
+def _user(request: Request) -> User:
+    return request.user  # type: ignore[return-value]  # IsAuthenticated ran first
+
+
+class NewestFirst(CursorPagination):
+    """Cursor pages: no COUNT(*), stable while new runs arrive."""
+
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+class FlowRunStart(APIView):
+    @extend_schema(
+        request=serializers.RunStartSerializer, responses={201: serializers.RunDetailSerializer}
+    )
+    def post(self, request: Request, flow_id: int) -> Response:
+        flow = flows.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
+        given = serializers.RunStartSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        number = data.get("version")
+        version = (
+            flows.flow_version_get(flow=flow, number=number)
+            if number
+            else flow.live_version or flows.flow_version_latest(flow=flow)
+        )
+        if version is None:
+            raise services.RunRefused("This flow has no saved version to run.", field="version")
+        run = services.run_start(
+            flow=flow,
+            version=version,
+            payload=data["input"],
+            trigger_node=data.get("trigger"),
+            trigger_kind="manual",
+            started_by=_user(request),
+            origin="API",
+            is_test=data["test"],
+        )
+        return Response(serializers.RunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
+
+
+class RunList(generics.ListAPIView):
+    serializer_class = serializers.RunSerializer
+    pagination_class = NewestFirst
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("flow", int),
+            OpenApiParameter("status", str, enum=RunStatus.values),
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> Any:
+        params = self.request.query_params
+        flow = params.get("flow", "")
+        return selectors.run_list_for_user(
+            user=_user(self.request),
+            flow_id=int(flow) if flow.isdigit() else None,
+            status=params.get("status") if params.get("status") in RunStatus.values else None,
+        )
+
+
+class RunDetail(APIView):
+    @extend_schema(responses=serializers.RunDetailSerializer)
+    def get(self, request: Request, run_id: int) -> Response:
+        run = selectors.run_get_for_user(user=_user(request), run_id=run_id)
+        return Response(serializers.RunDetailSerializer(run).data)
+
+
+class RunCancel(APIView):
+    @extend_schema(request=None, responses=serializers.RunDetailSerializer)
+    def post(self, request: Request, run_id: int) -> Response:
+        run = selectors.run_get_for_user(user=_user(request), run_id=run_id, write=True)
+        run = services.run_cancel(run=run, user=_user(request))
+        return Response(serializers.RunDetailSerializer(run).data)
+
+
+class RunRerun(APIView):
+    @extend_schema(
+        request=serializers.RunAgainSerializer,
+        responses={201: serializers.RunDetailSerializer},
+        description="Start again from the trigger with the same input, or an "
+        "edited one (input), on the run's version or the live one.",
+    )
+    def post(self, request: Request, run_id: int) -> Response:
+        run = selectors.run_get_for_user(user=_user(request), run_id=run_id, write=True)
+        given = serializers.RunAgainSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        new = services.run_rerun(
+            run=run,
+            user=_user(request),
+            on_live=given.validated_data["version"] == "live",
+            payload=given.validated_data.get("input"),
+        )
+        return Response(serializers.RunDetailSerializer(new).data, status=status.HTTP_201_CREATED)
+
+
+class RunRetry(APIView):
+    @extend_schema(
+        request=serializers.RunAgainSerializer,
+        responses={201: serializers.RunDetailSerializer},
+        description="Retry from the failed step, keeping the outputs of the steps that succeeded.",
+    )
+    def post(self, request: Request, run_id: int) -> Response:
+        run = selectors.run_get_for_user(user=_user(request), run_id=run_id, write=True)
+        given = serializers.RunAgainSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        new = services.run_retry(
+            run=run, user=_user(request), on_live=given.validated_data["version"] == "live"
+        )
+        return Response(serializers.RunDetailSerializer(new).data, status=status.HTTP_201_CREATED)
+
+
+class SecretList(APIView):
+    @extend_schema(responses=serializers.SecretSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        secrets = selectors.secret_list_for_admin(user=_user(request))
+        return Response(serializers.SecretSerializer(secrets, many=True).data)
+
+    @extend_schema(
+        request=serializers.SecretWriteSerializer, responses={201: serializers.SecretSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        given = serializers.SecretWriteSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        data = given.validated_data
+        if "workspace" not in data or "name" not in data:
+            raise services.RunRefused(
+                "Say which workspace and name the secret has.",
+                field="name" if "workspace" in data else "workspace",
+            )
+        workspace = selectors.workspace_get_for_admin(
+            user=_user(request), workspace_id=data["workspace"]
+        )
+        secret = services.secret_set(
+            workspace=workspace,
+            name=data["name"],
+            value=data["value"],
+            user=_user(request),
+            description=data["description"],
+        )
+        return Response(serializers.SecretSerializer(secret).data, status=status.HTTP_201_CREATED)
+
+
+class SecretDetail(APIView):
+    @extend_schema(
+        request=serializers.SecretWriteSerializer, responses=serializers.SecretSerializer
+    )
+    def put(self, request: Request, secret_id: int) -> Response:
+        secret = selectors.secret_get_for_admin(user=_user(request), secret_id=secret_id)
+        given = serializers.SecretWriteSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        secret = services.secret_set(
+            workspace=secret.workspace,
+            name=secret.name,
+            value=given.validated_data["value"],
+            user=_user(request),
+            description=given.validated_data["description"],
+        )
+        return Response(serializers.SecretSerializer(secret).data)
+
+    def delete(self, request: Request, secret_id: int) -> Response:
+        selectors.secret_get_for_admin(user=_user(request), secret_id=secret_id).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from runtime import api
+
+urlpatterns = [
+    path("flows/<int:flow_id>/runs/", api.FlowRunStart.as_view(), name="api-flow-runs"),
+    path("runs/", api.RunList.as_view(), name="api-runs"),
+    path("runs/<int:run_id>/", api.RunDetail.as_view(), name="api-run"),
+    path("runs/<int:run_id>/cancel/", api.RunCancel.as_view(), name="api-run-cancel"),
+    path("runs/<int:run_id>/rerun/", api.RunRerun.as_view(), name="api-run-rerun"),
+    path("runs/<int:run_id>/retry/", api.RunRetry.as_view(), name="api-run-retry"),
+    path("secrets/", api.SecretList.as_view(), name="api-secrets"),
+    path("secrets/<int:secret_id>/", api.SecretDetail.as_view(), name="api-secret"),
+]

@@ -1,0 +1,22 @@
+"""System checks for a misconfigured runtime, with stable ids (tributary.W02x)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Warning, register
+
+
+@register()
+def secrets_key_set(app_configs: Any, **kwargs: Any) -> list[CheckMessage]:
+    if settings.TRIBUTARY_SECRETS_KEYS:
+        return []
+    return [
+        Warning(
+            "TRIBUTARY_SECRETS_KEY is not set: workspace secrets cannot be stored or used.",
+            hint='Generate one: python -c "from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())" (scripts/start writes one to .env).',
+            id="tributary.W020",
+        )
+    ]

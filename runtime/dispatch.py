@@ -1,0 +1,48 @@
+"""Queue step executions: always after the transaction that made them ready commits, so a
+worker never receives an id it cannot yet see.
+
+Tasks are sent by name, so this module (imported by the engine) does not import the task
+module (which imports the engine).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.db import transaction
+
+from config.celery import app
+
+EXECUTE_STEP = "runtime.tasks.execute_step"
+# Beyond its own timeout a step gets this long to report before Celery interrupts it
+# (soft limit: the step fails as timed out) and then kills the worker child (hard limit).
+SOFT_GRACE_SECONDS = 5
+HARD_GRACE_SECONDS = 30
+
+Ready = tuple[int, float]  # (step run id, the step's timeout in seconds)
+
+
+def enqueue_steps(steps: Iterable[Ready]) -> None:
+    ready = list(steps)
+    if ready:
+        transaction.on_commit(lambda: send_now(ready))
+
+
+def send_now(steps: Iterable[Ready]) -> None:
+    """Publish one task message per step, outside any transaction (recovery uses this).
+
+    No countdowns or ETAs: waits live in Postgres (wake_at), where a broker restart cannot
+    lose them and the visibility timeout cannot double them.
+    """
+    for step_id, timeout in steps:
+        if settings.EMBEDDED:  # the embedded worker's thread pool cannot interrupt a task
+            app.send_task(EXECUTE_STEP, args=(step_id,))
+        else:
+            app.send_task(
+                EXECUTE_STEP,
+                args=(step_id,),
+                soft_time_limit=math.ceil(timeout) + SOFT_GRACE_SECONDS,
+                time_limit=math.ceil(timeout) + HARD_GRACE_SECONDS,
+            )

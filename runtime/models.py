@@ -1,0 +1,154 @@
+"""Runs, step runs and secrets. Postgres holds the truth about every run; the broker only
+carries doorbells (step ids)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from designer.models import Flow, FlowVersion, Workspace
+from runtime.status import RunStatus, StepStatus, step_sources
+
+
+class Run(models.Model):
+    """One execution of a flow, pinned to the version it started on."""
+
+    flow = models.ForeignKey(Flow, on_delete=models.PROTECT, related_name="runs")
+    version = models.ForeignKey(FlowVersion, on_delete=models.PROTECT, related_name="runs")
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.PENDING)
+    # What started it: the trigger kind (webhook, cron, event, dbchange, manual...) and the
+    # trigger node whose output the input is.
+    trigger_kind = models.CharField(max_length=20)
+    trigger_node = models.CharField(max_length=64)
+    input = models.JSONField(default=dict, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    origin = models.CharField(max_length=200, blank=True)  # e.g. "API", "re-run of #12"
+    is_test = models.BooleanField(default=False)  # a designer test run
+    rerun_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reruns"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["flow", "-created_at"], name="run_flow_created"),
+            models.Index(fields=["status", "-created_at"], name="run_status_created"),
+            models.Index(fields=["-created_at", "-id"], name="run_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Run #{self.pk} of {self.flow_id} ({self.status})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class StepRunQuerySet(models.QuerySet["StepRun"]):
+    def transition(self, to: StepStatus, **fields: Any) -> int:
+        """Move the matching steps to ``to`` from any status that may lead there, as one
+        conditional UPDATE. Returns how many moved; 0 means someone else got there first."""
+        return self.filter(status__in=step_sources(to)).update(status=to, **fields)
+
+
+class StepRun(models.Model):
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="steps")
+    node_id = models.CharField(max_length=64)
+    kind = models.CharField(max_length=40)
+    status = models.CharField(max_length=10, choices=StepStatus.choices, default=StepStatus.PENDING)
+    attempt = models.PositiveIntegerField(default=0)  # how many times it was claimed
+    failures = models.PositiveIntegerField(default=0)  # attempts that failed (retry policy)
+    lost = models.PositiveIntegerField(default=0)  # attempts whose worker vanished
+    # Copied from the node's settings when the run starts (the graph is immutable anyway),
+    # so recovery can act on a row without parsing the graph.
+    timeout_seconds = models.FloatField(default=60)
+    input = models.JSONField(null=True, blank=True)
+    output = models.JSONField(null=True, blank=True)
+    handle = models.CharField(max_length=20, blank=True)  # the branch output taken
+    logs = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    error_detail = models.TextField(blank=True)  # traceback, response excerpt...
+    reused = models.BooleanField(default=False)  # output carried over by a retry
+    queued_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # A delay or a retry backoff ends at wake_at; the scheduler queues it then.
+    wake_at = models.DateTimeField(null=True, blank=True)
+    # A running step belongs to the worker holding ``claim`` until the lease expires; the
+    # worker renews it with heartbeats, so an expired lease means the worker is gone.
+    claim = models.UUIDField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+
+    objects = StepRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["run", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "node_id"], name="steprun_unique_node")
+        ]
+        indexes = [
+            models.Index(
+                fields=["wake_at"], name="steprun_waiting", condition=Q(status=StepStatus.WAITING)
+            ),
+            models.Index(
+                fields=["lease_expires_at"],
+                name="steprun_running",
+                condition=Q(status=StepStatus.RUNNING),
+            ),
+            models.Index(
+                fields=["queued_at"], name="steprun_queued", condition=Q(status=StepStatus.QUEUED)
+            ),
+            models.Index(
+                fields=["run"], name="steprun_pending", condition=Q(status=StepStatus.PENDING)
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.node_id} of run #{self.run_id} ({self.status})"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+
+class Secret(models.Model):
+    """A named secret of a workspace, encrypted at rest. Configs use {{ secrets.NAME }};
+    the value is never returned by the API nor written to runs (it is redacted)."""
+
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="secrets")
+    name = models.CharField(max_length=100)
+    ciphertext = models.TextField()
+    description = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["workspace", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["workspace", "name"], name="secret_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.workspace})"

@@ -1,0 +1,92 @@
+"""Postgres is the truth; these functions make the broker agree with it again.
+
+Run by the scheduler loop (several schedulers may run at once: rows are taken with
+SKIP LOCKED where the database has it, and every change is a conditional UPDATE):
+
+- wake steps whose delay or retry backoff is over;
+- hand steps whose worker vanished (expired lease) to another worker;
+- re-send queued steps whose message was lost (broker restarted or flushed).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from runtime.dispatch import send_now
+from runtime.models import StepRun
+from runtime.status import RunStatus, StepStatus
+
+logger = logging.getLogger(__name__)
+BATCH = 500
+
+
+def wake_due_steps() -> int:
+    """Queue waiting steps whose time has come. Returns how many were sent."""
+    now = timezone.now()
+    due = StepRun.objects.filter(
+        status=StepStatus.WAITING, wake_at__lte=now, run__status=RunStatus.RUNNING
+    )
+    return _requeue(due, now, "woke")
+
+
+def requeue_expired_leases() -> int:
+    """Queue again running steps whose worker stopped renewing its lease (it died). If it
+    was merely slow, its claim is gone and its late result is discarded."""
+    now = timezone.now()
+    expired = StepRun.objects.filter(
+        status=StepStatus.RUNNING, lease_expires_at__lt=now, run__status=RunStatus.RUNNING
+    )
+    return _requeue(
+        expired, now, "lease expired", claim=None, lease_expires_at=None, lost=F("lost") + 1
+    )
+
+
+def requeue_lost_messages() -> int:
+    """Re-send queued steps nobody claimed for TRIBUTARY_REQUEUE_AFTER_SECONDS."""
+    now = timezone.now()
+    stale = now - timedelta(seconds=settings.TRIBUTARY_REQUEUE_AFTER_SECONDS)
+    lost = StepRun.objects.filter(
+        status=StepStatus.QUEUED,
+        queued_at__lt=stale,
+        run__status__in=[RunStatus.PENDING, RunStatus.RUNNING],
+    )
+    return _resend(lost, now, "message lost?")
+
+
+def _requeue(steps: QuerySet[StepRun], now: datetime, why: str, **fields: Any) -> int:
+    with transaction.atomic():
+        rows = list(_lock(steps).values_list("pk", "timeout_seconds"))
+        StepRun.objects.filter(pk__in=[pk for pk, _ in rows]).transition(
+            StepStatus.QUEUED, queued_at=now, **fields
+        )
+    return _send(rows, why)
+
+
+def _resend(steps: QuerySet[StepRun], now: datetime, why: str) -> int:
+    """Send another message without changing the status: the claim decides who runs it."""
+    with transaction.atomic():
+        rows = list(_lock(steps).values_list("pk", "timeout_seconds"))
+        StepRun.objects.filter(pk__in=[pk for pk, _ in rows]).update(queued_at=now)
+    return _send(rows, why)
+
+
+def _lock(steps: QuerySet[StepRun]) -> QuerySet[StepRun]:
+    query = steps.order_by("pk")[:BATCH]
+    if connection.features.has_select_for_update_skip_locked:
+        # Another scheduler handling the same rows skips them instead of doubling them.
+        return query.select_for_update(skip_locked=True, of=("self",))
+    return query
+
+
+def _send(rows: list[tuple[int, float]], why: str) -> int:
+    if rows:
+        logger.info("Sending %d step(s) again (%s)", len(rows), why)
+        send_now(rows)
+    return len(rows)

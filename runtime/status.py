@@ -1,0 +1,63 @@
+"""Run and step statuses, and the one table of legal step transitions.
+
+Every status change is a conditional UPDATE filtered by the statuses it may come from
+(``StepRun.objects.filter(...).transition(...)``), so a duplicate delivery or a late
+worker finds "0 rows" and backs off instead of overwriting newer state.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class RunStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class StepStatus(models.TextChoices):
+    PENDING = "pending", "Pending"  # waiting for its parents
+    QUEUED = "queued", "Queued"  # ready; a task message is on its way to a worker
+    RUNNING = "running", "Running"  # claimed by a worker holding a lease
+    WAITING = "waiting", "Waiting"  # a delay or a retry backoff, until wake_at
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    SKIPPED = "skipped", "Skipped"  # on a branch not taken, or an unfired trigger
+    CANCELLED = "cancelled", "Cancelled"  # the run was cancelled or failed before it ran
+
+
+RUN_FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
+STEP_FINISHED = frozenset(
+    {StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
+)
+# Statuses in which a step still has work ahead of it.
+STEP_OPEN = frozenset(set(StepStatus) - STEP_FINISHED)
+
+STEP_TRANSITIONS: dict[StepStatus, frozenset[StepStatus]] = {
+    StepStatus.PENDING: frozenset(
+        {StepStatus.QUEUED, StepStatus.SKIPPED, StepStatus.CANCELLED, StepStatus.SUCCEEDED}
+    ),
+    StepStatus.QUEUED: frozenset({StepStatus.RUNNING, StepStatus.CANCELLED}),
+    StepStatus.RUNNING: frozenset(
+        {
+            StepStatus.SUCCEEDED,
+            StepStatus.FAILED,
+            StepStatus.WAITING,
+            StepStatus.QUEUED,  # its worker died (lease expired): hand it to another
+            StepStatus.RUNNING,  # taken over after an expired lease
+            StepStatus.CANCELLED,
+        }
+    ),
+    StepStatus.WAITING: frozenset({StepStatus.RUNNING, StepStatus.QUEUED, StepStatus.CANCELLED}),
+}
+for _finished in STEP_FINISHED:
+    STEP_TRANSITIONS[_finished] = frozenset()
+# Retrying a finished run resets its unfinished part in a new run, never in place.
+
+
+def step_sources(target: StepStatus) -> list[str]:
+    """The statuses a step may move to ``target`` from."""
+    return [source for source, targets in STEP_TRANSITIONS.items() if target in targets]

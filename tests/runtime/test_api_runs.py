@@ -1,0 +1,153 @@
+"""The runs API: start a manual run of any flow on any version, read it with its steps,
+list and filter, cancel, re-run and retry — each by permission."""
+
+from __future__ import annotations
+
+import pytest
+
+from designer.services import flow_version_save
+from runtime.models import Run
+from runtime.status import RunStatus
+from tests.conftest import Team
+from tests.factories import node
+from tests.runtime.conftest import Stack, wait_for_run
+from tests.runtime.helpers import chain, publish
+
+ECHO = chain(node("echo", "data.transform", value="{{ event.trigger.n }}"))
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_manual_run_of_a_draft_version_runs_and_reports_its_steps(
+    team: Team, stack: Stack
+) -> None:
+    flow = publish(team, ECHO)
+    flow_version_save(
+        flow=flow,
+        user=team.editor,
+        graph=chain(node("echo", "data.transform", value="draft {{ event.trigger.n }}")),
+    )
+    client = team.client(team.editor)
+    response = client.post(
+        f"/api/flows/{flow.pk}/runs/", {"input": {"n": 5}, "version": 2}, format="json"
+    )
+    assert response.status_code == 201, response.content
+    run = wait_for_run(Run.objects.get(pk=response.json()["id"]))
+    detail = client.get(f"/api/runs/{run.pk}/").json()
+    assert (detail["status"], detail["version"], detail["output"]) == ("succeeded", 2, "draft 5")
+    assert detail["trigger_kind"] == "manual" and detail["started_by"] == "eddie"
+    steps = {s["node_id"]: s for s in detail["steps"]}
+    assert steps["echo"]["status"] == "succeeded" and steps["echo"]["attempt"] == 1
+    assert steps["start"]["output"] == {"n": 5}
+    assert steps["echo"]["duration_seconds"] is not None
+
+
+@pytest.mark.django_db
+def test_runs_are_listed_newest_first_filtered_and_paged(team: Team) -> None:
+    flow = publish(team, ECHO, "Echo")
+    other = publish(team, ECHO, "Other")
+    assert flow.live_version and other.live_version
+    for i in range(5):
+        Run.objects.create(
+            flow=flow,
+            version=flow.live_version,
+            trigger_kind="manual",
+            trigger_node="start",
+            input={"n": i},
+            status=RunStatus.FAILED if i % 2 else RunStatus.SUCCEEDED,
+        )
+    Run.objects.create(
+        flow=other, version=other.live_version, trigger_kind="manual", trigger_node="start"
+    )
+    client = team.client(team.viewer)
+    page = client.get("/api/runs/", {"flow": str(flow.pk), "page_size": "2"}).json()
+    assert [r["flow_name"] for r in page["results"]] == ["Echo", "Echo"]
+    ids = [r["id"] for r in page["results"]]
+    assert ids == sorted(ids, reverse=True)
+    rest = client.get(page["next"]).json()
+    assert len(rest["results"]) == 2 and rest["results"][0]["id"] < ids[-1]
+    failed = client.get("/api/runs/", {"flow": str(flow.pk), "status": "failed"}).json()["results"]
+    assert len(failed) == 2
+    assert "count" not in page  # cursor pages: no COUNT(*) over a million runs
+
+
+@pytest.mark.django_db
+def test_viewers_read_runs_but_cannot_start_or_act_on_them(team: Team) -> None:
+    flow = publish(team, ECHO)
+    assert flow.live_version
+    run = Run.objects.create(
+        flow=flow,
+        version=flow.live_version,
+        trigger_kind="manual",
+        trigger_node="start",
+        status=RunStatus.FAILED,
+    )
+    viewer = team.client(team.viewer)
+    assert viewer.get(f"/api/runs/{run.pk}/").status_code == 200
+    assert viewer.post(f"/api/flows/{flow.pk}/runs/", {}, format="json").status_code == 403
+    for action in ("cancel", "rerun", "retry"):
+        assert viewer.post(f"/api/runs/{run.pk}/{action}/", {}, format="json").status_code == 403
+
+
+@pytest.mark.django_db
+def test_outsiders_cannot_see_runs(team: Team) -> None:
+    flow = publish(team, ECHO)
+    assert flow.live_version
+    run = Run.objects.create(
+        flow=flow, version=flow.live_version, trigger_kind="manual", trigger_node="start"
+    )
+    outsider = team.client(team.outsider)
+    assert outsider.get(f"/api/runs/{run.pk}/").status_code == 404
+    assert outsider.get("/api/runs/").json()["results"] == []
+    assert outsider.post(f"/api/runs/{run.pk}/cancel/").status_code == 404
+    assert outsider.post(f"/api/flows/{flow.pk}/runs/", {}, format="json").status_code == 404
+
+
+@pytest.mark.django_db
+def test_bad_run_requests_say_what_to_fix(team: Team) -> None:
+    flow = publish(team, ECHO)
+    client = team.client(team.editor)
+    bad_trigger = client.post(f"/api/flows/{flow.pk}/runs/", {"trigger": "echo"}, format="json")
+    assert bad_trigger.status_code == 400
+    assert bad_trigger.json()["errors"][0]["field"] == "trigger"
+    missing = client.post(f"/api/flows/{flow.pk}/runs/", {"version": 9}, format="json")
+    assert missing.status_code == 404
+    nul = client.post(f"/api/flows/{flow.pk}/runs/", {"input": {"a": "x\x00y"}}, format="json")
+    assert nul.status_code == 400
+    assert nul.json()["errors"][0]["field"] == "input"
+    assert not Run.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_finished_run_cannot_be_cancelled_and_a_successful_one_not_retried(team: Team) -> None:
+    flow = publish(team, ECHO)
+    assert flow.live_version
+    run = Run.objects.create(
+        flow=flow,
+        version=flow.live_version,
+        trigger_kind="manual",
+        trigger_node="start",
+        status=RunStatus.SUCCEEDED,
+    )
+    client = team.client(team.editor)
+    cancel = client.post(f"/api/runs/{run.pk}/cancel/")
+    assert cancel.status_code == 400 and "already finished" in cancel.json()["detail"]
+    retry = client.post(f"/api/runs/{run.pk}/retry/", {}, format="json")
+    assert retry.status_code == 400 and "Only failed or cancelled" in retry.json()["detail"]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_rerun_with_an_edited_input_on_the_live_version(team: Team, stack: Stack) -> None:
+    flow = publish(team, ECHO)
+    client = team.client(team.editor)
+    first = client.post(f"/api/flows/{flow.pk}/runs/", {"input": {"n": 1}}, format="json")
+    wait_for_run(Run.objects.get(pk=first.json()["id"]))
+    again = client.post(
+        f"/api/runs/{first.json()['id']}/rerun/",
+        {"version": "live", "input": {"n": 2}},
+        format="json",
+    )
+    assert again.status_code == 201
+    run = wait_for_run(Run.objects.get(pk=again.json()["id"]))
+    assert (run.output, run.rerun_of_id) == (2, first.json()["id"])
