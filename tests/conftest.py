@@ -6,7 +6,9 @@ embedded SQLite default has its own smoke test that starts the server in a subpr
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
@@ -16,6 +18,9 @@ from rest_framework.test import APIClient
 
 from designer.models import Role, Workspace
 from tests import factories
+from tests.fakes import FakeApi, SmtpSink, start_fake_api
+from tests.processes import free_port
+from tests.stack import SECRETS_KEY, MakeStack, Stack, flush_broker, stack_env
 
 
 def pytest_report_header() -> str:
@@ -76,3 +81,61 @@ def team(db: None) -> Team:
 @pytest.fixture
 def editor_client(team: Team) -> APIClient:
     return team.client(team.editor)
+
+
+# --- The real stack and the local fakes (see tests/stack.py, tests/fakes.py) ------------
+
+
+@pytest.fixture(scope="session")
+def fake_api() -> Iterator[FakeApi]:
+    api, server = start_fake_api()
+    yield api
+    server.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fake_api(request: pytest.FixtureRequest) -> None:
+    if "fake_api" in request.fixturenames:
+        request.getfixturevalue("fake_api").reset()
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink(free_port())
+    sink.start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture(autouse=True)
+def _secrets_key(settings: SettingsWrapper) -> None:
+    settings.TRIBUTARY_SECRETS_KEYS = [SECRETS_KEY]
+
+
+@pytest.fixture
+def make_stack(django_db_setup: None, smtp_sink: SmtpSink, tmp_path: Path) -> Iterator[MakeStack]:
+    """Build a stack whose parts the test starts (and kills) itself."""
+    stacks: list[Stack] = []
+
+    def make(**extra: str) -> Stack:
+        flush_broker()
+        stack = Stack(env=stack_env(smtp_sink.port, **extra), logs=tmp_path)
+        stacks.append(stack)
+        return stack
+
+    yield make
+    for stack in stacks:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(
+    django_db_setup: None, smtp_sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """A worker (3 processes) and a scheduler shared by the tests of a module."""
+    flush_broker()
+    shared = Stack(env=stack_env(smtp_sink.port), logs=tmp_path_factory.mktemp("stack"))
+    shared.start_worker()
+    shared.start_scheduler()
+    yield shared
+    shared.stop()

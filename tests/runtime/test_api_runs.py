@@ -10,8 +10,8 @@ from runtime.models import Run
 from runtime.status import RunStatus
 from tests.conftest import Team
 from tests.factories import node
-from tests.runtime.conftest import Stack, wait_for_run
 from tests.runtime.helpers import chain, publish
+from tests.stack import Stack, wait_for_run
 
 ECHO = chain(node("echo", "data.transform", value="{{ event.trigger.n }}"))
 

@@ -19,8 +19,8 @@ from runtime.status import RunStatus, StepStatus
 from tests.conftest import Team
 from tests.factories import node
 from tests.fakes import FakeApi
-from tests.runtime.conftest import MakeStack, flush_broker, wait_for_run, wait_for_step
 from tests.runtime.helpers import chain, start
+from tests.stack import MakeStack, flush_broker, wait_for_run, wait_for_step
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

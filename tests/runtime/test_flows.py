@@ -9,8 +9,8 @@ from runtime.status import RunStatus, StepStatus
 from tests.conftest import Team
 from tests.factories import edge, node
 from tests.fakes import FakeApi
-from tests.runtime.conftest import Stack, wait_for_run
 from tests.runtime.helpers import chain, manual, outputs, start, statuses
+from tests.stack import Stack, wait_for_run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

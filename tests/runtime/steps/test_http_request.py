@@ -11,8 +11,8 @@ from runtime.status import RunStatus
 from tests.conftest import Team
 from tests.factories import node
 from tests.fakes import FakeApi
-from tests.runtime.conftest import Stack, wait_for_run
 from tests.runtime.helpers import chain, start
+from tests.stack import Stack, wait_for_run
 
 
 @pytest.mark.worker

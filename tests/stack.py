@@ -1,21 +1,17 @@
-"""A real stack for runtime tests: Celery worker and scheduler processes on the Redis
-broker and the test PostgreSQL database, a fake HTTP API and an SMTP sink on 127.0.0.1.
-
-Tests that use the stack need ``transactional_db``: the worker only sees committed rows.
-"""
+"""The real processes of a test stack: Celery workers and the scheduler on the Redis
+broker and the test PostgreSQL database, started (and killed) by tests."""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import Popen
 from typing import Any
 
-import pytest
 import redis
 from cryptography.fernet import Fernet
 from django.conf import settings
@@ -23,36 +19,9 @@ from django.db import connection
 
 from runtime.models import Run
 from runtime.status import RUN_FINISHED
-from tests.fakes import FakeApi, SmtpSink, start_fake_api
-from tests.processes import free_port, running
+from tests.processes import running
 
 SECRETS_KEY = Fernet.generate_key().decode()
-
-
-@pytest.fixture(scope="session")
-def fake_api() -> Iterator[FakeApi]:
-    api, server = start_fake_api()
-    yield api
-    server.shutdown()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_fake_api(request: pytest.FixtureRequest) -> None:
-    if "fake_api" in request.fixturenames:
-        request.getfixturevalue("fake_api").reset()
-
-
-@pytest.fixture(scope="session")
-def smtp_sink() -> Iterator[SmtpSink]:
-    sink = SmtpSink(free_port())
-    sink.start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture(autouse=True)
-def _secrets_key(settings: Any) -> None:
-    settings.TRIBUTARY_SECRETS_KEYS = [SECRETS_KEY]
 
 
 @dataclass
@@ -146,35 +115,6 @@ def flush_broker() -> None:
 
 
 MakeStack = Callable[..., Stack]
-
-
-@pytest.fixture
-def make_stack(django_db_setup: None, smtp_sink: SmtpSink, tmp_path: Path) -> Iterator[MakeStack]:
-    """Build a stack whose parts the test starts (and kills) itself."""
-    stacks: list[Stack] = []
-
-    def make(**extra: str) -> Stack:
-        flush_broker()
-        stack = Stack(env=stack_env(smtp_sink.port, **extra), logs=tmp_path)
-        stacks.append(stack)
-        return stack
-
-    yield make
-    for stack in stacks:
-        stack.stop()
-
-
-@pytest.fixture(scope="module")
-def stack(
-    django_db_setup: None, smtp_sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    """A worker (3 processes) and a scheduler shared by the tests of a module."""
-    flush_broker()
-    shared = Stack(env=stack_env(smtp_sink.port), logs=tmp_path_factory.mktemp("stack"))
-    shared.start_worker()
-    shared.start_scheduler()
-    yield shared
-    shared.stop()
 
 
 def wait_for_run(run: Run, timeout: float = 30, statuses: frozenset = RUN_FINISHED) -> Run:
