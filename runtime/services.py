@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from designer.graph import json_problem
 from designer.models import Flow, FlowVersion, Workspace
-from runtime import advance, engine, realtime
+from runtime import advance, engine, realtime, selectors
 from runtime.catalog import CATALOG
 from runtime.kinds import Kind
 from runtime.models import Run, Secret, StepRun
@@ -33,6 +33,11 @@ class RunRefused(Exception):
 
 def step_catalog() -> Mapping[str, Kind]:
     return CATALOG
+
+
+def flow_run_stats(*, flow_ids: list[int], days: int = 7) -> dict[int, dict[str, object]]:
+    """Last run status/time and daily run counts per flow (for the flow list)."""
+    return selectors.flow_run_stats(flow_ids=flow_ids, days=days)
 
 
 def run_start(
