@@ -15,7 +15,7 @@ from django.utils.text import slugify
 
 from designer.graph import Graph, parse_graph
 from designer.models import Flow, FlowEvent, FlowVersion, Membership, Role, Workspace
-from runtime.services import step_catalog
+from runtime.services import step_catalog, triggers_sync
 
 EXPORT_FORMAT = 1
 
@@ -139,6 +139,7 @@ def flow_archive(*, flow: Flow, user: User) -> Flow:
     if flow.archived_at is None:
         flow.archived_at = timezone.now()
         flow.save(update_fields=["archived_at"])
+        triggers_sync(flow=flow)
         FlowEvent.objects.create(flow=flow, actor=user, action=FlowEvent.Action.ARCHIVED)
     return flow
 
@@ -148,6 +149,7 @@ def flow_restore(*, flow: Flow, user: User) -> Flow:
     if flow.archived_at is not None:
         flow.archived_at = None
         flow.save(update_fields=["archived_at"])
+        triggers_sync(flow=flow)
         FlowEvent.objects.create(flow=flow, actor=user, action=FlowEvent.Action.RESTORED)
     return flow
 
@@ -241,6 +243,7 @@ def flow_publish(*, flow: Flow, user: User, number: int) -> FlowEvent:
         locked.live_version = version
         locked.updated_at = timezone.now()
         locked.save(update_fields=["live_version", "updated_at"])
+        triggers_sync(flow=locked)  # the triggers swap in this same transaction
         return FlowEvent.objects.create(
             flow=locked, actor=user, action=action, from_version=previous, to_version=number
         )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from runtime import api
+from runtime import api, api_triggers
 
 urlpatterns = [
     path("flows/<int:flow_id>/runs/", api.FlowRunStart.as_view(), name="api-flow-runs"),
@@ -9,6 +9,23 @@ urlpatterns = [
     path("runs/<int:run_id>/cancel/", api.RunCancel.as_view(), name="api-run-cancel"),
     path("runs/<int:run_id>/rerun/", api.RunRerun.as_view(), name="api-run-rerun"),
     path("runs/<int:run_id>/retry/", api.RunRetry.as_view(), name="api-run-retry"),
+    path(
+        "flows/<int:flow_id>/triggers/",
+        api_triggers.FlowTriggerList.as_view(),
+        name="api-flow-triggers",
+    ),
+    path(
+        "flows/<int:flow_id>/triggers/<str:node_id>/rotate/",
+        api_triggers.WebhookRotate.as_view(),
+        name="api-webhook-rotate",
+    ),
+    path(
+        "flows/<int:flow_id>/triggers/<str:node_id>/listen/",
+        api_triggers.WebhookListen.as_view(),
+        name="api-webhook-listen",
+    ),
+    path("cron/preview/", api_triggers.CronPreview.as_view(), name="api-cron-preview"),
+    path("events/", api_triggers.EventEmit.as_view(), name="api-events"),
     path("secrets/", api.SecretList.as_view(), name="api-secrets"),
     path("secrets/<int:secret_id>/", api.SecretDetail.as_view(), name="api-secret"),
 ]

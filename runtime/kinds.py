@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from designer.graph import Graph, Node, Problem
+from designer.models import Flow
 from runtime.templating import (
     evaluate,
     expression_problem,
@@ -27,6 +28,9 @@ from runtime.templating import (
     render_value,
     template_problem,
 )
+
+# runtime.services.run_start, handed to triggers that start runs (they sit below it).
+StartRun = Callable[..., Any]
 
 
 class StepError(Exception):
@@ -132,6 +136,11 @@ class Kind:
 
 class TriggerKind(Kind):
     category = "trigger"
+
+    def activate(self, flow: Flow, nodes: Sequence[Node]) -> None:
+        """Make ``nodes`` (this kind's nodes of the live version; empty when the flow is
+        unpublished or archived) the flow's active triggers of this kind. Runs inside the
+        publishing transaction; raise GraphInvalid naming the node to refuse the publish."""
 
 
 class StepKind(Kind):

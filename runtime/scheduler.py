@@ -1,7 +1,9 @@
-"""The scheduler loop: wakes delayed and retrying steps and recovers lost work.
+"""The scheduler loop: fires cron schedules, turns database changes into runs, wakes
+delayed and retrying steps, and recovers lost work.
 
 It runs as `manage.py scheduler` next to the workers (inside `serve` in the embedded
-default). Several may run at once; each pass is safe to repeat.
+default). Several may run at once; each pass is safe to repeat (row locks with SKIP
+LOCKED, unique fire records and conditional updates).
 """
 
 from __future__ import annotations
@@ -11,29 +13,44 @@ import threading
 import time
 from collections.abc import Callable
 
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 
 from runtime import recovery
+from runtime.services import run_start
+from runtime.triggers import cron, dbchange
 
 logger = logging.getLogger(__name__)
 
-# (seconds between passes, job): waking is what users wait on, recovery is a safety net.
-JOBS: list[tuple[float, Callable[[], int]]] = [
+Job = tuple[float, Callable[[], int]]
+# (seconds between passes, job). Cron is checked often so a 02:00 run starts within a
+# fraction of a second; recovery is a safety net and can be lazier.
+JOBS: list[Job] = [
+    (0.2, lambda: cron.fire_due_schedules(run_start)),
     (0.25, recovery.wake_due_steps),
+    (1.0, lambda: dbchange.drain_outbox(run_start)),
     (2.0, recovery.requeue_expired_leases),
     (5.0, recovery.requeue_lost_messages),
 ]
+DRAIN = 2  # the job a change notification runs at once
 
 
 def run_forever(stop: threading.Event) -> None:
-    due = dict.fromkeys(range(len(JOBS)), 0.0)
+    wake = threading.Event()
+    if connection.vendor == "postgresql":
+        threading.Thread(
+            target=dbchange.listen, args=(wake, stop), name="change-listener", daemon=True
+        ).start()
+    due = [0.0] * len(JOBS)
     while not stop.is_set():
+        if wake.is_set():
+            wake.clear()
+            due[DRAIN] = 0.0
         now = time.monotonic()
         for index, (every, job) in enumerate(JOBS):
             if now >= due[index]:
                 due[index] = now + every
                 _run(job)
-        stop.wait(max(0.0, min(due.values()) - time.monotonic()))
+        wake.wait(max(0.0, min(due) - time.monotonic()))
 
 
 def _run(job: Callable[[], int]) -> None:
@@ -41,7 +58,7 @@ def _run(job: Callable[[], int]) -> None:
     try:
         job()
     except Exception:  # one bad pass (database restarting...) must not stop the loop
-        logger.exception("Scheduler job %s failed; retrying on its next pass", job.__name__)
+        logger.exception("A scheduler job failed; it runs again on its next pass")
 
 
 def start_thread() -> threading.Event:

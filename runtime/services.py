@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from designer.graph import json_problem
@@ -21,6 +21,15 @@ from runtime.kinds import Kind
 from runtime.models import Run, Secret, StepRun
 from runtime.secrets import NAME_PATTERN, secret_encrypt
 from runtime.status import RUN_FINISHED, RunStatus, StepStatus
+from runtime.triggers import activation
+
+
+class AlreadyStarted(Exception):
+    """A delivery with an idempotency key that already started ``run``."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        super().__init__(f"Already started as run #{run.pk}")
 
 
 class RunRefused(Exception):
@@ -33,6 +42,13 @@ class RunRefused(Exception):
 
 def step_catalog() -> Mapping[str, Kind]:
     return CATALOG
+
+
+def triggers_sync(*, flow: Flow) -> None:
+    """Make the flow's active triggers those of its live version (none when archived).
+    Call inside the transaction that publishes, rolls back, archives or restores; may
+    raise GraphInvalid naming a trigger node that cannot be activated."""
+    activation.triggers_sync(flow)
 
 
 def flow_run_stats(*, flow_ids: list[int], days: int = 7) -> dict[int, dict[str, object]]:
@@ -52,11 +68,15 @@ def run_start(
     is_test: bool = False,
     reuse: Mapping[str, StepRun] | None = None,
     rerun_of: Run | None = None,
+    idempotency_key: str = "",
 ) -> Run:
     """Record a run and its steps, then queue the first steps once that is committed.
 
     ``payload`` is the fired trigger's output (``event["trigger"]``). ``reuse`` carries
     succeeded steps of an earlier run whose outputs this run keeps (retry from failed).
+    With an ``idempotency_key`` this trigger already saw, raises AlreadyStarted with the
+    original run instead (safe under concurrent duplicates: the unique index makes all
+    but the first wait, then fail).
     """
     graph = engine.graph_of(version)
     trigger_node = trigger_node or _first_trigger(flow, version)
@@ -67,20 +87,31 @@ def run_start(
         raise RunRefused(
             f"{trigger_node!r} is not a trigger of version {version.number}.", field="trigger"
         )
-    _check_payload(payload)
+    check_payload(payload)
     kind = trigger_kind or graph.nodes[trigger_node].type.removeprefix("trigger.")
     with transaction.atomic():
-        run = Run.objects.create(
-            flow=flow,
-            version=version,
-            trigger_kind=kind,
-            trigger_node=trigger_node,
-            input=payload,
-            started_by=started_by,
-            origin=origin,
-            is_test=is_test,
-            rerun_of=rerun_of,
-        )
+        try:
+            with transaction.atomic():
+                run = Run.objects.create(
+                    flow=flow,
+                    version=version,
+                    trigger_kind=kind,
+                    trigger_node=trigger_node,
+                    input=payload,
+                    started_by=started_by,
+                    origin=origin,
+                    is_test=is_test,
+                    rerun_of=rerun_of,
+                    idempotency_key=idempotency_key,
+                )
+        except IntegrityError:
+            if not idempotency_key:
+                raise
+            raise AlreadyStarted(
+                Run.objects.get(
+                    flow=flow, trigger_node=trigger_node, idempotency_key=idempotency_key
+                )
+            ) from None
         _create_steps(run, graph, trigger_node, payload, reuse or {})
         realtime.publish_run(run)
         advance.advance_run(run, graph)
@@ -94,7 +125,8 @@ def _first_trigger(flow: Flow, version: FlowVersion) -> str:
     raise RunRefused(f"Version {version.number} of {flow.name} has no trigger.")
 
 
-def _check_payload(payload: Any) -> None:
+def check_payload(payload: Any) -> None:
+    """Refuse an input that cannot be stored (NUL, NaN, absurd nesting) or is too large."""
     problem = json_problem(payload, what="The input", max_depth=200)
     if problem:
         raise RunRefused(problem, field="input")

@@ -8,13 +8,37 @@ to internals (``__class__``, ``mro``...) and caps ``range``.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateError
+from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-_text_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
-_html_env = ImmutableSandboxedEnvironment(undefined=StrictUndefined, autoescape=True)
+
+class _Environment(ImmutableSandboxedEnvironment):
+    """Jinja's sandbox, reading ``a.b`` on JSON objects as the key ``b`` first (Jinja tries
+    the attribute first, so ``body.items`` would be dict.items, not the order's items)."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if isinstance(obj, Mapping):
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
+
+
+_text_env = _Environment(undefined=StrictUndefined, autoescape=False)
+_html_env = _Environment(undefined=StrictUndefined, autoescape=True)
+# What a template can raise besides Jinja's own errors: 1/0, int("x"), a huge range...
+_RENDER_ERRORS = (
+    TemplateError,
+    ArithmeticError,
+    TypeError,
+    ValueError,
+    LookupError,
+    AttributeError,
+)
 # "{{ expr }}" and nothing else: rendered as the expression's own value, not its text.
 _SINGLE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expr>(?:(?!\}\}|\{\{).)*)\}\}\s*$", re.DOTALL)
 
@@ -48,14 +72,18 @@ def render(source: str, context: dict[str, Any], *, html: bool = False) -> str:
     env = _html_env if html else _text_env
     try:
         return env.from_string(source).render(context)
-    except TemplateError as exc:
+    except _RENDER_ERRORS as exc:
         raise TemplateProblem(_describe(exc)) from None
 
 
 def evaluate(expression: str, context: dict[str, Any]) -> Any:
     try:
-        return _text_env.compile_expression(expression, undefined_to_none=False)(context)
-    except TemplateError as exc:
+        value = _text_env.compile_expression(expression, undefined_to_none=False)(context)
+        if isinstance(value, Undefined):
+            # A bare expression returns its Undefined instead of raising: make it raise.
+            value._fail_with_undefined_error()
+        return value
+    except _RENDER_ERRORS as exc:
         raise TemplateProblem(_describe(exc)) from None
 
 
@@ -74,9 +102,11 @@ def render_value(value: Any, context: dict[str, Any]) -> Any:
     return value
 
 
-def _describe(exc: TemplateError) -> str:
+def _describe(exc: Exception) -> str:
     line = getattr(exc, "lineno", None)
-    message = exc.message or exc.__class__.__name__
+    message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+    if not isinstance(exc, TemplateError):
+        message = f"{exc.__class__.__name__}: {message}"
     if "is undefined" in message or "has no attribute" in message:
         message = f"{message} (use | default(...) for optional values)"
     return f"line {line}: {message}" if line else message

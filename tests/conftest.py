@@ -6,6 +6,7 @@ embedded SQLite default has its own smoke test that starts the server in a subpr
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from rest_framework.test import APIClient
 from designer.models import Role, Workspace
 from tests import factories
 from tests.fakes import FakeApi, SmtpSink, start_fake_api
-from tests.processes import free_port
+from tests.processes import free_port, running, wait_for_http
 from tests.stack import SECRETS_KEY, MakeStack, Stack, flush_broker, stack_env
 
 
@@ -139,3 +140,26 @@ def stack(
     shared.start_scheduler()
     yield shared
     shared.stop()
+
+
+@dataclass
+class Web:
+    """The real ASGI server (`manage.py serve`, uvicorn) as a subprocess."""
+
+    url: str
+    log: Path
+
+    def get_log(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def web(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Web]:
+    """The web server of the module's stack (its worker and scheduler run the flows)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("web") / "serve.log"
+    command = [sys.executable, "manage.py", "serve", "--port", str(port)]
+    env = stack.env | {"TRIBUTARY_PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    with running(command, env=env, log=log) as server:
+        wait_for_http(f"http://127.0.0.1:{port}/login/", process=server, log=log)
+        yield Web(url=f"http://127.0.0.1:{port}", log=log)

@@ -1,14 +1,31 @@
-"""trigger.cron: fire on a cron schedule in a time zone (croniter; DST by its rules)."""
+"""trigger.cron: fire on a cron schedule in a time zone (croniter; DST by its rules).
 
-from collections.abc import Iterable
-from datetime import datetime
+Each active schedule is a CronSchedule row holding its next fire time; the scheduler
+fires due rows in order. A fire is recorded as a unique CronFire (schedule, time), so two
+schedulers running at once cannot both fire 02:00, and one bad row never stops the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from designer.graph import Graph, Node, Problem
-from runtime.kinds import TriggerKind
+from designer.models import Flow
+from runtime.kinds import StartRun, TriggerKind
+from runtime.models import CronFire, CronSchedule
+
+logger = logging.getLogger(__name__)
+# A fire later than this after its time counts as missed (the scheduler was down), and the
+# schedule's catch-up policy decides.
+MISSED_AFTER = timedelta(seconds=60)
 
 
 class CronTrigger(TriggerKind):
@@ -49,6 +66,24 @@ class CronTrigger(TriggerKind):
             field, message = problem
             yield Problem(message, node=node.id, field=f"config.{field}")
 
+    def activate(self, flow: Flow, nodes: Sequence[Node]) -> None:
+        now = timezone.now()
+        existing = {row.node_id: row for row in CronSchedule.objects.filter(flow=flow)}
+        for node in nodes:
+            expression, zone_name = node.config["expression"], node.config.get("timezone", "")
+            row = existing.pop(node.id, None) or CronSchedule(flow=flow, node_id=node.id)
+            if (
+                row.pk is None
+                or row.expression != expression
+                or row.timezone != zone_name
+                or row.next_fire_at is None
+            ):
+                row.next_fire_at = next_fire_times(expression, zone_name, after=now, count=1)[0]
+            row.expression, row.timezone = expression, zone_name
+            row.catch_up, row.last_error = node.config.get("catch_up", "skip"), ""
+            row.save()
+        CronSchedule.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
+
 
 KIND = CronTrigger()
 
@@ -57,21 +92,100 @@ def zone(name: str) -> ZoneInfo:
     return ZoneInfo(name or settings.TIME_ZONE)
 
 
-def schedule_problem(expression: str, timezone: str) -> tuple[str, str] | None:
+def schedule_problem(expression: str, timezone_name: str) -> tuple[str, str] | None:
     """(field, message) saying what is wrong with a schedule, or None."""
-    if not croniter.is_valid(expression):
+    if not croniter.is_valid(expression) or len(expression.split()) != 5:
         return "expression", (
             f"{expression!r} is not a cron expression; use five fields: "
             "minute hour day-of-month month day-of-week (e.g. 0 2 * * *)."
         )
     try:
-        zone(timezone)
+        zone(timezone_name)
     except (ZoneInfoNotFoundError, ValueError):
-        return "timezone", f"Unknown time zone {timezone!r}; use a name like Europe/Paris."
+        return "timezone", f"Unknown time zone {timezone_name!r}; use a name like Europe/Paris."
     return None
 
 
-def next_fire_times(expression: str, timezone: str, *, after: datetime, count: int = 5) -> list:
+def next_fire_times(
+    expression: str, timezone_name: str, *, after: datetime, count: int = 5
+) -> list[datetime]:
     """The next ``count`` fire times after ``after``, as aware datetimes in the zone."""
-    schedule = croniter(expression, after.astimezone(zone(timezone)))
+    schedule = croniter(expression, after.astimezone(zone(timezone_name)))
     return [schedule.get_next(datetime) for _ in range(count)]
+
+
+def fire_due_schedules(start: StartRun) -> int:
+    """Fire every schedule whose time has come with ``start`` (runtime.services.run_start,
+    passed in because the engine imports this module through the catalog); returns how
+    many runs were started."""
+    started = 0
+    now = timezone.now()
+    due = CronSchedule.objects.filter(next_fire_at__lte=now).order_by("next_fire_at")
+    for schedule_id in list(due.values_list("pk", flat=True)[:100]):
+        try:
+            started += _fire(schedule_id, now, start)
+        except Exception as exc:  # one bad row must not stop the others, or the loop
+            logger.exception("Cron schedule %s failed", schedule_id)
+            CronSchedule.objects.filter(pk=schedule_id).update(
+                last_error=str(exc)[:500], next_fire_at=now + timedelta(minutes=1)
+            )
+    return started
+
+
+def _fire(schedule_id: int, now: datetime, start: StartRun) -> int:
+    with transaction.atomic():
+        rows = CronSchedule.objects.filter(pk=schedule_id, next_fire_at__lte=now)
+        if connection.features.has_select_for_update_skip_locked:
+            rows = rows.select_for_update(skip_locked=True, of=("self",))
+        schedule = rows.select_related("flow__live_version").first()
+        if schedule is None:
+            return 0  # another scheduler has it, or it was just re-published
+        due_at = schedule.next_fire_at
+        assert due_at is not None
+        upcoming = next_fire_times(schedule.expression, schedule.timezone, after=now, count=1)[0]
+        fire_at = _time_to_fire(schedule, due_at, now)
+        schedule.next_fire_at = upcoming
+        schedule.save(update_fields=["next_fire_at"])
+        if fire_at is None:
+            logger.info("Skipping missed fire of %s at %s", schedule, due_at)
+            return 0
+        return _start(schedule, fire_at, now, start)
+
+
+def _time_to_fire(schedule: CronSchedule, due_at: datetime, now: datetime) -> datetime | None:
+    """The scheduled time to fire for, or None to skip: on time, fire; missed (the
+    scheduler was down), follow the policy — skip, or run once for the latest missed."""
+    if now - due_at <= MISSED_AFTER:
+        return due_at
+    if schedule.catch_up != "once":
+        return None
+    previous = croniter(schedule.expression, now.astimezone(zone(schedule.timezone)))
+    return previous.get_prev(datetime)
+
+
+def _start(schedule: CronSchedule, scheduled_for: datetime, now: datetime, start: StartRun) -> int:
+    flow = schedule.flow
+    if flow.live_version is None or flow.archived_at is not None:
+        return 0
+    try:
+        with transaction.atomic():
+            fire = CronFire.objects.create(
+                flow=flow, node_id=schedule.node_id, scheduled_for=scheduled_for, fired_at=now
+            )
+    except IntegrityError:
+        return 0  # fired already: exactly once, whoever got there first
+    run = start(
+        flow=flow,
+        version=flow.live_version,
+        trigger_node=schedule.node_id,
+        trigger_kind="cron",
+        origin=f"schedule {schedule.expression}",
+        payload={
+            "scheduled_for": scheduled_for.isoformat(),
+            "fired_at": now.isoformat(),
+            "expression": schedule.expression,
+            "timezone": schedule.timezone or settings.TIME_ZONE,
+        },
+    )
+    CronFire.objects.filter(pk=fire.pk).update(run=run)
+    return 1

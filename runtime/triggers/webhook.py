@@ -1,9 +1,24 @@
-"""trigger.webhook: an unguessable URL /hooks/<token> that starts a run per request."""
+"""trigger.webhook: an unguessable URL /hooks/<token> that starts a run per request.
 
-from collections.abc import Iterable
+The HTTP side (body limits, signatures, idempotency, rate limits) is runtime/webhooks.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from designer.graph import Graph, Node, Problem
+from designer.models import Flow
 from runtime.kinds import TriggerKind, node_reference, references
+from runtime.models import WebhookCapture, WebhookEndpoint
+from runtime.models.triggers import new_token
+
+LISTEN_FOR = timedelta(minutes=5)
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 MAX_BODY_LIMIT = 25 * 1024 * 1024  # what GitHub may send; beyond this, use object storage
@@ -105,5 +120,40 @@ class WebhookTrigger(TriggerKind):
                 field="config.signature_secret",
             )
 
+    def activate(self, flow: Flow, nodes: Sequence[Node]) -> None:
+        # Endpoints are never deleted: a node that comes back keeps its URL.
+        for node in nodes:
+            endpoint_for(flow, node.id)
+
 
 KIND = WebhookTrigger()
+
+
+def endpoint_for(flow: Flow, node_id: str) -> WebhookEndpoint:
+    endpoint, _ = WebhookEndpoint.objects.get_or_create(flow=flow, node_id=node_id)
+    return endpoint
+
+
+def endpoint_url(endpoint: WebhookEndpoint) -> str:
+    return f"{settings.PUBLIC_URL}/hooks/{endpoint.token}"
+
+
+def endpoint_rotate(endpoint: WebhookEndpoint) -> WebhookEndpoint:
+    """Give the endpoint a new token; the old URL stops working at once."""
+    endpoint.token = new_token()
+    endpoint.rotated_at = timezone.now()
+    endpoint.save(update_fields=["token", "rotated_at"])
+    return endpoint
+
+
+def listen_start(endpoint: WebhookEndpoint) -> WebhookCapture:
+    """Keep the next request to the endpoint as sample data instead of starting a run."""
+    with transaction.atomic():
+        WebhookCapture.objects.filter(endpoint=endpoint, captured_at__isnull=True).delete()
+        return WebhookCapture.objects.create(
+            endpoint=endpoint, expires_at=timezone.now() + LISTEN_FOR
+        )
+
+
+def listen_status(endpoint: WebhookEndpoint) -> WebhookCapture | None:
+    return WebhookCapture.objects.filter(endpoint=endpoint).first()

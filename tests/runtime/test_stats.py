@@ -21,11 +21,21 @@ def test_it_reports_the_last_run_and_a_week_of_daily_counts(team: Team) -> None:
     idle = publish(team, chain(node("a", "data.transform", value=1)), "Idle")
     assert busy.live_version
     now = timezone.now()
-    for days_ago, status in [(6, RunStatus.SUCCEEDED), (1, RunStatus.SUCCEEDED),
-                             (0, RunStatus.SUCCEEDED), (0, RunStatus.FAILED), (9, "failed")]:
-        Run.objects.create(flow=busy, version=busy.live_version, trigger_kind="manual",
-                           trigger_node="start", status=status,
-                           created_at=now - timedelta(days=days_ago))
+    for days_ago, status in [
+        (6, RunStatus.SUCCEEDED),
+        (1, RunStatus.SUCCEEDED),
+        (0, RunStatus.SUCCEEDED),
+        (0, RunStatus.FAILED),
+        (9, "failed"),
+    ]:
+        Run.objects.create(
+            flow=busy,
+            version=busy.live_version,
+            trigger_kind="manual",
+            trigger_node="start",
+            status=status,
+            created_at=now - timedelta(days=days_ago),
+        )
     stats = flow_run_stats(flow_ids=[busy.pk, idle.pk])
     assert stats[busy.pk]["daily"] == [1, 0, 0, 0, 0, 1, 2]
     assert stats[busy.pk]["last_status"] == RunStatus.FAILED

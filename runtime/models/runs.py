@@ -1,5 +1,5 @@
-"""Runs, step runs and secrets. Postgres holds the truth about every run; the broker only
-carries doorbells (step ids)."""
+"""Runs and step runs. Postgres holds the truth about every run; the broker only carries
+doorbells (step ids)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from designer.models import Flow, FlowVersion, Workspace
+from designer.models import Flow, FlowVersion
 from runtime.status import RunStatus, StepStatus, step_sources
 
 
@@ -39,12 +39,21 @@ class Run(models.Model):
     rerun_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="reruns"
     )
+    # A webhook's idempotency header value: a repeated delivery returns this run.
+    idempotency_key = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["flow", "trigger_node", "idempotency_key"],
+                name="run_idempotency",
+                condition=~Q(idempotency_key=""),
+            )
+        ]
         indexes = [
             models.Index(fields=["flow", "-created_at"], name="run_flow_created"),
             models.Index(fields=["status", "-created_at"], name="run_status_created"),
@@ -128,27 +137,3 @@ class StepRun(models.Model):
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()
         return None
-
-
-class Secret(models.Model):
-    """A named secret of a workspace, encrypted at rest. Configs use {{ secrets.NAME }};
-    the value is never returned by the API nor written to runs (it is redacted)."""
-
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="secrets")
-    name = models.CharField(max_length=100)
-    ciphertext = models.TextField()
-    description = models.CharField(max_length=500, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        ordering = ["workspace", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["workspace", "name"], name="secret_unique_name")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.name} ({self.workspace})"

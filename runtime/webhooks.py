@@ -1,0 +1,321 @@
+"""The webhook endpoint /hooks/<token>: a bare ASGI app in front of Django.
+
+It skips Django's middleware (no sessions, CSRF or cookies belong here) and reads the body
+itself, counting bytes as they arrive, so a body over the limit is refused with 413 even
+when Content-Length is missing or lies. Every refusal is a 4xx with a message; none starts
+a run. The run is durably recorded (committed) before the 202 goes out.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from asgiref.sync import sync_to_async
+from django.core.cache import cache
+from django.db import close_old_connections
+from django.utils import timezone
+
+from designer.graph import Node, json_problem
+from runtime import engine
+from runtime.models import Run, StepRun, WebhookCapture, WebhookEndpoint
+from runtime.secrets import SecretBox
+from runtime.services import AlreadyStarted, RunRefused, run_start
+from runtime.status import RunStatus
+from runtime.triggers.signatures import BadSignature, verify
+from runtime.triggers.webhook import KIND as WEBHOOK
+from runtime.waiting import wait_for_run
+
+logger = logging.getLogger(__name__)
+SENSITIVE_HEADERS = {"cookie", "authorization"}
+Headers = dict[str, str]
+
+
+class Reject(Exception):
+    def __init__(self, status: int, detail: str, headers: Headers | None = None):
+        self.status, self.detail, self.headers = status, detail, headers or {}
+        super().__init__(detail)
+
+
+@dataclass
+class Target:
+    endpoint: WebhookEndpoint
+    node: Node
+    live: bool  # the node is in the live version (else only a test capture may use it)
+    capture_id: int | None
+    config: dict[str, Any] = field(default_factory=dict)
+
+    def setting(self, name: str) -> Any:
+        return self.config.get(name, WEBHOOK.config_schema["properties"][name].get("default"))
+
+
+async def webhook_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    try:
+        status, body, headers = await _handle(scope, receive)
+    except Reject as reject:
+        status, body, headers = reject.status, {"detail": reject.detail}, reject.headers
+    except Exception:  # never a traceback to the caller; the run was not started
+        logger.exception("Webhook request failed")
+        status, body, headers = 500, {"detail": "Tributary could not accept this request."}, {}
+    data = json.dumps(body).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(data)).encode()),
+                *((k.lower().encode(), v.encode()) for k, v in headers.items()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": data})
+
+
+def _db(function: Any) -> Any:
+    """Run ``function`` in a worker thread with a healthy database connection. Not
+    thread-sensitive: requests must not queue behind one another on a single thread."""
+
+    def call(*args: Any) -> Any:
+        close_old_connections()
+        return function(*args)
+
+    return sync_to_async(call, thread_sensitive=False)
+
+
+async def _handle(scope: dict[str, Any], receive: Any) -> tuple[int, Any, Headers]:
+    if scope["type"] != "http":
+        raise Reject(404, "No webhook here.")
+    headers = _headers(scope)
+    token = scope["path"].removeprefix("/hooks/").strip("/")
+    target = await _db(_resolve)(token, scope["method"])
+    raw = await _read_body(receive, headers, target.setting("max_body_bytes"))
+    await _db(_check_signature)(target, raw, headers)
+    payload = _payload(scope, headers, raw, target)
+    if target.capture_id is not None:
+        await _db(_capture)(target.capture_id, payload)
+        return 200, {"captured": True, "detail": "Kept as a test event; no run was started."}, {}
+    key = _idempotency_key(target, headers)
+    run, repeated = await _db(_start)(target, payload, key)
+    extra = {"Idempotent-Replayed": "true"} if repeated else {}
+    if target.setting("response_mode") == "wait" and not repeated:
+        return await _wait(target, run, extra)
+    return 202, {"run_id": run.pk}, extra
+
+
+def _headers(scope: dict[str, Any]) -> Headers:
+    headers: Headers = {}
+    for name, value in scope["headers"]:
+        key = name.decode("latin-1").lower()
+        text = value.decode("latin-1")
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return headers
+
+
+def _resolve(token: str, method: str) -> Target:
+    endpoint = (
+        WebhookEndpoint.objects.select_related("flow__live_version").filter(token=token).first()
+        if 0 < len(token) <= 64
+        else None
+    )
+    if endpoint is None:
+        raise Reject(404, "No webhook here.")
+    flow = endpoint.flow
+    live = flow.live_version if flow.archived_at is None else None
+    node = engine.graph_of(live).nodes.get(endpoint.node_id) if live else None
+    capture = WebhookCapture.objects.filter(
+        endpoint=endpoint, captured_at__isnull=True, expires_at__gt=timezone.now()
+    ).first()
+    if node is None and capture is not None:
+        node = _draft_node(endpoint)
+    if node is None or node.type != WEBHOOK.type:
+        raise Reject(404, "No webhook here.")
+    target = Target(
+        endpoint=endpoint,
+        node=node,
+        live=live is not None and capture is None,
+        capture_id=capture.pk if capture else None,
+        config=dict(node.config),
+    )
+    allowed = target.setting("methods")
+    if method not in allowed:
+        raise Reject(
+            405, f"This webhook accepts {', '.join(allowed)}.", {"Allow": ", ".join(allowed)}
+        )
+    _rate_limit(endpoint, target.setting("rate_limit_per_minute"))
+    return target
+
+
+def _draft_node(endpoint: WebhookEndpoint) -> Node | None:
+    """The node in the latest saved version: listening works before the first publish."""
+    latest = endpoint.flow.versions.order_by("-number").first()
+    return engine.graph_of(latest).nodes.get(endpoint.node_id) if latest else None
+
+
+def _rate_limit(endpoint: WebhookEndpoint, per_minute: int) -> None:
+    """A fixed one-minute window per endpoint, shared by every process through the cache."""
+    window = int(timezone.now().timestamp() // 60)
+    key = f"hook-rate:{endpoint.pk}:{window}"
+    cache.add(key, 0, timeout=120)
+    if cache.incr(key) > per_minute:
+        retry = 60 - int(timezone.now().timestamp()) % 60
+        raise Reject(
+            429,
+            f"Too many requests: this webhook takes {per_minute} a minute.",
+            {"Retry-After": str(retry)},
+        )
+
+
+async def _read_body(receive: Any, headers: Headers, limit: int) -> bytes:
+    declared = headers.get("content-length", "")
+    too_big = Reject(413, f"The body is over this webhook's limit of {limit:,} bytes.")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_big
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise Reject(400, "The client disconnected before sending the whole body.")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _check_signature(target: Target, raw: bytes, headers: Headers) -> None:
+    scheme = target.setting("signature")
+    if scheme == "none":
+        return
+    name = target.setting("signature_secret")
+    try:
+        secret = SecretBox(target.endpoint.flow.workspace_id)[name]
+    except Exception:
+        # The flow's configuration is broken, not the request: tell the editors, not the
+        # caller, and refuse (an unverifiable request must never start a run).
+        WebhookEndpoint.objects.filter(pk=target.endpoint.pk).update(
+            last_error=f"The signing secret {name!r} is not set in this workspace."
+        )
+        raise Reject(401, "The signature cannot be verified.") from None
+    try:
+        verify(
+            scheme,
+            secret=secret,
+            body=raw,
+            headers=headers,
+            header=target.setting("signature_header"),
+            tolerance=target.setting("signature_tolerance_seconds"),
+        )
+    except BadSignature as exc:
+        raise Reject(401, str(exc)) from None
+
+
+def _payload(scope: dict[str, Any], headers: Headers, raw: bytes, target: Target) -> dict:
+    keep_sensitive = target.setting("include_sensitive_headers")
+    query = {
+        k: v[0] if len(v) == 1 else v
+        for k, v in parse_qs(
+            scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
+        ).items()
+    }
+    payload = {
+        "method": scope["method"],
+        "path": scope["path"],
+        "query": query,
+        "headers": {
+            k: v for k, v in headers.items() if keep_sensitive or k not in SENSITIVE_HEADERS
+        },
+        **_body(raw, headers.get("content-type", "")),
+        "body_size": len(raw),
+    }
+    problem = json_problem(payload, what="The request", max_depth=200)
+    if problem:
+        raise Reject(400, problem)
+    return payload
+
+
+def _body(raw: bytes, content_type: str) -> dict[str, Any]:
+    media = content_type.split(";")[0].strip().lower()
+    if not raw:
+        return {"body": None}
+    if media == "application/json" or media.endswith("+json"):
+        try:
+            return {"body": json.loads(raw, parse_constant=_no_constants)}
+        except (ValueError, RecursionError) as exc:
+            raise Reject(400, f"The body is not valid JSON: {exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"body": base64.b64encode(raw).decode(), "body_encoding": "base64"}
+    if media == "application/x-www-form-urlencoded":
+        form = parse_qs(text, keep_blank_values=True)
+        return {"body": {k: v[0] if len(v) == 1 else v for k, v in form.items()}}
+    return {"body": text}
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _idempotency_key(target: Target, headers: Headers) -> str:
+    header = target.setting("idempotency_header")
+    if not header:
+        return ""
+    key = headers.get(header.lower(), "")
+    if len(key) > 200:
+        raise Reject(400, f"The {header} header is longer than 200 characters.")
+    return key
+
+
+def _capture(capture_id: int, payload: dict[str, Any]) -> None:
+    WebhookCapture.objects.filter(pk=capture_id, captured_at__isnull=True).update(
+        captured_at=timezone.now(), payload=payload
+    )
+
+
+def _start(target: Target, payload: dict[str, Any], key: str) -> tuple[Run, bool]:
+    flow = target.endpoint.flow
+    if not target.live or flow.live_version is None:
+        raise Reject(404, "No webhook here.")
+    try:
+        return run_start(
+            flow=flow,
+            version=flow.live_version,
+            payload=payload,
+            trigger_node=target.node.id,
+            trigger_kind="webhook",
+            origin="webhook",
+            idempotency_key=key,
+        ), False
+    except AlreadyStarted as repeat:
+        return repeat.run, True
+    except RunRefused as exc:
+        raise Reject(400, str(exc)) from None
+
+
+async def _wait(target: Target, run: Run, extra: Headers) -> tuple[int, Any, Headers]:
+    finished = await wait_for_run(run.pk, timeout=target.setting("wait_timeout_seconds"))
+    if finished is None:
+        return 202, {"run_id": run.pk, "status": "running"}, extra
+    if finished.status != RunStatus.SUCCEEDED:
+        return 502, {"run_id": run.pk, "status": finished.status, "error": finished.error}, extra
+    step = target.setting("response_step")
+    if step:
+        output = await _db(_step_output)(run.pk, step)
+        return 200, output, extra
+    return 200, finished.output, extra
+
+
+def _step_output(run_id: int, node_id: str) -> Any:
+    return (
+        StepRun.objects.filter(run_id=run_id, node_id=node_id)
+        .values_list("output", flat=True)
+        .first()
+    )

@@ -1,0 +1,120 @@
+"""Cron triggers: activation follows the live version, catch-up policies, the preview API,
+and exactly-once firing with two schedulers running at once."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from designer.services import flow_archive, flow_publish, flow_version_save
+from runtime.models import CronFire, CronSchedule, Run
+from runtime.services import run_start
+from runtime.triggers.cron import fire_due_schedules
+from tests.conftest import Team
+from tests.factories import edge, graph, node
+from tests.runtime.helpers import publish
+from tests.stack import MakeStack, wait_for_run
+
+
+def cron_graph(expression: str = "0 2 * * *", **config: str) -> dict:
+    return graph(
+        node("nightly", "trigger.cron", expression=expression, **config),
+        node("shape", "data.transform", value="{{ event.trigger.scheduled_for }}"),
+        edges=[edge("nightly", "shape")],
+    )
+
+
+@pytest.mark.django_db
+def test_publishing_activates_the_schedule_and_archiving_removes_it(team: Team) -> None:
+    flow = publish(team, cron_graph("0 2 * * *", timezone="Europe/Paris"))
+    schedule = CronSchedule.objects.get(flow=flow)
+    local = schedule.next_fire_at.astimezone(ZoneInfo("Europe/Paris"))
+    assert (local.hour, local.minute) == (2, 0)
+    v2 = flow_version_save(flow=flow, user=team.editor, graph=cron_graph("30 3 * * *"))
+    flow_publish(flow=flow, user=team.editor, number=v2.number)
+    assert CronSchedule.objects.get(flow=flow).expression == "30 3 * * *"
+    flow_archive(flow=flow, user=team.editor)
+    assert not CronSchedule.objects.filter(flow=flow).exists()
+
+
+@pytest.mark.django_db
+def test_a_missed_fire_is_skipped_by_default(team: Team) -> None:
+    flow = publish(team, cron_graph("* * * * *"))
+    CronSchedule.objects.filter(flow=flow).update(
+        next_fire_at=timezone.now() - timedelta(minutes=10)
+    )  # the scheduler was down
+    assert fire_due_schedules(run_start) == 0
+    assert not Run.objects.exists()
+    assert CronSchedule.objects.get(flow=flow).next_fire_at > timezone.now()
+
+
+@pytest.mark.django_db
+def test_a_missed_fire_runs_once_when_the_policy_says_so(team: Team) -> None:
+    flow = publish(team, cron_graph("* * * * *", catch_up="once"))
+    CronSchedule.objects.filter(flow=flow).update(
+        next_fire_at=timezone.now() - timedelta(minutes=10)
+    )
+    assert fire_due_schedules(run_start) == 1
+    assert fire_due_schedules(run_start) == 0  # once, not once per missed minute
+    run = Run.objects.get()
+    assert run.trigger_kind == "cron"
+    scheduled = datetime.fromisoformat(run.input["scheduled_for"])
+    assert timezone.now() - scheduled < timedelta(minutes=1)
+
+
+@pytest.mark.django_db
+def test_a_due_schedule_fires_with_its_times_in_the_payload(team: Team) -> None:
+    flow = publish(team, cron_graph("* * * * *"))
+    due = timezone.now().replace(second=0, microsecond=0)
+    CronSchedule.objects.filter(flow=flow).update(next_fire_at=due)
+    assert fire_due_schedules(run_start) == 1
+    run = Run.objects.get()
+    assert run.input["scheduled_for"] == due.isoformat()
+    assert "fired_at" in run.input and run.input["expression"] == "* * * * *"
+    assert CronFire.objects.get().scheduled_for == due
+
+
+@pytest.mark.django_db
+def test_the_preview_lists_the_next_five_times_or_explains(team: Team) -> None:
+    client = team.client(team.viewer)
+    ok = client.get("/api/cron/preview/", {"expression": "0 2 * * *", "timezone": "UTC"})
+    assert len(ok.json()["next"]) == 5 and ok.json()["next"][0].endswith("02:00:00+00:00")
+    bad = client.get("/api/cron/preview/", {"expression": "every day"})
+    assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "expression"
+
+
+@pytest.mark.slow
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_two_schedulers_for_three_minutes_fire_exactly_three_runs(
+    team: Team, make_stack: MakeStack
+) -> None:
+    stack = make_stack()
+    # Start a few seconds before a minute boundary: three boundaries fit in ~2 minutes.
+    seconds = timezone.now().second
+    time.sleep((55 - seconds) % 60)
+    flow = publish(team, cron_graph("* * * * *"))
+    stack.start_worker()
+    stack.start("scheduler-a", "manage.py", "scheduler")
+    stack.start("scheduler-b", "manage.py", "scheduler")
+    deadline = time.monotonic() + 200
+    while CronFire.objects.filter(flow=flow).count() < 3 and time.monotonic() < deadline:
+        time.sleep(1)
+    time.sleep(5)  # a double fire would show up now
+    stack.stop()
+    fires = list(CronFire.objects.filter(flow=flow).order_by("scheduled_for"))
+    assert len(fires) == 3
+    assert [(b.scheduled_for - a.scheduled_for).seconds for a, b in itertools.pairwise(fires)] == [
+        60,
+        60,
+    ]
+    runs = Run.objects.filter(flow=flow)
+    assert runs.count() == 3
+    assert all(wait_for_run(run).status == "succeeded" for run in runs)
+    assert "Scheduler running." in stack.log("scheduler-a")
+    assert "Scheduler running." in stack.log("scheduler-b")
