@@ -1,4 +1,5 @@
-"""ASGI entry point: webhooks straight to their own app, other HTTP through Django."""
+"""ASGI entry point: webhooks straight to their own app, other HTTP through Django,
+websockets through Channels (session auth, same-origin only)."""
 
 import os
 from typing import Any
@@ -9,12 +10,21 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 django_app = get_asgi_application()
 
-# Imported after Django is set up: it uses the ORM.
+# Imported after Django is set up: they use the ORM.
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from runtime.routing import websocket_urlpatterns  # noqa: E402
 from runtime.webhooks import webhook_app  # noqa: E402
+
+websockets = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
 
 
 async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] == "http" and scope["path"].startswith("/hooks/"):
+    if scope["type"] == "websocket":
+        await websockets(scope, receive, send)
+    elif scope["type"] == "http" and scope["path"].startswith("/hooks/"):
         await webhook_app(scope, receive, send)
     else:
         await django_app(scope, receive, send)

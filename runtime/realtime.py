@@ -1,19 +1,27 @@
 """The one place that publishes live run events, always after the change is committed.
 
-Groups: ``run-<id>`` for a run page, ``flow-<id>`` for a flow's run list. Messages are
-hints: a page that missed some re-reads the database on (re)connect.
+Groups: ``run-<id>`` for a run page, ``flow-<id>`` for a flow's run list. Events are hints:
+a page applies them at once and re-reads the database (the truth) on connect and after
+bursts, so a dropped or late event cannot leave it wrong.
+
+Publishing never blocks a step: events go, in order, through a queue to one task on an
+event loop — the web server's loop in the embedded default (the in-memory channel layer
+lives there), or a publisher thread's own loop with the Redis layer.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import threading
 from typing import Any
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
+Message = tuple[list[str], dict[str, Any]]
 
 
 def run_group(run_id: int) -> str:
@@ -26,7 +34,7 @@ def flow_group(flow_id: int) -> str:
 
 def publish_run(run: Any) -> None:
     """The run's own state changed (started, finished, cancelled)."""
-    event = {"type": "run.changed", "run": _run_data(run)}
+    event = {"type": "run.changed", "run": run_data(run)}
     _after_commit([run_group(run.pk), flow_group(run.flow_id)], event)
 
 
@@ -36,8 +44,10 @@ def publish_step(step: Any, *, flow_id: int) -> None:
 
 
 def publish_log(*, run_id: int, node_id: str, line: str) -> None:
-    """A line printed by a code step, sent at once: it is not stored until the step ends."""
-    _send([run_group(run_id)], {"type": "step.log", "node_id": node_id, "line": line})
+    """A line printed by a code step, sent at once: it is stored when the step ends."""
+    _Publisher.get().send(
+        ([run_group(run_id)], {"type": "step.log", "node_id": node_id, "line": line})
+    )
 
 
 def step_data(step: Any) -> dict[str, Any]:
@@ -53,15 +63,23 @@ def step_data(step: Any) -> dict[str, Any]:
     }
 
 
-def _run_data(run: Any) -> dict[str, Any]:
+def run_data(run: Any) -> dict[str, Any]:
     return {
         "id": run.pk,
         "flow_id": run.flow_id,
         "status": run.status,
         "error": run.error,
+        "trigger_kind": run.trigger_kind,
+        "created_at": _iso(run.created_at),
         "started_at": _iso(run.started_at),
         "finished_at": _iso(run.finished_at),
     }
+
+
+def bind_server_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Called from the web server's loop (by consumers): in the embedded default the
+    in-memory layer's groups live on that loop, so events must be sent from it."""
+    _Publisher.get().bind(loop)
 
 
 def _iso(value: Any) -> str | None:
@@ -69,15 +87,58 @@ def _iso(value: Any) -> str | None:
 
 
 def _after_commit(groups: list[str], event: dict[str, Any]) -> None:
-    transaction.on_commit(lambda: _send(groups, event))
+    transaction.on_commit(lambda: _Publisher.get().send((groups, event)))
 
 
-def _send(groups: list[str], event: dict[str, Any]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        for group in groups:
-            async_to_sync(layer.group_send)(group, event)
-    except Exception:  # a lost live update must never fail a step; pages re-sync
-        logger.warning("Could not publish %s to %s", event["type"], groups, exc_info=True)
+class _Publisher:
+    """One per process (re-created after a fork: Celery's prefork children)."""
+
+    _instance: _Publisher | None = None
+    _lock = threading.Lock()
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.layer = get_channel_layer()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.queue: asyncio.Queue[Message] | None = None
+        if self.layer is not None and not isinstance(self.layer, InMemoryChannelLayer):
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="realtime", daemon=True).start()
+            self.bind(loop)
+
+    @classmethod
+    def get(cls) -> _Publisher:
+        instance = cls._instance
+        if instance is None or instance.pid != os.getpid():
+            with cls._lock:
+                if cls._instance is None or cls._instance.pid != os.getpid():
+                    cls._instance = cls()
+                instance = cls._instance
+        return instance
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.loop is loop:
+            return
+        queue: asyncio.Queue[Message] = asyncio.Queue()  # binds to the loop on first use
+        self.loop, self.queue = loop, queue
+        asyncio.run_coroutine_threadsafe(self._drain(queue), loop)
+
+    async def _drain(self, queue: asyncio.Queue[Message]) -> None:
+        """Send queued events one at a time, so they arrive in the order they happened."""
+        while True:
+            groups, event = await queue.get()
+            try:
+                for group in groups:
+                    await self.layer.group_send(group, event)
+            except Exception:  # a lost live update must never break anything; pages re-sync
+                logger.warning("Could not publish %s", event["type"], exc_info=True)
+
+    def send(self, message: Message) -> None:
+        loop = self.loop
+        if loop is None or loop.is_closed() or self.layer is None:
+            return  # embedded and nobody is watching yet: nothing to tell
+        loop.call_soon_threadsafe(self._put, message)
+
+    def _put(self, message: Message) -> None:
+        if self.queue is not None:
+            self.queue.put_nowait(message)

@@ -1,0 +1,92 @@
+"""Websocket consumers for live runs. Permission is checked on connect (the session's
+user must be allowed to see the run or flow; otherwise the handshake is refused), then the
+client gets the current state from the database and the stream of events after it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.http import Http404
+
+from designer.selectors import flow_get_for_user
+from runtime import realtime
+from runtime.models import Run
+from runtime.selectors import run_get_for_user, run_list_for_user
+
+RECENT_RUNS = 20
+
+
+class _Live(AsyncJsonWebsocketConsumer):
+    group = ""
+
+    async def connect(self) -> None:
+        try:
+            self.group = await database_sync_to_async(self.authorize)()
+        except Http404:
+            await self.close(code=4404)  # before accept: the handshake is refused
+            return
+        realtime.bind_server_loop(asyncio.get_running_loop())
+        # Join first, then read the state: an event between the two arrives after the
+        # snapshot instead of being lost.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_json(await database_sync_to_async(self.snapshot)())
+
+    async def disconnect(self, code: int) -> None:
+        if self.group:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive_json(self, content: Any, **kwargs: Any) -> None:
+        if isinstance(content, dict) and content.get("type") == "refresh":
+            await self.send_json(await database_sync_to_async(self.snapshot)())
+
+    async def run_changed(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
+
+    async def step_changed(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
+
+    async def step_log(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
+
+    def authorize(self) -> str:
+        raise NotImplementedError
+
+    def snapshot(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+
+class RunConsumer(_Live):
+    """``/ws/runs/<id>/``: one run, its steps, and the log lines of its code steps."""
+
+    def authorize(self) -> str:
+        self.run_id = self.scope["url_route"]["kwargs"]["run_id"]
+        run_get_for_user(user=self.scope["user"], run_id=self.run_id)
+        return realtime.run_group(self.run_id)
+
+    def snapshot(self) -> dict[str, Any]:
+        run = Run.objects.get(pk=self.run_id)
+        return {
+            "type": "snapshot",
+            "run": realtime.run_data(run),
+            "steps": [realtime.step_data(step) for step in run.steps.order_by("id")],
+        }
+
+
+class FlowRunsConsumer(_Live):
+    """``/ws/flows/<id>/runs/``: the runs of one flow as they start and finish."""
+
+    def authorize(self) -> str:
+        self.flow_id = self.scope["url_route"]["kwargs"]["flow_id"]
+        flow_get_for_user(user=self.scope["user"], flow_id=self.flow_id)
+        return realtime.flow_group(self.flow_id)
+
+    def snapshot(self) -> dict[str, Any]:
+        runs = run_list_for_user(user=self.scope["user"], flow_id=self.flow_id)
+        return {
+            "type": "snapshot",
+            "runs": [realtime.run_data(run) for run in runs.order_by("-id")[:RECENT_RUNS]],
+        }

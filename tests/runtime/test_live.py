@@ -1,0 +1,120 @@
+"""Live run status over websockets, against the real ASGI server, worker and Redis
+channel layer: snapshot then stream, permission and origin checks, reconnects."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+from runtime.models import Run
+from runtime.status import StepStatus
+from tests.conftest import Team, Web
+from tests.factories import node
+from tests.runtime.helpers import chain, publish, start
+from tests.stack import wait_for_run, wait_for_step
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+def session_cookie(user: User) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+@contextmanager
+def live(
+    web: Web, path: str, user: User | None, origin: str | None = None
+) -> Iterator[ClientConnection]:
+    headers = {"Origin": origin or web.url}
+    if user is not None:
+        headers["Cookie"] = session_cookie(user)
+    with connect(web.url.replace("http", "ws") + path, additional_headers=headers) as socket:
+        yield socket
+
+
+def receive(socket: ClientConnection) -> dict[str, Any]:
+    return json.loads(socket.recv(timeout=15))
+
+
+def until(socket: ClientConnection, predicate: Any) -> list[dict[str, Any]]:
+    seen = []
+    while True:
+        message = receive(socket)
+        seen.append(message)
+        if predicate(message):
+            return seen
+
+
+def slow_flow() -> dict[str, Any]:
+    return chain(
+        node("wait", "flow.delay", seconds=1.5), node("shape", "data.transform", value="done")
+    )
+
+
+def test_a_run_page_gets_the_state_then_every_change(team: Team, web: Web) -> None:
+    run = start(team, slow_flow())
+    with live(web, f"/ws/runs/{run.pk}/", team.viewer) as socket:
+        snapshot = receive(socket)
+        assert snapshot["type"] == "snapshot" and snapshot["run"]["id"] == run.pk
+        assert {s["node_id"] for s in snapshot["steps"]} == {"start", "wait", "shape"}
+        events = until(
+            socket, lambda m: m["type"] == "run.changed" and m["run"]["status"] == "succeeded"
+        )
+    changes = [
+        (e["step"]["node_id"], e["step"]["status"]) for e in events if e["type"] == "step.changed"
+    ]
+    assert ("shape", "running") in changes and ("shape", "succeeded") in changes
+    assert changes.index(("shape", "running")) < changes.index(("shape", "succeeded"))
+
+
+def test_reconnecting_mid_run_gets_the_current_state(team: Team, web: Web) -> None:
+    run = start(team, slow_flow())
+    wait_for_step(run, "wait", StepStatus.WAITING)
+    with live(web, f"/ws/runs/{run.pk}/", team.editor) as socket:
+        states = {s["node_id"]: s["status"] for s in receive(socket)["steps"]}
+    assert states == {"start": "succeeded", "wait": "waiting", "shape": "pending"}
+    wait_for_run(run)
+    with live(web, f"/ws/runs/{run.pk}/", team.editor) as socket:
+        snapshot = receive(socket)
+    assert snapshot["run"]["status"] == "succeeded"
+    assert {s["status"] for s in snapshot["steps"]} == {"succeeded"}
+
+
+def test_a_flow_socket_streams_its_runs(team: Team, web: Web) -> None:
+    flow = publish(team, chain(node("shape", "data.transform", value=1)))
+    with live(web, f"/ws/flows/{flow.pk}/runs/", team.viewer) as socket:
+        assert receive(socket) == {"type": "snapshot", "runs": []}
+        response = team.client(team.editor).post(f"/api/flows/{flow.pk}/runs/", {}, format="json")
+        run_id = response.json()["id"]
+        events = until(
+            socket, lambda m: m["type"] == "run.changed" and m["run"]["status"] == "succeeded"
+        )
+    assert {e["run"]["id"] for e in events} == {run_id}
+
+
+@pytest.mark.parametrize("who", ["outsider", "anonymous"])
+def test_someone_who_may_not_see_the_run_is_refused(team: Team, web: Web, who: str) -> None:
+    run = start(team, chain(node("shape", "data.transform", value=1)))
+    user = team.outsider if who == "outsider" else None
+    with pytest.raises(InvalidStatus) as refused, live(web, f"/ws/runs/{run.pk}/", user):
+        pass
+    assert refused.value.response.status_code == 403
+    assert Run.objects.filter(pk=run.pk).exists()
+
+
+def test_a_foreign_origin_is_refused(team: Team, web: Web) -> None:
+    run = start(team, chain(node("shape", "data.transform", value=1)))
+    with (
+        pytest.raises(InvalidStatus),
+        live(web, f"/ws/runs/{run.pk}/", team.editor, origin="https://evil.example"),
+    ):
+        pass
