@@ -28,6 +28,8 @@ class Sandbox:
 
     def __init__(self, config: SandboxConfig) -> None:
         self.config = config
+        # Created up front so it can be mounted into sandboxes before any install.
+        config.runner_dir.mkdir(parents=True, exist_ok=True)
         self.pid = os.getpid()
         self.use_seccomp = seccomp.available()
         self.bwrap, self.bwrap_problem = _probe_bwrap(config)

@@ -23,8 +23,13 @@ from typing import TypeVar
 # Inside a sandbox, /tmp is the sandbox's own private tmpfs, never the host's.
 SANDBOX_TMP = "/tmp"  # noqa: S108 - see above
 SANDBOX_UID = 65534  # "nobody": RLIMIT_NPROC is ignored for root, and root reads 0600 files
-PYTHON_PACKAGES_MOUNT = "/opt/tributary/python"
-NODE_MODULES_MOUNT = "/node_modules"  # ESM finds bare imports in /node_modules from /tmp
+# The runner directory (declared packages) is mounted whole, read-only, so that a new
+# install (swapped in by rename) is seen by sandboxes that are already running.
+RUNNER_MOUNT = "/opt/tributary/runner"
+PYTHON_PACKAGES_MOUNT = f"{RUNNER_MOUNT}/python"
+# ESM resolves bare imports from node_modules beside or above the importing file, and the
+# handler lives in /tmp: /node_modules is a symlink into the runner directory.
+NODE_MODULES_MOUNT = "/node_modules"
 GUEST_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": SANDBOX_TMP, "TZ": "UTC"}
 # Package directories of the system's own interpreters: hidden so that code steps see the
 # standard library plus what an admin declared, not whatever Debian happens to ship.
@@ -39,6 +44,7 @@ def bwrap_command(
     *,
     seccomp_fd: int | None,
     binds: Sequence[tuple[Path, str]] = (),
+    symlinks: Sequence[tuple[str, str]] = (),
     tmp_mb: int = 64,
     info_fd: int | None = None,
     extra_ro: Sequence[str] = (),
@@ -64,6 +70,8 @@ def bwrap_command(
     for source, target in binds:
         if source.is_dir():
             args += ["--ro-bind", str(source), target]
+    for link_target, link in symlinks:
+        args += ["--symlink", link_target, link]
     args += ["--remount-ro", "/", "--chdir", SANDBOX_TMP]
     if seccomp_fd is not None:
         args += ["--seccomp", str(seccomp_fd)]

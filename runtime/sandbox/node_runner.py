@@ -26,6 +26,7 @@ from .exchange import Exchange, ExitWatch, Raw
 from .launch import (
     GUEST_MOUNT,
     NODE_MODULES_MOUNT,
+    RUNNER_MOUNT,
     SANDBOX_TMP,
     SANDBOX_UID,
     Spawner,
@@ -93,12 +94,14 @@ def spawn_node(
         str(res_w),
     ]
     if bwrap:
-        binds = [(guest_dir(), guest), (config.node_modules_dir, NODE_MODULES_MOUNT)]
+        binds = [(guest_dir(), guest), (config.runner_dir, RUNNER_MOUNT)]
+        modules = f"{RUNNER_MOUNT}/{config.node_modules_dir.relative_to(config.runner_dir)}"
         command = bwrap_command(
             bwrap,
             command,
             seccomp_fd=strict,
             binds=binds,
+            symlinks=[(modules, NODE_MODULES_MOUNT)],
             info_fd=info_w,
             extra_ro=config.extra_ro_paths,
         )
@@ -135,8 +138,7 @@ def spawn_node(
 def _fallback_workdir(config: SandboxConfig) -> str:
     # Node resolves bare imports from node_modules next to (or above) the importing file.
     path = tempfile.mkdtemp(prefix="tributary-node-")
-    if config.node_modules_dir.is_dir():
-        Path(path, "node_modules").symlink_to(config.node_modules_dir)
+    Path(path, "node_modules").symlink_to(config.node_modules_dir)  # may not exist yet
     if os.geteuid() == 0:
         os.chown(path, SANDBOX_UID, SANDBOX_UID)
     return path

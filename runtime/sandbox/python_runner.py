@@ -21,6 +21,7 @@ from .exchange import Exchange, Raw, StatusWatch
 from .launch import (
     GUEST_MOUNT,
     PYTHON_PACKAGES_MOUNT,
+    RUNNER_MOUNT,
     SANDBOX_TMP,
     SANDBOX_UID,
     Spawner,
@@ -86,7 +87,7 @@ def start_zygote(config: SandboxConfig, bwrap: str | None, use_seccomp: bool) ->
     }
     command = [config.python, "-I", "-S", "-B", f"{guest}/zygote.py", json.dumps(guest_config)]
     if bwrap:
-        binds = [(guest_dir(), GUEST_MOUNT), (config.python_packages_dir, PYTHON_PACKAGES_MOUNT)]
+        binds = [(guest_dir(), GUEST_MOUNT), (config.runner_dir, RUNNER_MOUNT)]
         command = bwrap_command(
             bwrap,
             command,

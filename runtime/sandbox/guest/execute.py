@@ -37,14 +37,26 @@ def _write_result(tag, payload):
     os.close(3)
 
 
-def _user_traceback(exc):
+def _user_traceback(exc, guest_dir):
+    """The traceback without the runner's frames (or importlib's): only the user's code."""
     import traceback
 
-    tb = exc.__traceback__
-    start = tb
-    while start is not None and start.tb_frame.f_code.co_filename != "handler.py":
-        start = start.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, start))
+    def prune(summary, seen):
+        if summary is None or id(summary) in seen:
+            return
+        seen.add(id(summary))
+        kept = [frame for frame in summary.stack if _is_user_frame(frame.filename, guest_dir)]
+        summary.stack = traceback.StackSummary.from_list(kept)
+        prune(summary.__cause__, seen)
+        prune(summary.__context__, seen)
+
+    summary = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    prune(summary, set())
+    return "".join(summary.format())
+
+
+def _is_user_frame(filename, guest_dir):
+    return not (filename.startswith(guest_dir + "/") or filename.startswith("<frozen importlib"))
 
 
 def _one_line(exc):
@@ -113,7 +125,7 @@ def run_user_code(limits, packages, guest_dir):
         _write_result(b"M", "")
         return
     except BaseException as exc:
-        error = {"message": _one_line(exc), "traceback": _user_traceback(exc)}
+        error = {"message": _one_line(exc), "traceback": _user_traceback(exc, guest_dir)}
         _write_result(b"E", json.dumps(error))
         return
     _write_output(value, limits["output_bytes"])
