@@ -7,11 +7,13 @@ import os
 import subprocess
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from . import seccomp
 from .config import SandboxConfig, from_settings
 from .launch import Spawner, bwrap_command
+from .node_limits import NodeLimits
 from .node_runner import NodeRunner
 from .python_runner import PythonRunner
 from .types import Limits, Result, SandboxError, SandboxUnavailable
@@ -77,7 +79,7 @@ class Sandbox:
         if os.access(self.config.python, os.X_OK):
             self.python.current()
         if os.access(self.config.node, os.X_OK):
-            self.node.refill_later(Limits().memory_mb)
+            self.node.refill_later(NodeLimits.of(Limits()))
 
     def status(self) -> dict[str, Any]:
         """What isolation is in force here, with a warning per missing layer."""
@@ -85,6 +87,7 @@ class Sandbox:
 
     def close(self) -> None:
         """Stop every sandbox process this instance started."""
+        self.spawner.shutdown()
         self.python.close()
         self.node.close()
 
@@ -121,6 +124,12 @@ def sandbox_report(sandbox: Sandbox) -> dict[str, Any]:
             "seccomp filtering is unavailable (needs the pyseccomp package and libseccomp2): "
             "code steps can use every system call."
         )
+    if not _readable_by_sandbox(config.runner_dir):
+        warnings.append(
+            f"The runner directory {config.runner_dir} (declared packages) must be readable "
+            "and its parents searchable by uid 65534, which sandboxes run as on the host "
+            "when the worker is root; sandboxes cannot start until it is."
+        )
     for name, binary in (("Python", config.python), ("Node.js", config.node)):
         if not os.access(binary, os.X_OK):
             warnings.append(f"{name} is not installed at {binary}; its code steps cannot run.")
@@ -135,6 +144,16 @@ def sandbox_report(sandbox: Sandbox) -> dict[str, Any]:
     }
 
 
+def _readable_by_sandbox(path: Path) -> bool:
+    """Whether "others" may list ``path`` and search every parent (only matters as root)."""
+    if os.geteuid() != 0:
+        return True
+    path = path.resolve()
+    if path.exists() and path.stat().st_mode & 0o005 != 0o005:
+        return False
+    return all(parent.stat().st_mode & 0o001 for parent in path.parents)
+
+
 _default: Sandbox | None = None
 _default_lock = threading.Lock()
 
@@ -142,9 +161,12 @@ _default_lock = threading.Lock()
 def default_sandbox() -> Sandbox:
     """This process's sandbox for the project's settings (a fresh one after a fork)."""
     global _default
+    config = from_settings()
     with _default_lock:
-        if _default is None or _default.pid != os.getpid():
-            _default = Sandbox(from_settings())
+        if _default is None or _default.pid != os.getpid() or _default.config != config:
+            if _default is not None and _default.pid == os.getpid():
+                _default.close()  # the settings changed (tests, reloads)
+            _default = Sandbox(config)
         return _default
 
 

@@ -26,6 +26,9 @@ class SandboxConfig:
     node_pool_size: int = 2
     # Extra read-only paths some Python/Node builds need (e.g. a /usr/local prefix).
     extra_ro_paths: tuple[str, ...] = field(default_factory=tuple)
+    # Off only to exercise (in tests) the degraded path for kernels without nested user
+    # namespaces: a private directory instead of a private /tmp, orphans swept by the zygote.
+    per_execution_namespaces: bool = True
 
     @property
     def python_packages_dir(self) -> Path:

@@ -45,11 +45,17 @@ def bwrap_command(
     seccomp_fd: int | None,
     binds: Sequence[tuple[Path, str]] = (),
     symlinks: Sequence[tuple[str, str]] = (),
+    proc: bool = True,
     tmp_mb: int = 64,
     info_fd: int | None = None,
     extra_ro: Sequence[str] = (),
 ) -> list[str]:
-    """The bubblewrap argv that runs ``command`` in a fresh, unprivileged, offline sandbox."""
+    """The bubblewrap argv that runs ``command`` in a fresh, unprivileged, offline sandbox.
+
+    ``proc=False`` gives no /proc at all (Node: nothing there is needed, and it would show
+    the process's environment); the Python zygote needs one to build namespaces and hides
+    it from each execution itself.
+    """
     args = [bwrap, "--unshare-all", "--unshare-user", "--uid", str(SANDBOX_UID)]
     args += ["--gid", str(SANDBOX_UID), "--cap-drop", "ALL", "--die-with-parent"]
     args += ["--new-session", "--clearenv", "--hostname", "sandbox"]
@@ -65,7 +71,9 @@ def bwrap_command(
     for masked in _MASKED:
         if Path(masked).is_dir():
             args += ["--tmpfs", masked]
-    args += ["--proc", "/proc", "--dev", "/dev"]
+    if proc:
+        args += ["--proc", "/proc"]
+    args += ["--dev", "/dev"]
     args += ["--size", str(max(tmp_mb, 1) * 1024 * 1024), "--tmpfs", SANDBOX_TMP]
     for source, target in binds:
         if source.is_dir():
@@ -90,14 +98,15 @@ def popen_sandboxed(
     stdout: int | None,
     stderr: int | None,
     cwd: str,
-    drop_root: bool,
 ) -> subprocess.Popen[bytes]:
     """Start ``argv`` with a clean environment, only ``pass_fds`` open, in its own session.
 
-    ``drop_root`` switches to uid/gid 65534 in the child (for the fallback without
-    bubblewrap, where nothing else would stop root code from doing as it likes).
+    A root worker starts it as uid/gid 65534 on the host. Inside bubblewrap's user
+    namespace the sandbox is 65534 either way, but that id maps to the uid that started
+    bubblewrap: started by root, sandboxed processes would be host root without
+    capabilities, which still owns every root file and is exempt from RLIMIT_NPROC.
     """
-    as_nobody = drop_root and os.geteuid() == 0
+    as_nobody = os.geteuid() == 0
     return subprocess.Popen(  # noqa: S603 - argv is built here from fixed paths, not input
         list(argv),
         stdin=stdin,
@@ -134,6 +143,9 @@ class Spawner:
     def submit(self, function: Callable[[], object]) -> concurrent.futures.Future[object]:
         return self._executor.submit(function)
 
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
 
 def close_quietly(*fds: int | None) -> None:
     for fd in fds:
@@ -142,14 +154,15 @@ def close_quietly(*fds: int | None) -> None:
                 os.close(fd)
 
 
-def kill_process_group(process: subprocess.Popen[bytes]) -> None:
+def kill_process_group(process: subprocess.Popen[bytes], *, wait: bool = True) -> None:
     """SIGKILL the sandbox's session and reap it (killing bwrap ends its PID namespace)."""
     with contextlib.suppress(OSError):
         os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(OSError):
         process.kill()
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        process.wait(timeout=5)
+    if wait:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=5)
 
 
 GUEST_MOUNT = "/opt/tributary/guest"

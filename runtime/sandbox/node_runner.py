@@ -36,14 +36,15 @@ from .launch import (
     kill_process_group,
     popen_sandboxed,
 )
-from .node_limits import apply_limits
+from .node_limits import UV_THREADPOOL_SIZE, V8_POOL_SIZE, NodeLimits
 from .outcome import classify
 from .types import Limits, Result, SandboxError
 
 logger = logging.getLogger(__name__)
 
 START_TIMEOUT = 30.0  # cold Node in bwrap: 90-300 ms; a loaded 2-core CI box is slower
-MAX_POOLED_SIZES = 2  # memory sizes (Node's heap flag is fixed at start) kept warm at once
+# Node sandboxes start with their limits fixed (see node_limits): kinds of Limits kept warm.
+MAX_POOLED_KINDS = 2
 
 
 @dataclass
@@ -54,7 +55,6 @@ class NodeProcess:
     request_w: int
     log_r: int
     result_r: int
-    node_pid: int  # the Node process itself, as the host sees it (for prlimit)
     workdir: str | None  # the fallback's private directory, removed after use
 
     def alive(self) -> bool:
@@ -72,66 +72,55 @@ class NodeProcess:
 
 
 def spawn_node(
-    config: SandboxConfig, bwrap: str | None, use_seccomp: bool, memory_mb: int
+    config: SandboxConfig, bwrap: str | None, use_seccomp: bool, limits: NodeLimits
 ) -> NodeProcess:
-    """Start one Node sandbox and wait until its runner is loaded and reading stdin."""
+    """Start one Node sandbox and wait until its runner is loaded and reading stdin.
+
+    Node is started by the guest launcher, which sets the rlimits (and, without bubblewrap,
+    loads the seccomp filter) and then execs it.
+    """
     req_r, req_w = os.pipe2(os.O_CLOEXEC)
     log_r, log_w = os.pipe2(os.O_CLOEXEC)
     res_r, res_w = os.pipe2(os.O_CLOEXEC)
-    info_r, info_w = os.pipe2(os.O_CLOEXEC) if bwrap else (None, None)
     strict = seccomp.memfd(seccomp.STRICT) if use_seccomp else None
     workdir = None if bwrap else _fallback_workdir(config)
     guest = GUEST_MOUNT if bwrap else str(guest_dir())
-    handler = f"{workdir or SANDBOX_TMP}/handler.mjs"
-    command = [
-        config.node,
-        f"--max-old-space-size={memory_mb}",
-        "--input-type=module",
-        "-e",
-        (guest_dir() / "node_runner.mjs").read_text(),
-        "--",
-        handler,
-        str(res_w),
-    ]
+    node = [config.node, f"--max-old-space-size={limits.memory_mb}", "--input-type=module"]
+    node += [f"--v8-pool-size={V8_POOL_SIZE}"]
+    node += ["-e", (guest_dir() / "node_runner.mjs").read_text()]
+    node += ["--", f"{workdir or SANDBOX_TMP}/handler.mjs", str(res_w)]
+    launcher = {
+        "exec": node,
+        "rlimits": limits.rlimits(),
+        "env": {"UV_THREADPOOL_SIZE": str(UV_THREADPOOL_SIZE)},
+        "bwrap": bool(bwrap),
+        "self_filter_fd": None if bwrap else strict,
+    }
+    command = [config.python, "-I", "-S", "-B", f"{guest}/zygote.py", json.dumps(launcher)]
     if bwrap:
-        binds = [(guest_dir(), guest), (config.runner_dir, RUNNER_MOUNT)]
         modules = f"{RUNNER_MOUNT}/{config.node_modules_dir.relative_to(config.runner_dir)}"
         command = bwrap_command(
             bwrap,
             command,
             seccomp_fd=strict,
-            binds=binds,
+            binds=[(guest_dir(), guest), (config.runner_dir, RUNNER_MOUNT)],
             symlinks=[(modules, NODE_MODULES_MOUNT)],
-            info_fd=info_w,
+            proc=False,
             extra_ro=config.extra_ro_paths,
         )
-    elif strict is not None:
-        # No bubblewrap to install the filter: the guest's launcher mode does, then execs.
-        launcher = {"self_filter_fd": strict, "exec": command}
-        command = [config.python, "-I", "-S", "-B", f"{guest}/zygote.py", json.dumps(launcher)]
-    fds = [fd for fd in (res_w, strict, info_w) if fd is not None]
+    fds = [fd for fd in (res_w, strict) if fd is not None]
     try:
         process = popen_sandboxed(
-            command,
-            pass_fds=fds,
-            stdin=req_r,
-            stdout=log_w,
-            stderr=log_w,
-            cwd=workdir or "/",
-            drop_root=not bwrap,
+            command, pass_fds=fds, stdin=req_r, stdout=log_w, stderr=log_w, cwd=workdir or "/"
         )
     finally:
-        close_quietly(req_r, log_w, res_w, strict, info_w)
-    started = NodeProcess(process, req_w, log_r, res_r, process.pid, workdir)
+        close_quietly(req_r, log_w, res_w, strict)
+    started = NodeProcess(process, req_w, log_r, res_r, workdir)
     try:
         _wait_ready(started)
-        if info_r is not None:
-            started.node_pid = _node_pid(info_r)
     except BaseException:
         started.destroy()
         raise
-    finally:
-        close_quietly(info_r)
     return started
 
 
@@ -157,27 +146,6 @@ def _wait_ready(started: NodeProcess) -> None:
         raise SandboxError(f"The Node sandbox did not start: {text}")
 
 
-def _node_pid(info_r: int) -> int:
-    """The host PID of Node: the only child of bubblewrap's init (``child-pid`` of --info-fd)."""
-    raw = b""
-    while chunk := os.read(info_r, 4096):
-        raw += chunk
-    init_pid = int(json.loads(raw)["child-pid"])
-    children = Path(f"/proc/{init_pid}/task/{init_pid}/children")
-    if children.exists():
-        found = children.read_text().split()
-        if found:
-            return int(found[0])
-    for entry in Path("/proc").iterdir():  # kernels without CONFIG_PROC_CHILDREN
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if fields[1] == str(init_pid):
-            return int(entry.name)
-    raise SandboxError("The Node sandbox's process could not be found.")
-
-
 class NodeRunner:
     """Runs JavaScript executions on pre-started Node sandboxes; thread-safe."""
 
@@ -187,20 +155,16 @@ class NodeRunner:
         self.config, self.bwrap, self.use_seccomp = config, bwrap, use_seccomp
         self.spawner = spawner
         self.lock = threading.Lock()
-        self.ready: OrderedDict[int, list[NodeProcess]] = OrderedDict()
+        self.ready: OrderedDict[NodeLimits, list[NodeProcess]] = OrderedDict()
         self.closed = False
 
     def run(self, payload: bytes, limits: Limits, on_log: Callable[[str], None] | None) -> Result:
-        node = self.take(limits.memory_mb)
+        key = NodeLimits.of(limits)
+        node = self.take(key)
         if node is None:
-            node = self.spawner.call(lambda: self.spawn(limits.memory_mb))
-        self.refill_later(limits.memory_mb)
-        try:
-            apply_limits(node.node_pid, limits, namespaced=self.bwrap is not None)
-            watch = ExitWatch(node.process)
-        except (OSError, ValueError):
-            node.destroy()  # it died while waiting; nothing of the user's ran
-            return self.run(payload, limits, on_log)
+            node = self.spawner.call(lambda: self.spawn(key))
+        self.refill_later(key)
+        watch = ExitWatch(node.process)
         try:
             raw: Raw = Exchange(
                 request=payload,
@@ -210,7 +174,7 @@ class NodeRunner:
                 watch=watch,
                 limits=limits,
                 on_log=on_log,
-                kill=lambda: kill_process_group(node.process),
+                kill=lambda: kill_process_group(node.process, wait=False),
             ).run()
         finally:
             node.request_w = node.log_r = node.result_r = -1  # Exchange closed them
@@ -218,13 +182,13 @@ class NodeRunner:
             node.destroy()
         return classify(raw, limits)
 
-    def spawn(self, memory_mb: int) -> NodeProcess:
-        return spawn_node(self.config, self.bwrap, self.use_seccomp, memory_mb)
+    def spawn(self, key: NodeLimits) -> NodeProcess:
+        return spawn_node(self.config, self.bwrap, self.use_seccomp, key)
 
-    def take(self, memory_mb: int) -> NodeProcess | None:
+    def take(self, key: NodeLimits) -> NodeProcess | None:
         with self.lock:
-            queue = self.ready.setdefault(memory_mb, [])
-            self.ready.move_to_end(memory_mb)
+            queue = self.ready.setdefault(key, [])
+            self.ready.move_to_end(key)
             while queue:
                 node = queue.pop(0)
                 if node.alive():
@@ -232,31 +196,31 @@ class NodeRunner:
                 node.destroy()
             return None
 
-    def refill_later(self, memory_mb: int) -> None:
-        self.spawner.submit(lambda: self.refill(memory_mb))
+    def refill_later(self, key: NodeLimits) -> None:
+        self.spawner.submit(lambda: self.refill(key))
 
-    def refill(self, memory_mb: int) -> None:
-        """Top the pool for ``memory_mb`` up to its size; drop sizes no longer used."""
+    def refill(self, key: NodeLimits) -> None:
+        """Top the pool for ``key`` up to its size; drop the least recently used keys."""
         stale: list[NodeProcess] = []
         with self.lock:
-            while len(self.ready) > MAX_POOLED_SIZES:
+            while len(self.ready) > MAX_POOLED_KINDS:
                 _, dropped = self.ready.popitem(last=False)
                 stale.extend(dropped)
-            missing = self.config.node_pool_size - len(self.ready.get(memory_mb, []))
+            missing = self.config.node_pool_size - len(self.ready.get(key, []))
         for node in stale:
             node.destroy()
         unwanted: list[NodeProcess] = []
         for _ in range(max(missing, 0)):
             try:
-                node = self.spawn(memory_mb)
+                node = self.spawn(key)
             except SandboxError:
                 logger.exception("Could not pre-start a Node sandbox.")
                 return
             with self.lock:
-                if self.closed or memory_mb not in self.ready:
+                if self.closed or key not in self.ready:
                     unwanted.append(node)
                 else:
-                    self.ready[memory_mb].append(node)
+                    self.ready[key].append(node)
         for node in unwanted:
             node.destroy()
 

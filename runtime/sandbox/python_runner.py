@@ -81,7 +81,7 @@ def start_zygote(config: SandboxConfig, bwrap: str | None, use_seccomp: bool) ->
         "self_filter_fd": None if bwrap else zygote_filter,
         "packages": packages,
         "guest": guest,
-        "namespaces": True,
+        "namespaces": config.per_execution_namespaces,
         "bwrap": bool(bwrap),
         "tmp": workdir,
     }
@@ -104,7 +104,6 @@ def start_zygote(config: SandboxConfig, bwrap: str | None, use_seccomp: bool) ->
             stdout=out_w,
             stderr=out_w,
             cwd="/" if bwrap else workdir,
-            drop_root=not bwrap,
         )
     finally:
         close_quietly(out_w, zygote_filter, strict_filter)
@@ -136,7 +135,16 @@ def _wait_ready(process: subprocess.Popen[bytes], out_r: int) -> dict:
     line, _, rest = received.partition(b"\n")
     if rest:
         logger.warning("Python sandbox: %s", rest.decode("utf-8", "replace").rstrip())
-    return json.loads(line)
+    try:
+        info = json.loads(line)
+    except ValueError:
+        info = None
+    if not isinstance(info, dict) or not info.get("ready"):
+        kill_process_group(process)
+        os.close(out_r)
+        text = received.decode("utf-8", "replace").strip()
+        raise SandboxError(f"The Python sandbox did not start: {text}")
+    return info
 
 
 def _drain(fd: int) -> None:

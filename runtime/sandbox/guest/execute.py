@@ -135,7 +135,10 @@ def _write_output(value, limit):
     try:
         text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     except (ValueError, TypeError, RecursionError) as exc:
-        _write_result(b"I", json.dumps({"message": _one_line(exc)}))
+        message = f"The output is not JSON: {_one_line(exc)}"
+        if isinstance(exc, ValueError) and "Out of range float" in str(exc):
+            message = "The output contains NaN or Infinity, which is not valid JSON."
+        _write_result(b"I", json.dumps({"message": message}))
         return
     encoded_size = len(text.encode("utf-8", "surrogatepass"))
     if encoded_size > limit:

@@ -127,3 +127,16 @@ def set_limits(limits, namespaced):
     # C1 and C2 count too. Without a user namespace the count is per host uid.
     base = 2 if namespaced else count_my_tasks() + 1
     resource.setrlimit(resource.RLIMIT_NPROC, (base + limits["max_processes"],) * 2)
+
+
+def set_named_limits(limits, per_uid):
+    """Set ``{"RLIMIT_X": soft}`` (hard = soft; CPU hard = soft + 1, for SIGXCPU first).
+
+    ``per_uid``: no user namespace of our own, so RLIMIT_NPROC counts every task of the
+    uid on the host; allow that many more.
+    """
+    for name, soft in limits.items():
+        if name == "RLIMIT_NPROC" and per_uid:
+            soft += count_my_tasks()
+        hard = soft + 1 if name == "RLIMIT_CPU" else soft
+        resource.setrlimit(getattr(resource, name), (soft, hard))

@@ -86,6 +86,8 @@ process.on("unhandledRejection", fail);
 // Keeps the event loop alive while the handler awaits something that never settles, so a
 // hang is a timeout (Node would otherwise exit with "unsettled top-level await").
 const keepAlive = setInterval(() => {}, 1 << 30);
+// Start libuv's thread pool now: its threads count against RLIMIT_NPROC (see node_limits).
+await fs.promises.stat("/");
 fs.writeSync(resultFd, "R");
 
 const request = await readRequest();
