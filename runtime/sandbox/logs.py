@@ -23,15 +23,7 @@ class LogCollector:
         self.dropped = 0
 
     def feed(self, data: bytes) -> None:
-        room = self.limit - len(self.kept)
-        take = data[: max(room, 0)]
-        if len(take) < len(data):
-            if not self.dropped:
-                self._emit_pending()
-                self._emit(self.marker_prefix())
-            self.dropped += len(data) - len(take)
-        if not take:
-            return
+        take = data[: max(self.limit - len(self.kept), 0)]
         self.kept += take
         self.pending += take
         while (index := self.pending.find(b"\n")) >= 0 or len(self.pending) >= MAX_LINE_BYTES:
@@ -39,6 +31,11 @@ class LogCollector:
             line = bytes(self.pending[:cut]).rstrip(b"\n")
             del self.pending[:cut]
             self._emit(line.decode("utf-8", "replace"))
+        if len(take) < len(data):
+            if not self.dropped:
+                self._emit_pending()
+                self._emit(self.marker_prefix())
+            self.dropped += len(data) - len(take)
 
     def finish(self) -> str:
         """Pass on the last unterminated line and return the kept logs with any marker."""
