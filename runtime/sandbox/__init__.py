@@ -5,7 +5,7 @@ Read README.md beside this file for the threat model and the layers. The worker 
     result = run_code("python", source, event, context, Limits(timeout_seconds=10))
 """
 
-from .api import Sandbox, run_code, sandbox_status
+from .api import Sandbox, run_code, sandbox_status, warm_up
 from .types import Limits, Outcome, Result, SandboxError, SandboxUnavailable
 
 __all__ = [
@@ -17,4 +17,5 @@ __all__ = [
     "SandboxUnavailable",
     "run_code",
     "sandbox_status",
+    "warm_up",
 ]

@@ -193,3 +193,8 @@ def run_code(
 def sandbox_status() -> dict[str, Any]:
     """``{"bubblewrap": bool, "seccomp": bool, "required": bool, "warnings": [...], ...}``."""
     return default_sandbox().status()
+
+
+def warm_up() -> None:
+    """Start this process's Python zygote and Node pool now (e.g. when a worker starts)."""
+    default_sandbox().warm_up()
