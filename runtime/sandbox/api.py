@@ -158,6 +158,16 @@ _default: Sandbox | None = None
 _default_lock = threading.Lock()
 
 
+def _forget_after_fork() -> None:
+    # A forked child (Celery prefork) must not wait on a lock another thread of its parent
+    # held at fork time, nor use the parent's pools.
+    global _default, _default_lock
+    _default, _default_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
+
+
 def default_sandbox() -> Sandbox:
     """This process's sandbox for the project's settings (a fresh one after a fork)."""
     global _default

@@ -13,6 +13,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from .api import Sandbox
@@ -39,7 +40,7 @@ def _warm(sandbox: Sandbox, language: str, count: int, pause: float) -> list[flo
     times = []
     for n in range(count):
         time.sleep(pause)  # lets the Node pool refill in the background, as between steps
-        times.append(_timed(lambda n=n: sandbox.run(language, SOURCES[language], {"n": n}, {})))
+        times.append(_timed(partial(sandbox.run, language, SOURCES[language], {"n": n}, {})))
     return times
 
 
@@ -49,9 +50,7 @@ def _cold(config: SandboxConfig, language: str, count: int) -> list[float]:
     for n in range(count):
         sandbox = Sandbox(replace(config, node_pool_size=0))
         try:
-            times.append(
-                _timed(lambda n=n, s=sandbox: s.run(language, SOURCES[language], {"n": n}, {}))
-            )
+            times.append(_timed(partial(sandbox.run, language, SOURCES[language], {"n": n}, {})))
         finally:
             sandbox.close()
     return times

@@ -34,10 +34,17 @@ class NodeLimits:
     cpu_seconds: int
     max_processes: int
     file_size_mb: int
+    tmp_mb: int
 
     @classmethod
     def of(cls, limits: Limits) -> NodeLimits:
-        return cls(limits.memory_mb, limits.cpu_seconds, limits.max_processes, limits.file_size_mb)
+        return cls(
+            limits.memory_mb,
+            limits.cpu_seconds,
+            limits.max_processes,
+            limits.file_size_mb,
+            limits.tmp_mb,
+        )
 
     def rlimits(self) -> dict[str, int]:
         """Soft limits by name, for the guest launcher (hard = soft, CPU hard = soft + 1)."""

@@ -106,6 +106,7 @@ def spawn_node(
             binds=[(guest_dir(), guest), (config.runner_dir, RUNNER_MOUNT)],
             symlinks=[(modules, NODE_MODULES_MOUNT)],
             proc=False,
+            tmp_mb=limits.tmp_mb,
             extra_ro=config.extra_ro_paths,
         )
     fds = [fd for fd in (res_w, strict) if fd is not None]

@@ -8,6 +8,7 @@ import json
 import logging
 import os
 import select
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -42,10 +43,17 @@ START_TIMEOUT = 20.0  # a cold bwrap + python3 takes 20-90 ms; leave room for a 
 class Zygote:
     """One running zygote sandbox and the control socket the host talks to it through."""
 
-    def __init__(self, process: subprocess.Popen[bytes], control: socket.socket, info: dict):
+    def __init__(
+        self,
+        process: subprocess.Popen[bytes],
+        control: socket.socket,
+        info: dict,
+        workdir: str | None,
+    ) -> None:
         self.process = process
         self.control = control
         self.namespaces = bool(info.get("namespaces"))
+        self.workdir = workdir  # the fallback's directory on the host, removed at stop
         self.lock = threading.Lock()
 
     def alive(self) -> bool:
@@ -64,6 +72,8 @@ class Zygote:
     def stop(self) -> None:
         kill_process_group(self.process)
         self.control.close()
+        if self.workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def start_zygote(config: SandboxConfig, bwrap: str | None, use_seccomp: bool) -> Zygote:
@@ -110,7 +120,7 @@ def start_zygote(config: SandboxConfig, bwrap: str | None, use_seccomp: bool) ->
         guest_end.close()
     info = _wait_ready(process, out_r)
     threading.Thread(target=_drain, args=(out_r,), name="zygote-output", daemon=True).start()
-    return Zygote(process, host_end, info)
+    return Zygote(process, host_end, info, None if bwrap else workdir)
 
 
 def _fallback_workdir() -> str:
@@ -210,18 +220,23 @@ class PythonRunner:
             return Raw(hung=True)
         finally:
             close_quietly(req_r, log_w, res_w, st_w)
+        watch = StatusWatch(st_r)
         try:
             return Exchange(
                 request=payload,
                 request_fd=req_w,
                 log_fd=log_r,
                 result_fd=res_r,
-                watch=StatusWatch(st_r),
+                watch=watch,
                 limits=limits,
                 on_log=on_log,
                 kill=lambda: zygote.kill(execution_id),
             ).run()
         finally:
+            if not watch.finished:
+                # Returned on the result alone: whatever still runs (code that reported and
+                # went on, or hung) goes now, with its namespace.
+                zygote.kill(execution_id)
             close_quietly(st_r)
 
     def close(self) -> None:

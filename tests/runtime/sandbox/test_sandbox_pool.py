@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -114,3 +115,32 @@ def test_non_default_limits_still_work(sandbox: Sandbox, language: str) -> None:
     limits = Limits(memory_mb=200, cpu_seconds=5, max_processes=4, file_size_mb=2)
     for n in range(3):
         assert sandbox.run(language, ECHO[language], {"n": n}, {}, limits).output == n * 2
+
+
+def test_code_that_reports_early_and_goes_on_is_killed(sandbox: Sandbox) -> None:
+    """Forging the runner's report does not buy a process that outlives its execution."""
+    marker = f"{uuid.uuid4().int % 10**6}.{uuid.uuid4().int % 10**5}"
+    source = f"""
+import os
+def handler(event, context):
+    os.write(3, b'O"forged"')
+    os.close(3)
+    os.execv("/usr/bin/sleep", ["sleep", "{marker}"])
+"""
+    result = sandbox.run("python", source, {}, {})
+    assert result.output == "forged"  # the code's own process may say what it likes...
+    deadline = time.monotonic() + 5
+    while _running(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _running(marker)  # ...but it does not keep running
+
+
+def _running(marker: str) -> bool:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode("latin-1"):
+                    return True
+            except OSError:
+                continue
+    return False
