@@ -13,7 +13,7 @@ from typing import Any
 from .exchange import Raw
 from .types import Limits, Outcome, Result
 
-EXIT_OOM = 3  # the Python runner's "MemoryError while reporting MemoryError"
+PYTHON_EXIT_OOM = 113  # the Python runner's "MemoryError while reporting MemoryError"
 _OOM_LOG_MARKERS = ("heap out of memory", "Fatal process out of memory", "MemoryError")
 
 
@@ -21,9 +21,12 @@ class InvalidOutput(ValueError):
     """The output is not JSON that can be stored (NaN/Infinity, NUL, lone surrogates)."""
 
 
-def classify(raw: Raw, limits: Limits) -> Result:
-    """The Result for ``raw``: the first of timeout, overflow, reported result, exit status."""
-    outcome, output, error, trace = _decide(raw, limits)
+def classify(raw: Raw, limits: Limits, oom_exit: int | None = None) -> Result:
+    """The Result for ``raw``: the first of timeout, overflow, reported result, exit status.
+
+    ``oom_exit``: the exit code the runner uses for running out of memory, if any.
+    """
+    outcome, output, error, trace = _decide(raw, limits, oom_exit)
     return Result(
         outcome=outcome,
         output=output,
@@ -34,7 +37,9 @@ def classify(raw: Raw, limits: Limits) -> Result:
     )
 
 
-def _decide(raw: Raw, limits: Limits) -> tuple[Outcome, Any, str | None, str | None]:
+def _decide(
+    raw: Raw, limits: Limits, oom_exit: int | None
+) -> tuple[Outcome, Any, str | None, str | None]:
     if raw.timed_out:
         message = f"The code ran longer than {limits.timeout_seconds:g} s and was stopped."
         return Outcome.TIMEOUT, None, message, None
@@ -54,10 +59,12 @@ def _decide(raw: Raw, limits: Limits) -> tuple[Outcome, Any, str | None, str | N
         report = _report(body)
         outcome = Outcome.ERROR if tag == b"E" else Outcome.INVALID_OUTPUT
         return outcome, None, report.get("message"), report.get("traceback")
-    return _from_exit(raw, limits)
+    return _from_exit(raw, limits, oom_exit)
 
 
-def _from_exit(raw: Raw, limits: Limits) -> tuple[Outcome, Any, str | None, str | None]:
+def _from_exit(
+    raw: Raw, limits: Limits, oom_exit: int | None
+) -> tuple[Outcome, Any, str | None, str | None]:
     code = raw.exit_code
     signum = -code if code is not None and code < 0 else None
     if code is not None and code > 128:
@@ -69,7 +76,9 @@ def _from_exit(raw: Raw, limits: Limits) -> tuple[Outcome, Any, str | None, str 
             f"The code used more than {limits.cpu_seconds} s of CPU.",
             None,
         )
-    if code == EXIT_OOM or (signum and any(m in raw.logs for m in _OOM_LOG_MARKERS)):
+    if (oom_exit is not None and code == oom_exit) or (
+        signum and any(m in raw.logs for m in _OOM_LOG_MARKERS)
+    ):
         return Outcome.OOM, None, _oom(limits), None
     if raw.hung:
         return Outcome.KILLED, None, "The sandbox stopped responding and was restarted.", None

@@ -32,7 +32,7 @@ from .launch import (
     kill_process_group,
     popen_sandboxed,
 )
-from .outcome import classify
+from .outcome import PYTHON_EXIT_OOM, classify
 from .types import Limits, Result, SandboxError
 
 logger = logging.getLogger(__name__)
@@ -185,7 +185,7 @@ class PythonRunner:
                 self.discard(zygote)
             if raw.started:
                 break  # user code ran: never run it twice
-        return classify(raw, limits)
+        return classify(raw, limits, oom_exit=PYTHON_EXIT_OOM)
 
     def current(self) -> Zygote:
         """The live zygote, started (again) if there is none or it died."""

@@ -10,8 +10,9 @@ import os
 import sys
 from pathlib import Path
 
-EXIT_OOM = 3
-EXIT_INTERNAL = 4
+# Unusual codes, so that code calling os._exit(3) is not taken for the runner.
+EXIT_OOM = 113
+EXIT_INTERNAL = 114
 
 
 class Unavailable:

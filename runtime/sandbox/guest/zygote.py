@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 execute = importlib.import_module("execute")
 isolation = importlib.import_module("isolation")
 
-EXIT_PARENT_GONE = 5
+EXIT_PARENT_GONE = 115
 
 
 def run_init(alive_r, limits):

@@ -39,7 +39,7 @@ def test_storable_output_round_trips() -> None:
         (Raw(exit_code=128 + 24), Outcome.TIMEOUT),  # SIGXCPU
         (Raw(exit_code=128 + 9), Outcome.KILLED),
         (Raw(exit_code=-9), Outcome.KILLED),
-        (Raw(exit_code=3), Outcome.OOM),
+        (Raw(exit_code=3), Outcome.ERROR),  # the code's own exit status
         (Raw(exit_code=134, logs="FATAL ERROR: ... JavaScript heap out of memory"), Outcome.OOM),
         (Raw(exit_code=0), Outcome.ERROR),
         (Raw(), Outcome.KILLED),
@@ -47,6 +47,10 @@ def test_storable_output_round_trips() -> None:
 )
 def test_classification(raw: Raw, outcome: Outcome) -> None:
     assert classify(raw, Limits()).outcome is outcome
+
+
+def test_the_python_runner_reports_oom_by_exit_code() -> None:
+    assert classify(Raw(exit_code=113), Limits(), oom_exit=113).outcome is Outcome.OOM
 
 
 def test_logs_are_split_into_lines_and_truncated() -> None:
