@@ -133,8 +133,18 @@ def sandbox_report(sandbox: Sandbox) -> dict[str, Any]:
     for name, binary in (("Python", config.python), ("Node.js", config.node)):
         if not os.access(binary, os.X_OK):
             warnings.append(f"{name} is not installed at {binary}; its code steps cannot run.")
+    zygote = sandbox.python.zygote
+    namespaces = zygote.namespaces if zygote is not None else None
+    if namespaces is False:
+        warnings.append(
+            "The kernel refused nested user namespaces: Python executions share the "
+            "zygote's /tmp mount (each gets a private directory) and leftover processes are "
+            "swept by the zygote instead of dying with a PID namespace."
+        )
     return {
         "bubblewrap": sandbox.bwrap is not None,
+        # None until the Python zygote has started and tried them.
+        "per_execution_namespaces": namespaces,
         "seccomp": sandbox.use_seccomp,
         "required": config.require_sandbox,
         "python": config.python,

@@ -97,6 +97,7 @@ def test_status_warns_about_the_missing_layer(fallback: Sandbox) -> None:
     status = fallback.status()
     assert status["bubblewrap"] is False and status["seccomp"] is True
     assert any("bubblewrap is not available" in warning for warning in status["warnings"])
+    assert status["per_execution_namespaces"] is fallback.config.per_execution_namespaces
 
 
 def test_required_sandbox_refuses_to_run(runner_dir: Path) -> None:
