@@ -7,6 +7,7 @@ trivial handler, as the worker would see it. Speed is measured here, never asser
 from __future__ import annotations
 
 import argparse
+import shutil
 import statistics
 import sys
 import tempfile
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> None:
             out.write(f"{language:10} cold start {_summary(cold)}\n")
     finally:
         sandbox.close()
+        shutil.rmtree(runner, ignore_errors=True)
 
 
 if __name__ == "__main__":
