@@ -1,0 +1,21 @@
+"""Running users' code steps (Python and JavaScript) in an OS sandbox.
+
+Read README.md beside this file for the threat model and the layers. The worker calls::
+
+    result = run_code("python", source, event, context, Limits(timeout_seconds=10))
+"""
+
+from .api import Sandbox, run_code, sandbox_status, warm_up
+from .types import Limits, Outcome, Result, SandboxError, SandboxUnavailable
+
+__all__ = [
+    "Limits",
+    "Outcome",
+    "Result",
+    "Sandbox",
+    "SandboxError",
+    "SandboxUnavailable",
+    "run_code",
+    "sandbox_status",
+    "warm_up",
+]

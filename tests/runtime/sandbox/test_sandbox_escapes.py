@@ -1,0 +1,389 @@
+"""Real escape attempts from inside the sandbox; every one must fail.
+
+Each test runs attack code in the sandbox and reports what the attack achieved; nothing is
+mocked. Postgres (127.0.0.1:5432) and Redis (127.0.0.1:6379) run on the test machine.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from runtime.sandbox import Limits, Outcome, Sandbox
+from runtime.sandbox.python_runner import PythonRunner
+
+LANGUAGES = ["python", "javascript"]
+
+READ_FILES = {
+    "python": """
+def handler(event, context):
+    found = {}
+    for path in event["paths"]:
+        try:
+            with open(path, "rb") as f:
+                found[path] = "READ " + f.read(200).decode("latin-1")
+        except OSError as exc:
+            found[path] = type(exc).__name__
+    return found
+""",
+    "javascript": """
+import fs from "node:fs";
+export function handler(event) {
+  const found = {};
+  for (const path of event.paths) {
+    try { found[path] = "READ " + fs.readFileSync(path).subarray(0, 200).toString("latin1"); }
+    catch (error) { found[path] = error.code; }
+  }
+  return found;
+}
+""",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_secrets_and_the_project_cannot_be_read(
+    sandbox: Sandbox, language: str, repo_root: Path
+) -> None:
+    paths = [
+        "/proc/self/environ",
+        "/proc/1/environ",
+        "/proc/1/cmdline",
+        str(repo_root / "config" / "settings.py"),
+        str(repo_root / ".env"),
+        str(repo_root / "manage.py"),
+        "/etc/shadow",
+        "/etc/passwd",
+        "/root/.bashrc",
+    ]
+    result = sandbox.run(language, READ_FILES[language], {"paths": paths}, {})
+    assert result.outcome is Outcome.OK, result
+    assert set(result.output) == set(paths)
+    for path, what in result.output.items():
+        assert not what.startswith("READ"), f"{path} was readable in the sandbox"
+
+
+CONNECT = {
+    "python": """
+import socket
+def handler(event, context):
+    found = {}
+    for port in event["ports"]:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            found[str(port)] = "CONNECTED"
+        except OSError as exc:
+            found[str(port)] = type(exc).__name__
+    kinds = ((socket.AF_INET, socket.SOCK_STREAM), (socket.AF_INET6, socket.SOCK_DGRAM),
+             (socket.AF_UNIX, socket.SOCK_STREAM), (socket.AF_NETLINK, socket.SOCK_RAW))
+    for family, kind in kinds:
+        try:
+            socket.socket(family, kind).close()
+            found[str(family)] = "OPENED"
+        except OSError as exc:
+            found[str(family)] = type(exc).__name__
+    return found
+""",
+    "javascript": """
+import net from "node:net";
+function attempt(port) {
+  return new Promise((resolve) => {
+    const sock = net.connect({ host: "127.0.0.1", port });
+    sock.on("connect", () => { sock.destroy(); resolve("CONNECTED"); });
+    sock.on("error", (error) => resolve(error.code));
+  });
+}
+export async function handler(event) {
+  const found = {};
+  for (const port of event.ports) found[String(port)] = await attempt(port);
+  found.listen = await new Promise((resolve) => {
+    const server = net.createServer();
+    server.on("error", (error) => resolve(error.code));
+    server.listen(8080, () => resolve("LISTENING"));
+  });
+  return found;
+}
+""",
+}
+
+
+def _reachable_from_host(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_no_network_not_even_loopback(sandbox: Sandbox, language: str) -> None:
+    ports = [5432, 6379, 8000]
+    # On this machine Postgres and Redis really listen; the attack must still fail.
+    print({port: _reachable_from_host(port) for port in ports})  # noqa: T201 - test context
+    result = sandbox.run(language, CONNECT[language], {"ports": ports}, {})
+    assert result.outcome is Outcome.OK, result
+    for target, what in result.output.items():
+        assert what not in ("CONNECTED", "OPENED", "LISTENING"), (target, what)
+    assert result.output["5432"] in ("PermissionError", "EPERM")
+
+
+def test_network_namespace_blocks_loopback_without_seccomp(sandbox: Sandbox) -> None:
+    """The layer under seccomp: with sockets allowed, 127.0.0.1 is still unreachable."""
+    runner = PythonRunner(sandbox.config, sandbox.bwrap, False, sandbox.spawner)
+    try:
+        payload = json.dumps(
+            {"source": CONNECT["python"], "event": {"ports": [5432, 6379]}, "context": {}}
+        ).encode()
+        result = runner.run(payload, Limits(), None)
+    finally:
+        runner.close()
+    assert result.outcome is Outcome.OK, result
+    assert result.output["5432"] in ("ConnectionRefusedError", "OSError")
+    assert result.output["6379"] in ("ConnectionRefusedError", "OSError")
+
+
+DAEMON = {
+    "python": """
+import os
+def handler(event, context):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            for fd in range(0, 4):
+                os.close(fd)
+            os.execv("/usr/bin/sleep", ["sleep", event["marker"]])
+        os._exit(0)
+    return "left a daemon behind"
+""",
+    "javascript": """
+import { spawn } from "node:child_process";
+export function handler(event) {
+  spawn("/usr/bin/sleep", [event.marker], { detached: true, stdio: "ignore" }).unref();
+  return "left a daemon behind";
+}
+""",
+}
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes().decode("latin-1"):
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_daemon_children_are_killed(sandbox: Sandbox, language: str) -> None:
+    marker = f"{1000 + uuid.uuid4().int % 10**6}.{uuid.uuid4().int % 10**6}"
+    result = sandbox.run(language, DAEMON[language], {"marker": marker}, {})
+    assert result.outcome is Outcome.OK, result
+    deadline = time.monotonic() + 5
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(marker) == []
+
+
+LEAK_WRITE = {
+    "python": """
+import json, os
+LEAKED = globals().get("LEAKED", 0)
+def handler(event, context):
+    json.LEAK = "json module"
+    os.environ["LEAK"] = "env"
+    with open("/tmp/leak", "w") as f:
+        f.write("file")
+    with open("/dev/shm/leak", "w") as f:
+        f.write("shm")
+    return "written"
+""",
+    "javascript": """
+import fs from "node:fs";
+export function handler() {
+  globalThis.LEAK = "global";
+  process.env.LEAK = "env";
+  fs.writeFileSync("/tmp/leak", "file");
+  fs.writeFileSync("/dev/shm/leak", "shm");
+  return "written";
+}
+""",
+}
+LEAK_READ = {
+    "python": """
+import json, os
+def handler(event, context):
+    return {
+        "module": getattr(json, "LEAK", None),
+        "env": os.environ.get("LEAK"),
+        "tmp": sorted(os.listdir("/tmp")),
+        "shm": sorted(os.listdir("/dev/shm")),
+    }
+""",
+    "javascript": """
+import fs from "node:fs";
+export function handler() {
+  return {
+    module: globalThis.LEAK ?? null,
+    env: process.env.LEAK ?? null,
+    tmp: fs.readdirSync("/tmp").filter((name) => name !== "handler.mjs").sort(),
+    shm: fs.existsSync("/dev/shm") ? fs.readdirSync("/dev/shm").sort() : [],
+  };
+}
+""",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_nothing_survives_into_the_next_execution(sandbox: Sandbox, language: str) -> None:
+    first = sandbox.run(language, LEAK_WRITE[language], {}, {})
+    assert first.outcome is Outcome.OK, first
+    second = sandbox.run(language, LEAK_READ[language], {}, {})
+    assert second.output == {"module": None, "env": None, "tmp": [], "shm": []}
+
+
+def test_root_device_and_runner_trees_are_read_only(sandbox: Sandbox) -> None:
+    source = """
+import os
+def handler(event, context):
+    found = {}
+    for path in ("/leak", "/dev/leak", "/usr/leak", "/opt/tributary/runner/leak"):
+        try:
+            open(path, "w").close()
+            found[path] = "WRITTEN"
+        except OSError as exc:
+            found[path] = type(exc).__name__
+    return found
+"""
+    result = sandbox.run("python", source, {}, {})
+    assert "WRITTEN" not in result.output.values(), result.output
+
+
+def test_no_privileges_inside(sandbox: Sandbox) -> None:
+    source = """
+import ctypes, os
+def handler(event, context):
+    libc = ctypes.CDLL(None, use_errno=True)
+    found = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups()}
+    for name, call in {
+        "setuid0": lambda: os.setuid(0),
+        "mount": lambda: libc.mount(b"none", b"/tmp", b"tmpfs", 0, None) == 0 or ctypes.get_errno(),
+        "unshare_user": lambda: libc.unshare(0x10000000) == 0 or ctypes.get_errno(),
+        "ptrace": lambda: libc.ptrace(16, 1, 0, 0) == 0 or ctypes.get_errno(),
+    }.items():
+        try:
+            found[name] = call()
+        except OSError as exc:
+            found[name] = type(exc).__name__
+    found["fds"] = sorted(fd for fd in range(64) if _is_open(fd))
+    return found
+
+def _is_open(fd):
+    try:
+        os.fstat(fd)
+        return True
+    except OSError:
+        return False
+"""
+    result = sandbox.run("python", source, {}, {})
+    assert result.outcome is Outcome.OK, result
+    found = result.output
+    assert (found["uid"], found["gid"]) == (65534, 65534)
+    assert found["setuid0"] in ("PermissionError", "OSError")  # EPERM, or EINVAL: 0 is unmapped
+    assert found["mount"] == found["unshare_user"] == found["ptrace"] == 1  # EPERM
+    assert found["fds"] == [0, 1, 2, 3]  # request (now /dev/null), logs x2, result
+
+
+def test_javascript_runs_as_nobody_with_a_clean_environment(sandbox: Sandbox) -> None:
+    source = "export function handler() { return { uid: process.getuid(), env: process.env }; }"
+    result = sandbox.run("javascript", source, {}, {})
+    assert result.output["uid"] == 65534
+    assert set(result.output["env"]) <= {"PATH", "LANG", "HOME", "TZ", "PWD", "UV_THREADPOOL_SIZE"}
+
+
+FORK_BOMB = {
+    "python": """
+import os
+def handler(event, context):
+    while True:
+        try:
+            os.fork()
+        except OSError:
+            pass
+""",
+    "javascript": """
+import { spawn } from "node:child_process";
+export function handler() {
+  for (;;) {
+    try { spawn("/usr/bin/sleep", ["1000"], { stdio: "ignore" }).on("error", () => {}); }
+    catch (error) {}
+  }
+}
+""",
+}
+COUNT_FORKS = {
+    "python": """
+import os, time
+def handler(event, context):
+    started = 0
+    for _ in range(200):
+        try:
+            if os.fork() == 0:
+                time.sleep(30)
+                os._exit(0)
+            started += 1
+        except OSError:
+            break
+    return started
+""",
+    "javascript": """
+import { spawn } from "node:child_process";
+export async function handler() {
+  const children = [];
+  for (let i = 0; i < 200; i++) {
+    const child = spawn("/usr/bin/sleep", ["30"], { stdio: "ignore" });
+    child.on("error", () => {});
+    children.push(child);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  return children.filter((child) => child.pid !== undefined && child.exitCode === null).length;
+}
+""",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_process_count_is_limited(sandbox: Sandbox, language: str) -> None:
+    result = sandbox.run(language, COUNT_FORKS[language], {}, {}, Limits(max_processes=8))
+    assert result.outcome is Outcome.OK, result
+    assert 0 < result.output <= 8
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_fork_bomb_fails_safely(sandbox: Sandbox, language: str) -> None:
+    before = len(list(Path("/proc").glob("[0-9]*")))
+    result = sandbox.run(language, FORK_BOMB[language], {}, {}, Limits(timeout_seconds=3))
+    assert result.outcome in (Outcome.TIMEOUT, Outcome.ERROR, Outcome.KILLED), result
+    time.sleep(0.5)
+    assert len(list(Path("/proc").glob("[0-9]*"))) < before + 20  # everything was reaped
+    assert sandbox.run(language, OK_SOURCE[language], {}, {}).outcome is Outcome.OK
+
+
+OK_SOURCE = {
+    "python": "def handler(event, context):\n    return 'still serving'\n",
+    "javascript": "export function handler() { return 'still serving'; }",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_pool_still_serves_after_the_attacks(sandbox: Sandbox, language: str) -> None:
+    for _ in range(3):
+        result = sandbox.run(language, OK_SOURCE[language], {}, {})
+        assert result.outcome is Outcome.OK and result.output == "still serving"
