@@ -249,6 +249,17 @@ TRIBUTARY_MAX_LOG_BYTES = env_int("TRIBUTARY_MAX_LOG_BYTES", 256 * 1024, minimum
 # http.request refuses private, loopback and link-local destinations (SSRF) except these
 # networks, e.g. 10.0.0.0/8 for an internal API.
 TRIBUTARY_HTTP_ALLOWED_NETWORKS = env_networks("TRIBUTARY_HTTP_ALLOWED_NETWORKS")
+# Code steps run in an OS sandbox (runtime/sandbox/README.md). Without bubblewrap they run
+# with the remaining layers only; outside DEBUG the server refuses that unless overridden.
+TRIBUTARY_CODE_REQUIRE_SANDBOX = env_bool("TRIBUTARY_CODE_REQUIRE_SANDBOX", not DEBUG)
+TRIBUTARY_CODE_RUNNER_DIR = env_path("TRIBUTARY_CODE_RUNNER_DIR", DATA_DIR / "runner")
+# Packages code steps may import, installed by `manage.py install_code_packages`.
+TRIBUTARY_CODE_PYTHON_PACKAGES = env_list("TRIBUTARY_CODE_PYTHON_PACKAGES", [])
+TRIBUTARY_CODE_NPM_PACKAGES = env_list("TRIBUTARY_CODE_NPM_PACKAGES", [])
+TRIBUTARY_CODE_NODE_POOL_SIZE = env_int("TRIBUTARY_CODE_NODE_POOL_SIZE", 2, minimum=0)
+TRIBUTARY_CODE_BWRAP = env_str("TRIBUTARY_CODE_BWRAP", "/usr/bin/bwrap")
+TRIBUTARY_CODE_PYTHON = env_str("TRIBUTARY_CODE_PYTHON", "/usr/bin/python3")
+TRIBUTARY_CODE_NODE = env_str("TRIBUTARY_CODE_NODE", "/usr/bin/node")
 # Load the "New order -> email the customer" example the first time the server is set up.
 TRIBUTARY_LOAD_EXAMPLE = env_bool("TRIBUTARY_LOAD_EXAMPLE", True)
 # Graph limits: checked on every save, so a bad import cannot store a monster.

@@ -1,4 +1,5 @@
-"""System checks for a misconfigured runtime, with stable ids (tributary.W02x)."""
+"""System checks for a misconfigured runtime, with stable ids: the code sandbox
+(tributary.E001, W001, W002, from runtime.sandbox.checks) and secrets (tributary.W020)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Warning, register
+
+from runtime.sandbox.checks import check_sandbox
+
+register(check_sandbox)
 
 
 @register()

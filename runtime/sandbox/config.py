@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
+
 PYTHON_PACKAGES_SETTING = "TRIBUTARY_CODE_PYTHON_PACKAGES"
 NPM_PACKAGES_SETTING = "TRIBUTARY_CODE_NPM_PACKAGES"
 
@@ -48,8 +50,6 @@ class SandboxConfig:
 
 
 def _setting(name: str, default: Any) -> Any:
-    from django.conf import settings
-
     if not settings.configured:
         return default
     return getattr(settings, name, default)

@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from designer.graph import Graph, Node, Problem
-from runtime.kinds import Outcome, StepContext, StepError, StepKind, code
+from runtime.kinds import Outcome, StepContext, StepKind
+from runtime.steps.code_support import code_schema, run_in_sandbox
 
 STARTER = """export async function handler(event, context) {
   // event.trigger is the trigger's payload; event.steps["<id>"] an upstream output.
@@ -21,12 +22,7 @@ class JavaScriptCode(StepKind):
     type = "code.javascript"
     label = "JavaScript function"
     description = "Run an exported handler(event, context) on Node in a sandbox."
-    config_schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["source"],
-        "properties": {"source": code("javascript", STARTER)},
-    }
+    config_schema = code_schema("javascript", STARTER)
 
     def check(self, nodes: Sequence[Node], graph: Graph) -> Iterable[Problem]:
         yield from super().check(nodes, graph)
@@ -40,10 +36,7 @@ class JavaScriptCode(StepKind):
                 yield Problem(problem, node=node.id, field="config.source")
 
     def run(self, ctx: StepContext) -> Outcome:
-        raise StepError(
-            "The code runner is not configured on this server, so JavaScript steps cannot run yet.",
-            retryable=False,
-        )
+        return run_in_sandbox("javascript", ctx)
 
 
 def syntax_problems(sources: list[str]) -> list[str | None]:

@@ -4,7 +4,8 @@ import ast
 from collections.abc import Iterable
 
 from designer.graph import Graph, Node, Problem
-from runtime.kinds import Outcome, StepContext, StepError, StepKind, code
+from runtime.kinds import Outcome, StepContext, StepKind
+from runtime.steps.code_support import code_schema, run_in_sandbox
 
 STARTER = '''def handler(event, context):
     """event["trigger"] is the trigger's payload; event["steps"]["<id>"] an upstream output."""
@@ -16,12 +17,7 @@ class PythonCode(StepKind):
     type = "code.python"
     label = "Python function"
     description = "Run handler(event, context) in a sandbox; what it returns is the output."
-    config_schema = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["source"],
-        "properties": {"source": code("python", STARTER)},
-    }
+    config_schema = code_schema("python", STARTER)
 
     def check_config(self, node: Node, graph: Graph) -> Iterable[Problem]:
         problem = source_problem(node.config["source"])
@@ -29,10 +25,7 @@ class PythonCode(StepKind):
             yield Problem(problem, node=node.id, field="config.source")
 
     def run(self, ctx: StepContext) -> Outcome:
-        raise StepError(
-            "The code runner is not configured on this server, so Python steps cannot run yet.",
-            retryable=False,
-        )
+        return run_in_sandbox("python", ctx)
 
 
 def source_problem(source: str) -> str | None:

@@ -1,0 +1,92 @@
+"""What the two code-step kinds share: their config schema and the call into the sandbox,
+turning each sandbox outcome into an output or a failure the user can read."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runtime.kinds import Outcome, StepContext, StepError, code
+from runtime.sandbox import Limits, run_code
+from runtime.sandbox import Outcome as SandboxOutcome
+
+MAX_INPUT_SHOWN = 256 * 1024
+
+
+def code_schema(language: str, starter: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["source"],
+        "properties": {
+            "source": code(language, starter),
+            "secrets": {
+                "type": "array",
+                "title": "Secrets the code may read",
+                "uniqueItems": True,
+                "items": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]{0,99}$"},
+                "x-widget": "secrets",
+                "description": 'Available as context["secrets"][NAME]; redacted from logs.',
+            },
+            "memory_mb": {
+                "type": "integer",
+                "title": "Memory (MB)",
+                "minimum": 32,
+                "maximum": 2048,
+                "default": 256,
+            },
+        },
+    }
+
+
+def run_in_sandbox(language: str, ctx: StepContext) -> Outcome:
+    """Run ``handler(event, context)`` in the sandbox; StepError for anything but ok."""
+    secrets = {name: ctx.secrets[name] for name in ctx.config.get("secrets", [])}
+    ctx.input = _shown_input(ctx.event)
+    timeout = max(0.1, min(ctx.node.settings.timeout_seconds, ctx.remaining()))
+    limits = Limits(
+        timeout_seconds=timeout,
+        cpu_seconds=max(1, int(timeout) + 1),
+        memory_mb=ctx.config.get("memory_mb", 256),
+    )
+    result = run_code(
+        language,
+        ctx.config["source"],
+        ctx.event,
+        ctx.info | {"secrets": secrets},
+        limits=limits,
+        on_log=ctx.on_log,
+    )
+    ctx.logs.extend(result.logs.splitlines())
+    if result.outcome == SandboxOutcome.OK:
+        return Outcome(result.output)
+    raise _failure(result, limits, ctx.node.settings.timeout_seconds)
+
+
+def _failure(result: Any, limits: Limits, timeout: float) -> StepError:
+    message = result.error or result.outcome
+    match result.outcome:
+        case SandboxOutcome.ERROR:
+            return StepError(message, detail=result.traceback or "")
+        case SandboxOutcome.TIMEOUT:
+            return StepError(
+                f"Timed out after {timeout:g} s (the step's timeout); the code was stopped.",
+                timeout=True,
+            )
+        case SandboxOutcome.OOM:
+            return StepError(
+                f"Out of memory (limit {limits.memory_mb} MB): {message}", retryable=False
+            )
+        case _:  # killed, output too large, invalid output: retrying will not help
+            return StepError(message, detail=result.traceback or "", retryable=False)
+
+
+def _shown_input(event: dict[str, Any]) -> Any:
+    """The event the handler received, as shown on the run page (summarised when huge)."""
+    if len(json.dumps(event)) <= MAX_INPUT_SHOWN:
+        return event
+    return {
+        "trigger": "(the run's input)",
+        "steps": sorted(event.get("steps", {})),
+        "note": "The event was too large to keep here.",
+    }
