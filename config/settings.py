@@ -260,6 +260,11 @@ TRIBUTARY_CODE_NODE_POOL_SIZE = env_int("TRIBUTARY_CODE_NODE_POOL_SIZE", 2, mini
 TRIBUTARY_CODE_BWRAP = env_str("TRIBUTARY_CODE_BWRAP", "/usr/bin/bwrap")
 TRIBUTARY_CODE_PYTHON = env_str("TRIBUTARY_CODE_PYTHON", "/usr/bin/python3")
 TRIBUTARY_CODE_NODE = env_str("TRIBUTARY_CODE_NODE", "/usr/bin/node")
+# /metrics: scrapers send "Authorization: Bearer <token>"; without a token only local
+# addresses may read it.
+TRIBUTARY_METRICS_TOKEN = env_str("TRIBUTARY_METRICS_TOKEN")
+# Runs older than this many days are deleted by the scheduler (0 keeps them forever).
+TRIBUTARY_RUN_RETENTION_DAYS = env_int("TRIBUTARY_RUN_RETENTION_DAYS", 30, minimum=0)
 # Load the "New order -> email the customer" example the first time the server is set up.
 TRIBUTARY_LOAD_EXAMPLE = env_bool("TRIBUTARY_LOAD_EXAMPLE", True)
 # Graph limits: checked on every save, so a bad import cannot store a monster.

@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 urlpatterns = [
     path("", include("designer.urls")),
+    path("", include("runtime.urls")),
     path("api/", include("designer.api_urls")),
     path("api/", include("runtime.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

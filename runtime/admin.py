@@ -1,5 +1,6 @@
-"""Admin for run history (read-only: history must not change) and secrets (values are
-write-only: set or replace them, never read them back)."""
+"""Admin for run history (read-only: history must not change), secrets (values are
+write-only: set or replace them, never read them back) and the active triggers (read-only:
+publishing decides them)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,15 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from designer.admin import ReadOnlyAdmin
-from runtime.models import Run, Secret, StepRun
+from runtime.models import (
+    CronSchedule,
+    DbChangeSubscription,
+    EventSubscription,
+    Run,
+    Secret,
+    StepRun,
+    WebhookEndpoint,
+)
 from runtime.secrets import NAME_PATTERN, secret_encrypt
 
 
@@ -100,3 +109,31 @@ class SecretAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user  # type: ignore[assignment]  # admin users are Users
         super().save_model(request, obj, form, change)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ReadOnlyAdmin):
+    list_display = ["flow", "node_id", "created_at", "rotated_at", "last_error"]
+    search_fields = ["flow__name", "node_id"]
+    list_select_related = ["flow"]
+
+
+@admin.register(CronSchedule)
+class CronScheduleAdmin(ReadOnlyAdmin):
+    list_display = ["flow", "node_id", "expression", "timezone", "next_fire_at", "last_error"]
+    search_fields = ["flow__name", "expression"]
+    list_select_related = ["flow"]
+
+
+@admin.register(EventSubscription)
+class EventSubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["pattern", "flow", "node_id", "condition"]
+    search_fields = ["pattern", "flow__name"]
+    list_select_related = ["flow"]
+
+
+@admin.register(DbChangeSubscription)
+class DbChangeSubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["table", "flow", "node_id", "operations", "columns"]
+    search_fields = ["table", "flow__name"]
+    list_select_related = ["flow"]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from django.db import close_old_connections, connection
 
-from runtime import recovery
+from runtime import recovery, retention
 from runtime.services import run_start
 from runtime.triggers import cron, dbchange
 
@@ -30,6 +30,7 @@ JOBS: list[Job] = [
     (1.0, lambda: dbchange.drain_outbox(run_start)),
     (2.0, recovery.requeue_expired_leases),
     (5.0, recovery.requeue_lost_messages),
+    (3600.0, retention.prune_some),
 ]
 DRAIN = 2  # the job a change notification runs at once
 

@@ -3,13 +3,16 @@ whoever may see its flow (designer.selectors decides), and only admins see secre
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import Count, OuterRef, QuerySet, Subquery
-from django.db.models.functions import TruncDate
+from django.db.models import BooleanField, Count, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Cast, TruncDate
 from django.http import Http404
 from django.utils import timezone
 
@@ -28,7 +31,8 @@ def run_list_for_user(
         runs = runs.filter(flow_id=flow_id)
     if status:
         runs = runs.filter(status=status)
-    return runs.select_related("flow", "version", "started_by")
+    # A version's graph can be a megabyte: lists never need it.
+    return runs.select_related("flow", "version", "started_by").defer("version__graph")
 
 
 def run_get_for_user(*, user: User, run_id: int | str, write: bool = False) -> Run:
@@ -109,3 +113,102 @@ def _last_runs_portable(flow_ids: list[int]) -> list[tuple[int, str, object]]:
             "flow_id", "status", "created_at"
         )
     )
+
+
+@dataclass(frozen=True)
+class RunFilters:
+    flow_id: int | None = None
+    status: str = ""
+    trigger_kind: str = ""
+    version: int | None = None  # a version number of ``flow_id``
+    since: date | None = None
+    until: date | None = None  # inclusive
+    search: str = ""
+    before_id: int | None = None  # keyset page: runs older than this id
+
+
+def run_search_for_user(*, user: User, filters: RunFilters) -> QuerySet[Run]:
+    """Runs matching the filters, newest first; page with ``before_id`` (no COUNT(*))."""
+    runs = run_list_for_user(user=user, flow_id=filters.flow_id, status=filters.status or None)
+    if filters.trigger_kind:
+        runs = runs.filter(trigger_kind=filters.trigger_kind)
+    if filters.version is not None and filters.flow_id is not None:
+        runs = runs.filter(version__number=filters.version)
+    if filters.since:
+        runs = runs.filter(created_at__gte=_start_of(filters.since))
+    if filters.until:
+        runs = runs.filter(created_at__lt=_start_of(filters.until + timedelta(days=1)))
+    if filters.search:
+        runs = _search(runs, filters.search)
+    if filters.before_id is not None:
+        runs = runs.filter(pk__lt=filters.before_id)
+    return runs.order_by("-id")
+
+
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _search(runs: QuerySet[Run], search: str) -> QuerySet[Run]:
+    """Runs whose input holds the words/numbers of ``search`` (GIN-indexed on PostgreSQL),
+    or whose id it is."""
+    by_id = Q(pk=int(search)) if search.isdigit() and len(search) < 19 else Q(pk__in=[])
+    if connection.vendor == "postgresql":
+        words = RawSQL(
+            "jsonb_to_tsvector('simple', runtime_run.input, '[\"string\", \"numeric\"]') "
+            "@@ plainto_tsquery('simple', %s)",
+            [search],
+            output_field=BooleanField(),
+        )
+        return runs.filter(by_id | Q(words))
+    return runs.alias(input_text=Cast("input", TextField())).filter(
+        by_id | Q(input_text__icontains=search)
+    )
+
+
+def flow_health(*, flow_id: int, days: int = 30) -> dict[str, Any]:
+    """Success rate, p50/p95 duration and runs per day over ``days`` days, for charts.
+    Durations come from the most recent finished runs (at most DURATION_SAMPLE)."""
+    since = timezone.localdate() - timedelta(days=days - 1)
+    runs = Run.objects.filter(flow_id=flow_id, created_at__gte=_start_of(since))
+    by_status = dict(runs.values_list("status").annotate(n=Count("id")).order_by())
+    finished = by_status.get("succeeded", 0) + by_status.get("failed", 0)
+    timed = runs.filter(started_at__isnull=False, finished_at__isnull=False).order_by("-id")
+    durations = sorted(
+        (end - start).total_seconds()
+        for start, end in timed.values_list("started_at", "finished_at")[:DURATION_SAMPLE]
+        if start is not None and end is not None
+    )
+    per_day = [0] * days
+    failed_per_day = [0] * days
+    daily = (
+        runs.annotate(day=TruncDate("created_at"))
+        .values_list("day", "status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for day, status, n in daily:
+        per_day[(day - since).days] += n
+        if status == "failed":
+            failed_per_day[(day - since).days] += n
+    return {
+        "days": days,
+        "since": since,
+        "total": sum(by_status.values()),
+        "by_status": by_status,
+        "success_rate": by_status.get("succeeded", 0) / finished if finished else None,
+        "p50": _percentile(durations, 0.5),
+        "p95": _percentile(durations, 0.95),
+        "per_day": per_day,
+        "failed_per_day": failed_per_day,
+    }
+
+
+DURATION_SAMPLE = 5000
+
+
+def _percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    index = min(len(values) - 1, max(0, round(fraction * (len(values) - 1))))
+    return values[index]

@@ -46,7 +46,8 @@ class Run(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        ordering = ["-created_at", "-id"]
+        # Newest first by id: ids grow with time, and keyset pages on them never count.
+        ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["flow", "trigger_node", "idempotency_key"],
@@ -54,10 +55,14 @@ class Run(models.Model):
                 condition=~Q(idempotency_key=""),
             )
         ]
+        # One per list filter, each ending in id so "newest first, older than X" is a range
+        # scan. Full-text search has a GIN index of its own (migration 0005, PostgreSQL).
         indexes = [
-            models.Index(fields=["flow", "-created_at"], name="run_flow_created"),
-            models.Index(fields=["status", "-created_at"], name="run_status_created"),
-            models.Index(fields=["-created_at", "-id"], name="run_created"),
+            models.Index(fields=["flow", "-id"], name="run_flow_id"),
+            models.Index(fields=["status", "-id"], name="run_status_id"),
+            models.Index(fields=["trigger_kind", "-id"], name="run_kind_id"),
+            models.Index(fields=["version", "-id"], name="run_version_id"),
+            models.Index(fields=["created_at"], name="run_created_at"),
         ]
 
     def __str__(self) -> str:

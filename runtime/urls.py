@@ -1,0 +1,15 @@
+from django.urls import path
+
+from runtime import metrics, views
+
+app_name = "runtime"
+
+urlpatterns = [
+    path("runs/", views.run_list, name="run-list"),
+    path("runs/<int:run_id>/", views.run_detail, name="run-detail"),
+    path("runs/<int:run_id>/cancel/", views.run_cancel, name="run-cancel"),
+    path("runs/<int:run_id>/rerun/", views.run_again, {"how": "rerun"}, name="run-rerun"),
+    path("runs/<int:run_id>/retry/", views.run_again, {"how": "retry"}, name="run-retry"),
+    path("runs/<int:run_id>/edit-input/", views.run_edit_input, name="run-edit-input"),
+    path("metrics", metrics.metrics, name="metrics"),
+]

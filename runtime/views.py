@@ -1,0 +1,207 @@
+"""Run history and run pages (server-rendered; htmx swaps the list rows), and the actions
+on a run: cancel, re-run (same or edited input, its version or the live one), retry."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.middleware import HtmxDetails
+
+from designer.models import Role
+from designer.selectors import flow_list_for_user, role_for_user
+from runtime import selectors, services
+from runtime.models import Run
+from runtime.status import RUN_FINISHED, RunStatus, StepStatus
+
+PAGE = 50
+TRIGGER_KINDS = ["webhook", "cron", "event", "dbchange", "manual"]
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _user(request: HttpRequest) -> User:
+    return cast(User, request.user)  # every view here is behind login_required
+
+
+@login_required
+@require_GET
+def run_list(request: HtmxHttpRequest) -> HttpResponse:
+    filters = _filters(request.GET)
+    params = request.GET.copy()
+    params.pop("before", None)
+    runs = list(selectors.run_search_for_user(user=request.user, filters=filters)[: PAGE + 1])
+    context: dict[str, Any] = {
+        "runs": runs[:PAGE],
+        "older": runs[PAGE - 1].pk if len(runs) > PAGE else None,
+        "filters": filters,
+        "query": request.GET.urlencode(),
+        "statuses": RunStatus.choices,
+        "kinds": TRIGGER_KINDS,
+        "flows": flow_list_for_user(user=request.user)
+        .select_related(None)
+        .only("id", "name")[:500],
+    }
+    if filters.flow_id is not None and not filters.before_id:
+        context["health"] = selectors.flow_health(flow_id=filters.flow_id)
+    template = (
+        "runtime/partials/run_rows.html"
+        if request.htmx and filters.before_id
+        else "runtime/partials/run_results.html"
+        if request.htmx
+        else "runtime/run_list.html"
+    )
+    return render(request, template, context)
+
+
+def _flow_choices(request: HttpRequest) -> Any:
+    flows = flow_list_for_user(user=request.user).select_related(None)
+    return flows.only("id", "name")[:500]
+
+
+def _filters(params: Any) -> selectors.RunFilters:
+    def number(name: str) -> int | None:
+        value = params.get(name, "")
+        return int(value) if value.isdigit() and len(value) < 19 else None
+
+    def day(name: str) -> date | None:
+        try:
+            return date.fromisoformat(params.get(name, ""))
+        except ValueError:
+            return None
+
+    status = params.get("status", "")
+    kind = params.get("trigger", "")
+    return selectors.RunFilters(
+        flow_id=number("flow"),
+        status=status if status in RunStatus.values else "",
+        trigger_kind=kind if kind in TRIGGER_KINDS else "",
+        version=number("version"),
+        since=day("since"),
+        until=day("until"),
+        search=params.get("q", "").strip()[:200],
+        before_id=number("before"),
+    )
+
+
+@login_required
+@require_GET
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    steps = list(run.steps.order_by("id"))
+    names = {node["id"]: node.get("name", node["id"]) for node in run.version.graph["nodes"]}
+    done = sum(
+        step.status
+        in (StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED)
+        for step in steps
+    )
+    role = role_for_user(user=request.user, workspace=run.flow.workspace)
+    return render(
+        request,
+        "runtime/run_detail.html",
+        {
+            "run": run,
+            "steps": steps,
+            "names": names,
+            "done": done,
+            "total": len(steps),
+            "timeline": _timeline(run, steps),
+            "can_act": Role.can_write(role),
+            "finished": run.status in RUN_FINISHED,
+            "graph": run.version.graph,
+        },
+    )
+
+
+def _timeline(run: Run, steps: list[Any]) -> list[dict[str, Any]]:
+    """Each step's bar: offset and width as percentages of the run's span."""
+    start = run.started_at or run.created_at
+    ends = [s.finished_at for s in steps if s.finished_at] + [run.finished_at or start]
+    span = max((max(ends) - start).total_seconds(), 0.001)
+    bars = []
+    for step in steps:
+        if not step.started_at:
+            continue
+        end = step.finished_at or max(ends)
+        bars.append(
+            {
+                "node_id": step.node_id,
+                "status": step.status,
+                "left": max(0.0, (step.started_at - start).total_seconds() / span * 100),
+                "width": max(0.5, (end - step.started_at).total_seconds() / span * 100),
+                "seconds": step.duration_seconds,
+            }
+        )
+    return bars
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id, write=True)
+    try:
+        services.run_cancel(run=run, user=_user(request))
+    except services.RunRefused as exc:
+        messages.error(request, str(exc))
+    return redirect("runtime:run-detail", run_id=run.pk)
+
+
+@login_required
+@require_POST
+def run_again(request: HttpRequest, run_id: int, how: str) -> HttpResponse:
+    """how: "rerun" (from the trigger, same input) or "retry" (from the failed step);
+    ``version=live`` runs on the live version instead of the run's own."""
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id, write=True)
+    on_live = request.POST.get("version") == "live"
+    try:
+        if how == "retry":
+            new = services.run_retry(run=run, user=_user(request), on_live=on_live)
+        else:
+            new = services.run_rerun(run=run, user=_user(request), on_live=on_live)
+    except services.RunRefused as exc:
+        messages.error(request, str(exc))
+        return redirect("runtime:run-detail", run_id=run.pk)
+    return redirect("runtime:run-detail", run_id=new.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def run_edit_input(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Edit the run's input as JSON, then re-run with it; what was typed survives errors."""
+    run = selectors.run_get_for_user(user=request.user, run_id=run_id, write=True)
+    text = request.POST.get("input") if request.method == "POST" else None
+    error = ""
+    if text is not None:
+        try:
+            payload = json.loads(text)
+            new = services.run_rerun(
+                run=run,
+                user=_user(request),
+                on_live=request.POST.get("version") == "live",
+                payload=payload,
+            )
+            return redirect(reverse("runtime:run-detail", args=[new.pk]))
+        except ValueError as exc:
+            error = f"The input is not valid JSON: {exc}"
+        except services.RunRefused as exc:
+            error = str(exc)
+    return render(
+        request,
+        "runtime/edit_input.html",
+        {
+            "run": run,
+            "text": text if text is not None else json.dumps(run.input, indent=2),
+            "error": error,
+        },
+        status=400 if error else 200,
+    )
