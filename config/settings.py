@@ -7,6 +7,7 @@ worker on the in-memory transport and the in-memory channel layer, all in one pr
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from dotenv import load_dotenv
 
@@ -109,7 +110,7 @@ EMBEDDED = not REDIS_URL
 
 CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_RESULT_BACKEND = None
+CELERY_RESULT_BACKEND: str | None = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
@@ -134,6 +135,7 @@ else:
 # Threads of the embedded worker (ignored by separate `celery worker` processes).
 TRIBUTARY_EMBEDDED_CONCURRENCY = env_int("TRIBUTARY_EMBEDDED_CONCURRENCY", 4, minimum=1)
 
+CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {

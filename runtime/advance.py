@@ -19,12 +19,14 @@ def advance_run(run: Run, graph: Graph) -> None:
     """Apply the engine's plan to the run's steps; finish the run when all are done."""
     if run.status in RUN_FINISHED:
         return
-    rows = list(
-        StepRun.objects.filter(run=run).values_list(
-            "id", "node_id", "status", "handle", "timeout_seconds"
-        )
-    )
-    states = {node_id: engine.State(status, handle) for _, node_id, status, handle, _ in rows}
+    rows: dict[str, tuple[int, float]] = {}
+    states: dict[str, engine.State] = {}
+    steps = StepRun.objects.filter(run=run)
+    for step_id, node_id, status, handle, timeout in steps.values_list(
+        "id", "node_id", "status", "handle", "timeout_seconds"
+    ):
+        rows[node_id] = (step_id, timeout)
+        states[node_id] = engine.State(status, handle)
     plan = engine.plan(graph, states)
     now = timezone.now()
     if plan.skipped:
@@ -37,12 +39,11 @@ def advance_run(run: Run, graph: Graph) -> None:
             StepStatus.QUEUED, queued_at=now
         )
         states.update({n: engine.State(StepStatus.QUEUED) for n in plan.ready})
-        ready = set(plan.ready)
-        enqueue_steps(
-            (step_id, timeout) for step_id, node_id, _, _, timeout in rows if node_id in ready
+        enqueue_steps(rows[node_id] for node_id in plan.ready)
+    for node_id in plan.skipped + plan.ready:
+        realtime.publish_step_state(
+            run_id=run.pk, step_id=rows[node_id][0], node_id=node_id, status=states[node_id].status
         )
-    for step in StepRun.objects.filter(run=run, node_id__in=plan.skipped + plan.ready):
-        realtime.publish_step(step, flow_id=run.flow_id)
     if engine.is_finished(states):
         _succeed(run, graph)
 

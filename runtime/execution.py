@@ -52,11 +52,17 @@ def step_execute(step_id: int) -> None:
     claim = uuid.uuid4()
     if not _claim(step_id, claim):
         return
-    step = StepRun.objects.select_related("run__version", "run__flow").get(pk=step_id)
+    # The version's graph is deferred: graph_of() keeps each parsed version per process.
+    step = (
+        StepRun.objects.select_related("run__version", "run__flow")
+        .defer("run__version__graph", "run__flow__description", "input", "output", "logs")
+        .get(pk=step_id)
+    )
     run = step.run
     graph = engine.graph_of(run.version)
     node = graph.nodes[step.node_id]
-    advance.mark_started(run)
+    if run.status == RunStatus.PENDING:
+        advance.mark_started(run)
     realtime.publish_step(step, flow_id=run.flow_id)
     if step.lost > settings.TRIBUTARY_MAX_LOST_WORKERS:
         result = Result(
@@ -184,11 +190,18 @@ def _record(
         fields["input"] = redact(ctx.input, used)
         fields["logs"] = _cap(redact("\n".join(ctx.logs), used))
     with transaction.atomic():
-        run = Run.objects.select_for_update().get(pk=step.run_id)
+        run = (
+            Run.objects.select_for_update()
+            .only("id", "status", "flow_id", "started_at", "created_at")
+            .get(pk=step.run_id)
+        )
         moved = StepRun.objects.filter(pk=step.pk, claim=claim).transition(target, **fields)
         if not moved:
             return  # cancelled meanwhile, or taken over after our lease expired
-        step.refresh_from_db()
+        for name, value in fields.items():  # what the row now holds, without re-reading it
+            if not hasattr(value, "resolve_expression"):
+                setattr(step, name, value)
+        step.status = target
         realtime.publish_step(step, flow_id=run.flow_id)
         if target == StepStatus.FAILED and engine.is_fatal(graph, node.id, target):
             advance.fail_run(run, f"{node.name} failed: {step.error}")

@@ -43,6 +43,24 @@ def publish_step(step: Any, *, flow_id: int) -> None:
     _after_commit([run_group(step.run_id)], event)
 
 
+def publish_step_state(*, run_id: int, step_id: int, node_id: str, status: str) -> None:
+    """A step moved to ``status`` (queued, skipped...) without anything else to tell."""
+    event = {
+        "type": "step.changed",
+        "step": {
+            "id": step_id,
+            "run_id": run_id,
+            "node_id": node_id,
+            "status": status,
+            "attempt": 0,
+            "error": "",
+            "started_at": None,
+            "finished_at": None,
+        },
+    }
+    _after_commit([run_group(run_id)], event)
+
+
 def publish_log(*, run_id: int, node_id: str, line: str) -> None:
     """A line printed by a code step, sent at once: it is stored when the step ends."""
     _Publisher.get().send(

@@ -1,0 +1,152 @@
+"""Measure Tributary beside bare Celery, Django and Channels baselines from the same run."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+
+from runtime.benchmark import harness, live, overhead, throughput, webhooks
+from runtime.benchmark.report import Row, table, write_json
+
+FULL = {
+    "steps": 40,
+    "repeats": 10,
+    "fib_steps": 10,
+    "seconds": 10,
+    "connections": 16,
+    "requests": 200,
+    "clients": [1, 100],
+    "changes": 50,
+    "runs": 2000,
+    "cron_minutes": 3,
+}
+QUICK = FULL | {
+    "repeats": 3,
+    "fib_steps": 3,
+    "seconds": 3,
+    "requests": 30,
+    "changes": 5,
+    "runs": 300,
+    "cron_minutes": 0,
+}
+
+
+class Command(BaseCommand):
+    help = (
+        "Start a Tributary stack of its own (a scratch database on the configured "
+        "PostgreSQL and Redis, or --embedded), run the scenarios, print a table."
+    )
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--embedded",
+            action="store_true",
+            help="Measure the embedded default (SQLite, one process).",
+        )
+        parser.add_argument("--quick", action="store_true", help="Small sizes: under a minute.")
+        parser.add_argument("--json", dest="json_path", help="Also write the results here.")
+        parser.add_argument("--workers", type=int, default=4, help="Celery worker processes.")
+        parser.add_argument(
+            "--web-processes", type=int, default=2, help="uvicorn processes (not in --embedded)."
+        )
+        for name, kind in (
+            ("steps", int),
+            ("repeats", int),
+            ("fib-steps", int),
+            ("seconds", float),
+            ("connections", int),
+            ("requests", int),
+            ("changes", int),
+            ("runs", int),
+            ("cron-minutes", int),
+        ):
+            parser.add_argument(f"--{name}", type=kind, default=None)
+        parser.add_argument(
+            "--clients",
+            type=int,
+            nargs="+",
+            default=None,
+            help="Websocket client counts for the live-status scenario.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per poll otherwise
+        sizes = dict(QUICK if options["quick"] else FULL)
+        for key in sizes:
+            if options.get(key) is not None:
+                sizes[key] = options[key]
+        logs = Path(tempfile.mkdtemp(prefix="tributary-bench-logs-"))
+        mode = "embedded" if options["embedded"] else "postgres+redis"
+        self.stdout.write(f"Starting a {mode} stack (logs in {logs})…")
+        try:
+            stack = harness.start(
+                embedded=options["embedded"],
+                workers=options["workers"],
+                web_processes=options["web_processes"],
+                log_dir=logs,
+            )
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from None
+        try:
+            rows = self._scenarios(stack, sizes)
+        except (RuntimeError, TimeoutError) as exc:
+            raise CommandError(f"{exc} (logs in {logs})") from None
+        finally:
+            harness.stop(stack)
+        self.stdout.write("\n" + table(rows) + "\n")
+        if options["json_path"]:
+            write_json(rows, Path(options["json_path"]), mode=mode, quick=options["quick"])
+            self.stdout.write(f"Wrote {options['json_path']}")
+
+    def _scenarios(self, stack: harness.Stack, sizes: dict[str, Any]) -> list[Row]:
+        idle = throughput.measure_memory(stack)
+        busy: dict[str, float] = {}
+        steps: list[tuple[str, Any]] = [
+            (
+                "per-step overhead",
+                lambda: overhead.per_step(stack, steps=sizes["steps"], repeats=sizes["repeats"]),
+            ),
+            (
+                "code steps",
+                lambda: overhead.code_steps(
+                    stack,
+                    steps=sizes["steps"],
+                    repeats=sizes["repeats"],
+                    fib_steps=sizes["fib_steps"],
+                ),
+            ),
+            ("webhook → result", lambda: webhooks.result(stack, requests=sizes["requests"])),
+            (
+                "live status",
+                lambda: live.live_status(stack, clients=sizes["clients"], changes=sizes["changes"]),
+            ),
+            (
+                "webhook accept",
+                lambda: webhooks.accept(
+                    stack, seconds=sizes["seconds"], connections=sizes["connections"]
+                ),
+            ),
+            ("throughput", lambda: throughput.throughput(stack, runs=sizes["runs"], memory=busy)),
+        ]
+        if sizes["cron_minutes"]:
+            steps.append(
+                (
+                    "cron",
+                    lambda: throughput.cron_delay(
+                        stack, flows_count=5, minutes=sizes["cron_minutes"]
+                    ),
+                )
+            )
+        rows: list[Row] = []
+        for name, scenario in steps:
+            began = time.monotonic()
+            self.stdout.write(f"  {name}…", ending="")
+            self.stdout.flush()
+            rows += scenario()
+            self.stdout.write(f" {time.monotonic() - began:.1f} s")
+        return rows + throughput.memory_rows(idle, busy)
