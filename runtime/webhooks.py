@@ -16,12 +16,11 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
-from django.core.cache import cache
 from django.db import close_old_connections
 from django.utils import timezone
 
 from designer.graph import Node, json_problem
-from runtime import engine
+from runtime import engine, ratelimit
 from runtime.models import Run, StepRun, WebhookCapture, WebhookEndpoint
 from runtime.secrets import SecretBox
 from runtime.services import AlreadyStarted, RunRefused, run_start
@@ -157,12 +156,8 @@ def _draft_node(endpoint: WebhookEndpoint) -> Node | None:
 
 
 def _rate_limit(endpoint: WebhookEndpoint, per_minute: int) -> None:
-    """A fixed one-minute window per endpoint, shared by every process through the cache."""
-    window = int(timezone.now().timestamp() // 60)
-    key = f"hook-rate:{endpoint.pk}:{window}"
-    cache.add(key, 0, timeout=120)
-    if cache.incr(key) > per_minute:
-        retry = 60 - int(timezone.now().timestamp()) % 60
+    allowed, retry = ratelimit.allow(f"hook:{endpoint.pk}", per_minute)
+    if not allowed:
         raise Reject(
             429,
             f"Too many requests: this webhook takes {per_minute} a minute.",
