@@ -427,7 +427,7 @@ function EditorInner({ boot }) {
               onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={connect}
               isValidConnection={isValidConnection} onBeforeDelete={onBeforeDelete}
               onNodeDragStart={() => history.snapshot()}
-              onSelectionChange={({ nodes: chosen }) => { if (chosen.length === 1) setTab("node"); }}
+              onNodeClick={() => setTab("node")}
               nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
               deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]}
               fitView fitViewOptions={FIT} minZoom={0.1} onlyRenderVisibleElements={nodes.length > 150}
