@@ -10,6 +10,7 @@ which other issues deliver; until they land this test fails, and says where.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -24,9 +25,10 @@ from tests.fakes import SmtpSink
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-ORDER = {
+CUSTOMER = "ada@example.com"
+ORDER: dict[str, Any] = {
     "id": "1001",
-    "email": "ada@example.com",
+    "email": CUSTOMER,
     "name": "Ada",
     "items": [{"name": "Blue mug", "quantity": 2, "price": 12.5}],
 }
@@ -91,7 +93,7 @@ def test_a_new_user_builds_tests_publishes_and_triggers_the_order_email_flow(
     assert run.status == "succeeded", f"The test run {run.status}: {steps}"
     for node_id in (code, email):
         designer.expect_status(node_id, "succeeded")
-    wait_until(lambda: _emails_to(smtp_sink, ORDER["email"]) == 1, message="the test email")
+    wait_until(lambda: _emails_to(smtp_sink, CUSTOMER) == 1, message="the test email")
 
     page.get_by_role("button", name="Publish", exact=True).click()
     page.get_by_test_id("publish-dialog").get_by_role("button", name="Publish v2").click()
@@ -107,8 +109,8 @@ def test_a_new_user_builds_tests_publishes_and_triggers_the_order_email_flow(
 
     answer = httpx.post(url, json=ORDER, timeout=10)
     assert answer.status_code in (200, 202), answer.text
-    wait_until(lambda: _emails_to(smtp_sink, ORDER["email"]) == 2, 30, "the order email")
-    message = [m for m in smtp_sink.messages if ORDER["email"] in m["to"]][-1]
+    wait_until(lambda: _emails_to(smtp_sink, CUSTOMER) == 2, 30, "the order email")
+    message = [m for m in smtp_sink.messages if CUSTOMER in m["to"]][-1]
     assert "Thank you for your order #1001" in message["data"]
 
 
