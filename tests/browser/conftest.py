@@ -2,8 +2,10 @@
 
 The server is `manage.py serve` (uvicorn) in a subprocess on the pytest test database, with
 a Celery worker and the scheduler beside it (tests/stack.py). It only sees committed rows,
-so every test here is `django_db(transaction=True)`. One browser per session; a fresh
-context (cookies, storage) per test. A test fails on any browser console error, and leaves
+so every test here is `django_db(transaction=True)`. The browser, server, worker and
+scheduler live as long as this package's tests (scope "package"): a worker left running
+would take other packages' tasks off the shared broker. A fresh browser context (cookies,
+storage) per test. A test fails on any browser console error, and leaves
 a screenshot in its tmp dir when it fails.
 """
 
@@ -47,9 +49,6 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-# between browser steps are still plain synchronous code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -80,11 +79,11 @@ def _subprocess_env(env: dict[str, str]) -> dict[str, str]:
     return {key: value for key, value in env.items() if key != "DJANGO_ALLOW_ASYNC_UNSAFE"}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def live_stack(
     django_db_setup: None, smtp_sink: SmtpSink, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    """A worker and a scheduler for the whole browser session (starting them is slow)."""
+    """A worker and a scheduler for all the browser tests (starting them is slow)."""
     flush_broker()
     stack = Stack(
         env=_subprocess_env(stack_env(smtp_sink.port)), logs=tmp_path_factory.mktemp("stack")
@@ -95,7 +94,7 @@ def live_stack(
     stack.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def server(live_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """`manage.py serve` on the test database, with collected (manifest) static files."""
     bundle = ROOT / "static" / "build" / "canvas.js"
@@ -117,12 +116,22 @@ def server(live_stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Itera
         yield Server(url=url, process=process, log=log, env=env)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    # Playwright's sync API keeps an event loop running in this thread; the ORM calls the
+    # tests make between browser steps are still plain synchronous code.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

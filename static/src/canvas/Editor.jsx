@@ -241,7 +241,7 @@ function EditorInner({ boot }) {
 
   const clipboard = useClipboard({ state, setNodes, setEdges, history, say });
   useEditorKeys({ readOnly, dialogOpen: Boolean(dialog), history, clipboard,
-                  onSave: () => !readOnly && setDialog({ type: "save" }) });
+                  onSave: () => !readOnly && (dirty || !base) && setDialog({ type: "save" }) });
 
   // --- Server round trips ----------------------------------------------------------------
   const loadGraph = useCallback((graph, number) => {
@@ -366,10 +366,10 @@ function EditorInner({ boot }) {
 
   const discardDraft = useCallback(() => {
     if (!window.confirm("Discard your unsaved changes and go back to the saved version?")) return;
+    // Back to the version this page was loaded with (the latest one at that time).
     loadGraph(boot.version?.graph, boot.version?.number ?? 0);
     setNotice(null);
-    if (boot.version && boot.version.number !== base) loadTheirs(boot.version.number);
-  }, [base, boot.version, loadGraph, loadTheirs]);
+  }, [boot.version, loadGraph]);
 
   // --- What the canvas shows ----------------------------------------------------------
   const steps = useMemo(() => Object.fromEntries((run?.steps || []).map((s) => [s.node_id, s])), [run]);

@@ -78,7 +78,7 @@ export function WebhookInfo({ flowId, nodeId, revision, canWrite, saved, onCaptu
   }
 
   return (
-    <section className="tb-trigger-info" aria-label="Webhook URL">
+    <section className="tb-trigger-info" aria-label="Webhook trigger">
       <h3>Webhook URL</h3>
       {state.loading && <p className="muted">Loading…</p>}
       {state.unavailable && (
