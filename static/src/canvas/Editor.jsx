@@ -8,10 +8,9 @@ import {
 import { api, problemText } from "./api.js";
 import { nodeTypes } from "./FlowNode.jsx";
 import { Palette } from "./Palette.jsx";
-import { NodePanel } from "./NodePanel.jsx";
-import { Connections } from "./Connections.jsx";
-import { TestPanel } from "./TestPanel.jsx";
-import { RunsPanel } from "./RunsPanel.jsx";
+import { SidePanel } from "./SidePanel.jsx";
+import { Messages } from "./Messages.jsx";
+import { useAddNode } from "./addNode.js";
 import { Toolbar } from "./Toolbar.jsx";
 import { SaveDialog, ConflictDialog, PublishDialog, UnsavedDialog } from "./dialogs.jsx";
 import { useHistory } from "./history.js";
@@ -21,8 +20,7 @@ import { templatePaths } from "./templatePaths.js";
 import { useTestPayload } from "./testPayload.js";
 import { useClipboard, useEditorKeys } from "./keys.js";
 import {
-  NODE_HEIGHT, NODE_WIDTH, ancestors, edgeId, fromFlow, initialConfig, layout, needsLayout,
-  nextNodeId, renameNode, toFlow, toFlowNode, wouldCycle,
+  NODE_HEIGHT, NODE_WIDTH, ancestors, edgeId, fromFlow, layout, needsLayout, renameNode, toFlow, wouldCycle,
 } from "./graph.js";
 import { minimapColor } from "./minimap.js";
 
@@ -168,58 +166,9 @@ function EditorInner({ boot }) {
     return null;
   }, [history, kinds]);
 
-  const freeSpot = useCallback((position) => {
-    const { nodes: ns } = state.current;
-    const spot = { ...position };
-    while (ns.some((n) => Math.abs(n.position.x - spot.x) < NODE_WIDTH * 0.6
-      && Math.abs(n.position.y - spot.y) < NODE_HEIGHT)) spot.y += NODE_HEIGHT + 30;
-    return spot;
-  }, []);
-
-  const addNode = useCallback((kind, { position, connectFrom } = {}) => {
-    const { nodes: ns, edges: es } = state.current;
-    const id = nextNodeId(kind.type, new Set(ns.map((n) => n.id)));
-    const sameKind = ns.filter((n) => n.data.kind === kind.type).length;
-    let at = position;
-    if (!at) {
-      const anchor = connectFrom || [...ns].sort((a, b) => b.position.x - a.position.x)[0];
-      if (anchor) at = { x: anchor.position.x + NODE_WIDTH + 80, y: anchor.position.y };
-      else {
-        const box = wrapper.current.getBoundingClientRect();
-        const center = rf.screenToFlowPosition({ x: box.left + box.width / 2, y: box.top + box.height / 2 });
-        at = { x: center.x - NODE_WIDTH / 2, y: center.y - NODE_HEIGHT / 2 };
-      }
-      at = freeSpot(at);
-    }
-    history.snapshot();
-    const node = { ...toFlowNode({ id, type: kind.type, name: sameKind ? `${kind.label} ${sameKind + 1}` : kind.label,
-                                   config: initialConfig(kind), position: at }), selected: true };
-    setNodes([...ns.map((n) => (n.selected ? { ...n, selected: false } : n)), node]);
-    if (connectFrom && kind.category === "step") {
-      const handles = kinds?.[connectFrom.data.kind]?.handles || [];
-      const used = new Set(es.filter((e) => e.source === connectFrom.id).map((e) => e.sourceHandle));
-      const sourceHandle = handles.length ? handles.find((h) => !used.has(h)) || handles[0] : null;
-      const edge = { source: connectFrom.id, target: id, sourceHandle };
-      setEdges([...es, { ...edge, id: edgeId(edge), label: sourceHandle ?? undefined }]);
-    }
-    setTab("node");
-    say(`Added ${kind.label} (${id}).`);
-    return id;
-  }, [freeSpot, history, kinds, rf, say]);
-
-  const addFromPalette = useCallback((kind) => {
-    const { nodes: ns } = state.current;
-    const chosen = ns.filter((n) => n.selected);
-    const from = chosen.length === 1 && !(kinds?.[kind.type]?.category === "trigger") ? chosen[0] : null;
-    addNode(kind, { connectFrom: from });
-  }, [addNode, kinds]);
-
-  const dropFromPalette = useCallback((kind, point) => {
-    const box = wrapper.current?.getBoundingClientRect();
-    if (!box || point.x < box.left || point.x > box.right || point.y < box.top || point.y > box.bottom) return;
-    const flowPoint = rf.screenToFlowPosition(point);
-    addNode(kind, { position: { x: Math.round(flowPoint.x - NODE_WIDTH / 2), y: Math.round(flowPoint.y - NODE_HEIGHT / 2) } });
-  }, [addNode, rf]);
+  const { addFromPalette, dropFromPalette } = useAddNode({
+    state, setNodes, setEdges, history, kinds, rf, wrapper, say, onAdded: () => setTab("node"),
+  });
 
   const deleteSelection = useCallback(() => {
     const { nodes: ns, edges: es } = state.current;
@@ -401,24 +350,8 @@ function EditorInner({ boot }) {
         onSave={() => setDialog({ type: "save" })} onPublish={requestPublish} onTest={requestTest}
         onLayout={autoLayout} onFit={() => rf.fitView(FIT)} onDelete={deleteSelection}
         onClearRun={() => { stopWatching.current?.(); setRun(null); setBusy(null); }} />
-      {notice && (
-        <div className="tb-notice" role="status">
-          Restored your unsaved changes from {new Date(notice.at).toLocaleString()}
-          {notice.basedOn ? ` (started from version ${notice.basedOn})` : ""}.
-          <button type="button" className="tb-small" onClick={discardDraft}>Discard them</button>
-          <button type="button" className="tb-small" onClick={() => setNotice(null)}>Keep</button>
-        </div>
-      )}
-      {(problems.detail || banner) && (
-        <div className="tb-banner" role="alert">
-          <strong>{banner || problems.detail}</strong>
-          {problems.general.length > 0 && <ul>{problems.general.map((m) => <li key={m}>{m}</li>)}</ul>}
-          {!banner && Object.keys(problems.byNode).filter((id) => problems.byNode[id]).length > 0 && (
-            <p>Nodes with problems are outlined in red; select one to see its fields.</p>
-          )}
-          <button type="button" className="tb-small" onClick={() => { setBanner(null); setProblems({ ...problems, detail: null, general: [] }); }}>Dismiss</button>
-        </div>
-      )}
+      <Messages notice={notice} onDiscard={discardDraft} onKeep={() => setNotice(null)} banner={banner}
+        problems={problems} onDismiss={() => { setBanner(null); setProblems({ ...problems, detail: null, general: [] }); }} />
       <div className="tb-body">
         {!readOnly && kinds && <Palette kinds={Object.values(kinds)} onAdd={addFromPalette} onDrop={dropFromPalette} />}
         <div className="tb-canvas" ref={wrapper} aria-label="Flow canvas">
@@ -438,46 +371,12 @@ function EditorInner({ boot }) {
             </ReactFlow>
           ) : <p className="muted tb-loading">Loading the step catalog…</p>}
         </div>
-        <aside className="tb-side" aria-label="Details">
-          <div role="tablist" className="tb-tabs">
-            {[["node", "Node"], ["test", "Test run"], ["runs", "Runs"]].map(([key, label]) => (
-              <button key={key} type="button" role="tab" aria-selected={tab === key} id={`tab-${key}`}
-                aria-controls="tb-tabpanel" onClick={() => setTab(key)}>{label}</button>
-            ))}
-          </div>
-          <div id="tb-tabpanel" role="tabpanel" aria-labelledby={`tab-${tab}`} className="tb-tabpanel">
-            {tab === "node" && single && kinds && panelContext && (
-              <NodePanel key={single.id} node={single} kind={kinds[single.data.kind]} settingsSchema={boot.settingsSchema}
-                problems={problems.byNode[single.id]} context={panelContext} step={steps[single.id]}
-                onChange={(change) => updateNodeData(single.id, change)}
-                onRename={(newId) => renameSelected(single.id, newId)} onDelete={deleteSelection}
-                webhook={{ flowId, revision, canWrite: !readOnly, saved: base > 0 && !dirty,
-                           onCaptured: (payload) => { test.capture(payload, single.id); setTab("test"); } }}
-                connections={<Connections node={single} nodes={nodes} edges={edges} kinds={kinds}
-                  handles={kinds[single.data.kind]?.handles || []} readOnly={readOnly}
-                  onConnect={connect} onDisconnect={(id) => { history.snapshot(); setEdges((es) => es.filter((e) => e.id !== id)); }} />} />
-            )}
-            {tab === "node" && !single && (
-              <div className="muted tb-empty-panel">
-                {selected.length > 1 ? (
-                  <>
-                    <p>{selected.length} nodes selected.</p>
-                    {!readOnly && <button type="button" className="tb-danger" onClick={deleteSelection}>Delete {selected.length} nodes</button>}
-                  </>
-                ) : (
-                  <p>Select a node to edit it{readOnly ? "" : ", or add one from the left: drag it onto the canvas, or press it to add it after the selected node"}.</p>
-                )}
-              </div>
-            )}
-            {tab === "test" && (
-              <TestPanel triggers={triggers} trigger={test.trigger} onTrigger={test.setTrigger}
-                payloadText={test.text} onPayload={test.setText} payloadProblem={test.problem}
-                onUseSample={test.hasSample ? test.useSample : null} onRun={requestTest} run={run} busy={busy}
-                canWrite={!readOnly} onSelectNode={selectNode} />
-            )}
-            {tab === "runs" && <RunsPanel flowId={flowId} revision={revision} shownId={run?.id} onShow={watch} />}
-          </div>
-        </aside>
+        <SidePanel tab={tab} setTab={setTab} single={single} selected={selected} kinds={kinds} boot={boot}
+          problems={problems} panelContext={panelContext} steps={steps} nodes={nodes} edges={edges}
+          readOnly={readOnly} revision={revision} base={base} dirty={dirty} test={test} triggers={triggers}
+          run={run} busy={busy} onNodeChange={updateNodeData} onRename={renameSelected} onDelete={deleteSelection}
+          onConnect={connect} onDisconnect={(id) => { history.snapshot(); setEdges((es) => es.filter((e) => e.id !== id)); }}
+          onRun={requestTest} onSelectNode={selectNode} onShowRun={watch} />
       </div>
       {busy && (
         <div className="tb-progress" role="status" aria-live="polite">
