@@ -129,3 +129,16 @@ def test_the_keyboard_deletes_undoes_redoes_copies_pastes_and_adds_steps(
     designer.expect_saved(2)
     saved = FlowVersion.objects.get(flow_id=flow_id, number=2).graph
     assert {n["id"] for n in saved["nodes"]} == {"start", "shape", "data_transform", "http_request"}
+
+
+def test_a_viewer_sees_the_flow_but_cannot_change_it(
+    page: Page, context: BrowserContext, server: Server, team: Team
+) -> None:
+    flow_id = starter(team)
+    log_in(context, server, team.viewer)
+    designer = Designer(page).open(flow_id)
+    expect(page.locator(".tb-palette")).to_have_count(0)
+    expect(page.get_by_role("button", name="Save", exact=True)).to_have_count(0)
+    designer.select("start")
+    expect(designer.field("name").locator("input")).to_be_disabled()
+    expect(page.get_by_role("button", name="Delete node")).to_have_count(0)

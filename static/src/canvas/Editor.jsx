@@ -86,6 +86,8 @@ function EditorInner({ boot }) {
   const single = selected.length === 1 ? selected[0] : null;
   const triggers = useMemo(() => nodes.filter((node) => node.data.kind.startsWith("trigger.")), [nodes]);
   const test = useTestPayload(flowId, triggers);
+  // Selecting a node (by mouse, or Enter on a focused node) shows it in the panel.
+  useEffect(() => { if (single) setTab("node"); }, [single?.id]); // eslint-disable-line react-hooks/exhaustive-deps
 
   useEffect(() => {
     api.get("/api/step-types/").then((result) => {
@@ -360,7 +362,6 @@ function EditorInner({ boot }) {
               onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={connect}
               isValidConnection={isValidConnection} onBeforeDelete={onBeforeDelete}
               onNodeDragStart={() => history.snapshot()}
-              onNodeClick={() => setTab("node")}
               nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
               deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]}
               fitView fitViewOptions={FIT} minZoom={0.1} onlyRenderVisibleElements={nodes.length > 150}
