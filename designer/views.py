@@ -172,6 +172,9 @@ def flow_detail(request: HttpRequest, flow_id: int) -> HttpResponse:
         "urls": {
             "list": reverse("designer:flow-list"),
             "versions": reverse("designer:flow-versions", args=[flow.pk]),
+            # Where a run is shown in full; "{id}" is replaced by the run's id.
+            "run": "/api/runs/{id}/",
+            "runs": f"/api/runs/?flow={flow.pk}",
         },
     }
     return render(

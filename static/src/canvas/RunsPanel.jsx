@@ -3,7 +3,7 @@ import { useEffect, useState } from "react";
 import { api, problemText } from "./api.js";
 import { formatTime } from "./TriggerInfo.jsx";
 
-export function RunsPanel({ flowId, revision, onShow, shownId }) {
+export function RunsPanel({ flowId, revision, onShow, shownId, runsUrl }) {
   const [state, setState] = useState({ loading: true });
   const [reload, setReload] = useState(0);
   useEffect(() => {
@@ -39,7 +39,7 @@ export function RunsPanel({ flowId, revision, onShow, shownId }) {
           </tbody>
         </table>
       )}
-      <p className="muted"><a href={`/api/runs/?flow=${flowId}`} target="_blank" rel="noreferrer">All runs (API)</a></p>
+      <p className="muted"><a href={runsUrl} target="_blank" rel="noreferrer">All runs of this flow</a></p>
     </div>
   );
 }

@@ -46,9 +46,10 @@ export function SidePanel({ tab, setTab, single, selected, kinds, boot, problems
           <TestPanel triggers={triggers} trigger={test.trigger} onTrigger={test.setTrigger}
             payloadText={test.text} onPayload={test.setText} payloadProblem={test.problem}
             onUseSample={test.hasSample ? test.useSample : null} onRun={onRun} run={run} busy={busy}
-            canWrite={!readOnly} onSelectNode={onSelectNode} />
+            canWrite={!readOnly} onSelectNode={onSelectNode} runUrl={boot.urls.run} />
         )}
-        {tab === "runs" && <RunsPanel flowId={flowId} revision={revision} shownId={run?.id} onShow={onShowRun} />}
+        {tab === "runs" && <RunsPanel flowId={flowId} revision={revision} shownId={run?.id} onShow={onShowRun}
+          runsUrl={boot.urls.runs} />}
       </div>
     </aside>
   );

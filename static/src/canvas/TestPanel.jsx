@@ -4,7 +4,7 @@ import { CodeEditor } from "./CodeEditor.jsx";
 import { formatTime } from "./TriggerInfo.jsx";
 
 export function TestPanel({ triggers, trigger, onTrigger, payloadText, onPayload, payloadProblem, onRun,
-  run, busy, canWrite, onUseSample, onSelectNode }) {
+  run, busy, canWrite, onUseSample, onSelectNode, runUrl }) {
   return (
     <div className="tb-test-panel">
       <h2>Test run</h2>
@@ -28,19 +28,19 @@ export function TestPanel({ triggers, trigger, onTrigger, payloadText, onPayload
           {busy === "running" ? "Running…" : "Run test"}
         </button>
       </div>
-      {run && <RunSummary run={run} onSelectNode={onSelectNode} />}
+      {run && <RunSummary run={run} onSelectNode={onSelectNode} runUrl={runUrl} />}
     </div>
   );
 }
 
-export function RunSummary({ run, onSelectNode }) {
+export function RunSummary({ run, onSelectNode, runUrl }) {
   const steps = run.steps || [];
   const done = steps.filter((s) => ["succeeded", "failed", "skipped", "cancelled"].includes(s.status)).length;
   return (
     <section className="tb-run-summary" aria-live="polite" data-run-id={run.id}>
       <h3>Run #{run.id}: <span className={`tb-pill tb-pill-${run.status}`} data-testid="run-status">{run.status}</span></h3>
       <p className="muted">Version {run.version}{run.is_test ? " · test" : ""} · {formatTime(run.created_at)}
-        {" · "}{done}/{steps.length} steps finished{" · "}<a href={`/api/runs/${run.id}/`} target="_blank" rel="noreferrer">details (JSON)</a></p>
+        {" · "}{done}/{steps.length} steps finished{" · "}<a href={runUrl.replace("{id}", run.id)} target="_blank" rel="noreferrer">all details</a></p>
       {run.error && <pre className="tb-error-box">{run.error}</pre>}
       <ol className="tb-step-list">
         {steps.map((step) => (

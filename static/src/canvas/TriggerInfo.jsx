@@ -68,8 +68,8 @@ export function WebhookInfo({ flowId, nodeId, revision, canWrite, saved, onCaptu
         onCaptured(result.data.payload);
       } else if (!result.ok && result.status !== 0) {
         setListening({ problem: problemText(result) });
-      } else if (Date.now() > deadline) {
-        setListening({ problem: "Nothing arrived within 5 minutes." });
+      } else if (result.data?.status === "expired" || result.data?.status === "idle" || Date.now() > deadline) {
+        setListening({ problem: "Nothing arrived in time. Listen again when you are ready to send it." });
       } else {
         timer = window.setTimeout(poll, 1000);
       }
