@@ -101,6 +101,13 @@ class Designer:
             dialog.get_by_label("What changed?").fill(message)
         dialog.get_by_role("button", name="Save", exact=True).click()
 
+    def save_by_keyboard(self, message: str) -> None:
+        """Ctrl+S, type the message (the dialog focuses it), Enter."""
+        self.page.keyboard.press("ControlOrMeta+s")
+        expect(self.page.get_by_test_id("save-dialog")).to_be_visible()
+        self.page.keyboard.type(message)
+        self.page.keyboard.press("Enter")
+
     def expect_saved(self, number: int) -> None:
         expect(self.page.get_by_test_id("editing")).to_have_text(f"Editing v{number}")
 

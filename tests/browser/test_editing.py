@@ -51,7 +51,7 @@ def test_a_flow_is_built_by_dragging_connecting_and_typing_then_saved(
     designer.type_code("value", '"small"')
     expect(page.get_by_test_id("editing")).to_contain_text("unsaved changes")
 
-    designer.save("Route orders by size")
+    designer.save_by_keyboard("Route orders by size")
     designer.expect_saved(2)
     saved = FlowVersion.objects.get(flow_id=flow_id, number=2)
     assert saved.message == "Route orders by size"

@@ -1,11 +1,13 @@
 // A modal question built on <dialog>: focus moves into it, Escape cancels.
 import { useEffect, useRef } from "react";
 
-export function Dialog({ title, children, actions, onCancel, testId }) {
+export function Dialog({ title, children, actions, onCancel, testId, autoFocusBody = false }) {
   const ref = useRef(null);
   useEffect(() => {
     const dialog = ref.current;
     if (dialog && !dialog.open) dialog.showModal();
+    // Focus what the question is about (a message to type), else the first answer.
+    dialog?.querySelector("[data-autofocus]")?.focus();
     return () => { if (dialog?.open) dialog.close(); };
   }, []);
   return (
@@ -15,7 +17,7 @@ export function Dialog({ title, children, actions, onCancel, testId }) {
       <div className="tb-dialog-body">{children}</div>
       <div className="tb-dialog-actions">
         {actions.map((action, index) => (
-          <button key={action.label} type="button" autoFocus={index === 0}
+          <button key={action.label} type="button" data-autofocus={index === 0 && !autoFocusBody ? "" : undefined}
             className={action.primary ? "primary" : action.danger ? "tb-danger" : undefined}
             onClick={action.onClick}>{action.label}</button>
         ))}

@@ -6,12 +6,12 @@ import { formatTime } from "./TriggerInfo.jsx";
 export function SaveDialog({ base, onSave, onCancel }) {
   const [message, setMessage] = useState("");
   return (
-    <Dialog title="Save a new version" testId="save-dialog" onCancel={onCancel}
+    <Dialog title="Save a new version" testId="save-dialog" onCancel={onCancel} autoFocusBody
       actions={[{ label: "Save", primary: true, onClick: () => onSave(message) }, { label: "Cancel", onClick: onCancel }]}>
       <p>Saving creates version {base + 1}. Versions never change once saved; the live version stays
         as it is until you publish.</p>
       <label htmlFor="save-message">What changed? (optional)</label>
-      <input id="save-message" value={message} maxLength={500} onChange={(e) => setMessage(e.target.value)}
+      <input id="save-message" data-autofocus="" value={message} maxLength={500} onChange={(e) => setMessage(e.target.value)}
         onKeyDown={(e) => { if (e.key === "Enter") { e.preventDefault(); onSave(message); } }} />
     </Dialog>
   );
