@@ -121,10 +121,11 @@ function EditorInner({ boot }) {
     };
   }, [currentJson, dirty, base, flowId, readOnly]);
 
+  const toastTimer = useRef(null);
   const say = useCallback((message) => {
     setToast(message);
-    window.clearTimeout(say.timer);
-    say.timer = window.setTimeout(() => setToast(null), 4000);
+    window.clearTimeout(toastTimer.current);
+    toastTimer.current = window.setTimeout(() => setToast(null), 4000);
   }, []);
 
   // --- Editing ------------------------------------------------------------------------
@@ -330,6 +331,11 @@ function EditorInner({ boot }) {
             status: steps[node.id]?.status, problems: problems.byNode[node.id] },
   })), [nodes, kinds, steps, problems]);
 
+  // While a run is shown, the edges into running steps move.
+  const displayEdges = useMemo(() => (run ? edges.map((edge) => (
+    ["queued", "running", "waiting"].includes(steps[edge.target]?.status) ? { ...edge, animated: true } : edge))
+    : edges), [edges, run, steps]);
+
   const panelContext = useMemo(() => {
     if (!single) return null;
     const upstream = ancestors(single.id, edges).filter((id) => {
@@ -358,7 +364,7 @@ function EditorInner({ boot }) {
         {!readOnly && kinds && <Palette kinds={Object.values(kinds)} onAdd={addFromPalette} onDrop={dropFromPalette} />}
         <div className="tb-canvas" ref={wrapper} aria-label="Flow canvas">
           {kinds ? (
-            <ReactFlow nodes={displayNodes} edges={edges} nodeTypes={nodeTypes}
+            <ReactFlow nodes={displayNodes} edges={displayEdges} nodeTypes={nodeTypes}
               onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={connect}
               isValidConnection={isValidConnection} onBeforeDelete={onBeforeDelete}
               onNodeDragStart={() => history.snapshot()}

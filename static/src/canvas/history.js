@@ -1,5 +1,5 @@
 // Undo and redo for the editor: snapshots of {nodes, edges} taken before each change.
-import { useCallback, useRef, useState } from "react";
+import { useCallback, useMemo, useRef, useState } from "react";
 
 const LIMIT = 100;
 
@@ -35,6 +35,8 @@ export function useHistory(getState, setState) {
   const redo = useCallback(() => move(future, past), [move]);
   const reset = useCallback(() => { past.current = []; future.current = []; bump(); }, []);
 
-  return { snapshot, undo, redo, reset,
-           canUndo: past.current.length > 0, canRedo: future.current.length > 0 };
+  const canUndo = past.current.length > 0;
+  const canRedo = future.current.length > 0;
+  return useMemo(() => ({ snapshot, undo, redo, reset, canUndo, canRedo }),
+    [snapshot, undo, redo, reset, canUndo, canRedo]);
 }
