@@ -1,16 +1,42 @@
-"""Server-rendered pages; htmx requests get just the partial they asked for."""
+"""Server-rendered pages; htmx requests get just the partial they asked for.
+
+The designer itself is the canvas island (static/src/canvas), which talks to the REST API;
+these views render the pages around it and the htmx fragments of the flow list and the
+version history.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from designer import selectors
+from designer import selectors, services
+from designer.diff import graph_diff
+from designer.graph import SETTINGS_SCHEMA, GraphInvalid
+from designer.models import Flow, FlowVersion, Role, Workspace
+from runtime.services import flow_run_stats
+
+# The graph of a new flow: one manual trigger, so it can be tested at once.
+STARTER_GRAPH: dict[str, Any] = {
+    "nodes": [
+        {
+            "id": "start",
+            "type": "trigger.manual",
+            "name": "Start",
+            "config": {},
+            "position": {"x": 0, "y": 0},
+        }
+    ],
+    "edges": [],
+}
+SPARK_WIDTH, SPARK_HEIGHT = 84, 20
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -22,27 +48,206 @@ class HtmxHttpRequest(HttpRequest):
 def flow_list(request: HtmxHttpRequest) -> HttpResponse:
     search = request.GET.get("q", "")[:200]
     archived = request.GET.get("archived") == "1"
-    flows = selectors.flow_list_for_user(user=request.user, search=search, archived=archived)
-    context: dict[str, Any] = {"flows": flows[:500], "search": search, "archived": archived}
+    flows = list(
+        selectors.flow_list_for_user(user=request.user, search=search, archived=archived)[:500]
+    )
+    context: dict[str, Any] = {
+        "rows": _rows(flows),
+        "search": search,
+        "archived": archived,
+        "workspaces": _writable_workspaces(request),
+    }
     template = "designer/partials/flow_rows.html" if request.htmx else "designer/flow_list.html"
     return render(request, template, context)
+
+
+def _writable_workspaces(request: HttpRequest) -> list[Workspace]:
+    """Where the user may create flows (the create form offers a choice when several)."""
+    return [
+        workspace
+        for workspace in selectors.workspace_list_for_user(user=request.user)
+        if Role.can_write(selectors.role_for_user(user=request.user, workspace=workspace))
+    ]
+
+
+def _rows(flows: list[Flow]) -> list[dict[str, Any]]:
+    stats = flow_run_stats(flow_ids=[flow.pk for flow in flows]) if flows else {}
+    rows = []
+    for flow in flows:
+        flow_stats = stats.get(flow.pk, {})
+        daily = list(flow_stats.get("daily") or [])  # type: ignore[call-overload]  # a list of ints
+        rows.append(
+            {
+                "flow": flow,
+                "last_status": flow_stats.get("last_status"),
+                "last_at": flow_stats.get("last_at"),
+                "daily": daily,
+                "total": sum(daily),
+                "spark": _sparkline(daily),
+            }
+        )
+    return rows
+
+
+def _sparkline(daily: list[int]) -> str:
+    """SVG polyline points for the runs per day, oldest on the left."""
+    if len(daily) < 2:
+        return ""
+    top = max(daily) or 1
+    step = SPARK_WIDTH / (len(daily) - 1)
+    return " ".join(
+        f"{index * step:.1f},{SPARK_HEIGHT - 2 - (count / top) * (SPARK_HEIGHT - 4):.1f}"
+        for index, count in enumerate(daily)
+    )
+
+
+@login_required
+@require_POST
+def flow_create(request: HttpRequest) -> HttpResponse:
+    name = request.POST.get("name", "").strip()
+    workspace_id = request.POST.get("workspace", "")
+    if not name or len(name) > 200:
+        return _list_with_error(request, "Give the flow a name of 1-200 characters.")
+    try:
+        workspace = services.workspace_for_new_flow(
+            user=request.user,  # type: ignore[arg-type]  # login_required ran
+            workspace_id=int(workspace_id) if workspace_id.isdigit() else None,
+        )
+    except services.InvalidRequest as exc:
+        return _list_with_error(request, str(exc))
+    flow = services.flow_create(
+        user=request.user,  # type: ignore[arg-type]  # login_required ran
+        workspace=workspace,
+        name=name,
+        graph=STARTER_GRAPH,
+        message="Started with a manual trigger",
+    )
+    return redirect("designer:flow-detail", flow_id=flow.pk)
+
+
+def _list_with_error(request: HttpRequest, message: str) -> HttpResponse:
+    flows = list(selectors.flow_list_for_user(user=request.user)[:500])
+    context = {
+        "rows": _rows(flows),
+        "search": "",
+        "archived": False,
+        "workspaces": _writable_workspaces(request),
+        "create_error": message,
+        "create_name": request.POST.get("name", ""),
+    }
+    return render(request, "designer/flow_list.html", context, status=400)
+
+
+@login_required
+@require_POST
+def flow_archive(request: HtmxHttpRequest, flow_id: int) -> HttpResponse:
+    flow = selectors.flow_get_for_user(user=request.user, flow_id=flow_id, write=True)
+    if request.POST.get("restore") == "1":
+        services.flow_restore(flow=flow, user=request.user)  # type: ignore[arg-type]
+    else:
+        services.flow_archive(flow=flow, user=request.user)  # type: ignore[arg-type]
+    if request.htmx:
+        return HttpResponse("")  # the row leaves the list it was in
+    return redirect("designer:flow-list")
 
 
 @login_required
 @require_GET
 def flow_detail(request: HttpRequest, flow_id: int) -> HttpResponse:
+    """The designer: the canvas island edits the latest version through the API."""
     flow = selectors.flow_get_for_user(user=request.user, flow_id=flow_id)
-    versions = selectors.flow_version_list(flow=flow)[:50]
     role = selectors.role_for_user(user=request.user, workspace=flow.workspace)
-    shown = flow.live_version or (versions[0] if versions else None)
+    latest = selectors.flow_version_latest(flow=flow)
+    boot = {
+        "flow": {
+            "id": flow.pk,
+            "name": flow.name,
+            "live_version": flow.live_version.number if flow.live_version else None,
+            "archived": flow.is_archived,
+        },
+        "version": {"number": latest.number, "graph": latest.graph} if latest else None,
+        "canWrite": Role.can_write(role),
+        "isAdmin": role == Role.ADMIN,
+        "settingsSchema": SETTINGS_SCHEMA,
+        "urls": {
+            "list": reverse("designer:flow-list"),
+            "versions": reverse("designer:flow-versions", args=[flow.pk]),
+            # Where a run is shown in full; "{id}" is replaced by the run's id.
+            "run": "/api/runs/{id}/",
+            "runs": f"/api/runs/?flow={flow.pk}",
+        },
+    }
+    return render(
+        request, "designer/flow_detail.html", {"flow": flow, "boot": boot, "latest": latest}
+    )
+
+
+@login_required
+@require_GET
+def flow_versions(request: HtmxHttpRequest, flow_id: int) -> HttpResponse:
+    flow = selectors.flow_get_for_user(user=request.user, flow_id=flow_id)
+    versions = list(selectors.flow_version_list(flow=flow)[:200])
+    context: dict[str, Any] = {
+        "flow": flow,
+        "versions": versions,
+        "can_write": Role.can_write(
+            selectors.role_for_user(user=request.user, workspace=flow.workspace)
+        ),
+        "events": selectors.flow_event_list(flow=flow)[:20],
+    }
+    if len(versions) >= 2:
+        context.update(_diff_context(flow, versions[1].number, versions[0].number))
+    elif versions:
+        context.update({"single": versions[0]})
+    return render(request, "designer/flow_versions.html", context)
+
+
+@login_required
+@require_GET
+def version_diff(request: HtmxHttpRequest, flow_id: int) -> HttpResponse:
+    flow = selectors.flow_get_for_user(user=request.user, flow_id=flow_id)
+    context = _diff_context(flow, request.GET.get("from", ""), request.GET.get("to", ""))
+    if not request.htmx:
+        return redirect(
+            f"{reverse('designer:flow-versions', args=[flow.pk])}?"
+            f"from={context['old'].number}&to={context['new'].number}"
+        )
+    return render(request, "designer/partials/version_diff.html", {"flow": flow, **context})
+
+
+def _diff_context(flow: Flow, first: int | str, second: int | str) -> dict[str, Any]:
+    a = selectors.flow_version_get(flow=flow, number=first)
+    b = selectors.flow_version_get(flow=flow, number=second)
+    old, new = (a, b) if a.number <= b.number else (b, a)
+    diff = graph_diff(old.graph, new.graph)
+    return {"old": old, "new": new, "diff": diff, "diff_empty": _diff_empty(diff)}
+
+
+def _diff_empty(diff: dict[str, Any]) -> bool:
+    return not any(diff["nodes"].values()) and not any(diff["edges"].values())
+
+
+@login_required
+@require_POST
+def version_publish(request: HtmxHttpRequest, flow_id: int, number: int) -> HttpResponse:
+    """Publish version ``number``; an older one than the live version is a rollback."""
+    flow = selectors.flow_get_for_user(user=request.user, flow_id=flow_id, write=True)
+    error = None
+    try:
+        services.flow_publish(flow=flow, user=request.user, number=number)  # type: ignore[arg-type]
+    except (services.InvalidRequest, GraphInvalid) as exc:
+        error = str(exc)
+        if isinstance(exc, GraphInvalid):
+            error += " " + "; ".join(problem.message for problem in exc.problems)
+    target = reverse("designer:flow-versions", args=[flow.pk])
+    if not request.htmx:
+        return HttpResponseRedirect(target)
+    if error is None:
+        return HttpResponseClientRedirect(target)
+    flow.refresh_from_db()
+    versions: list[FlowVersion] = list(selectors.flow_version_list(flow=flow)[:200])
     return render(
         request,
-        "designer/flow_detail.html",
-        {
-            "flow": flow,
-            "versions": versions,
-            "role": role,
-            "shown": shown,
-            "events": selectors.flow_event_list(flow=flow)[:20],
-        },
+        "designer/partials/version_rows.html",
+        {"flow": flow, "versions": versions, "can_write": True, "publish_error": error},
     )

@@ -1,27 +1,49 @@
+import { memo } from "react";
 import { Handle, Position } from "@xyflow/react";
 
-const BRANCH_HANDLES = ["true", "false"];
+const STATUS_LABELS = {
+  pending: "Pending", queued: "Queued", running: "Running", waiting: "Waiting",
+  succeeded: "Succeeded", failed: "Failed", skipped: "Skipped", cancelled: "Cancelled",
+};
 
-// One node on the canvas: its kind, its name, and a handle per output.
-export function FlowNode({ data, selected }) {
-  const isTrigger = data.kind.startsWith("trigger.");
-  const handles = data.kind === "logic.branch" ? BRANCH_HANDLES : [null];
-  const classes = ["tb-node", isTrigger ? "tb-trigger" : "tb-step",
-    data.status ? `tb-status-${data.status}` : "", data.problem ? "tb-invalid" : "",
-    selected ? "tb-selected" : ""].join(" ");
+// One node on the canvas: its kind, its name and id, its run status or problems, and a
+// handle per output (a branch has "true" and "false"; triggers have no input).
+function FlowNodeView({ id, data, selected }) {
+  const trigger = data.kind.startsWith("trigger.");
+  const handles = data.handles?.length ? data.handles : [null];
+  const problems = data.problems || [];
+  const classes = ["tb-node", trigger ? "tb-trigger" : "tb-step",
+    data.status ? `tb-status-${data.status}` : "", problems.length ? "tb-invalid" : "",
+    data.diff ? `tb-diff-${data.diff}` : "", selected ? "tb-selected" : ""].filter(Boolean).join(" ");
   return (
-    <div className={classes} title={data.problem || undefined}>
-      {!isTrigger && <Handle type="target" position={Position.Left} />}
-      <div className="tb-kind">{data.kind}</div>
+    <div className={classes} data-node-id={id} data-status={data.status || undefined}
+      title={problems.map((p) => p.message).join("\n") || undefined}>
+      {!trigger && <Handle type="target" position={Position.Left} aria-label={`Input of ${data.name}`} />}
+      <div className="tb-kind">{data.label || data.kind}</div>
       <div className="tb-name">{data.name}</div>
-      {data.problem && <div className="tb-problem" role="alert">{data.problem}</div>}
+      <div className="tb-id">{id}</div>
+      {data.status && (
+        <div className="tb-status" aria-label={`Status: ${STATUS_LABELS[data.status] || data.status}`}>
+          {STATUS_LABELS[data.status] || data.status}
+        </div>
+      )}
+      {data.diff && <div className="tb-diff-label">{data.diff}{data.changedFields?.length ? `: ${data.changedFields.join(", ")}` : ""}</div>}
+      {problems.length > 0 && (
+        <div className="tb-problem" role="alert">
+          {problems[0].message}{problems.length > 1 ? ` (+${problems.length - 1} more)` : ""}
+        </div>
+      )}
       {handles.map((handle, index) => (
-        <Handle key={handle ?? "out"} id={handle ?? undefined} type="source"
-          position={Position.Right}
-          style={handle ? { top: `${30 + index * 40}%` } : undefined}>
+        <Handle key={handle ?? "out"} id={handle ?? undefined} type="source" position={Position.Right}
+          className={handle ? `tb-handle-${handle}` : undefined}
+          style={handle ? { top: `${35 + index * 35}%` } : undefined}
+          aria-label={handle ? `${handle} output of ${data.name}` : `Output of ${data.name}`}>
           {handle && <span className="tb-handle-label">{handle}</span>}
         </Handle>
       ))}
     </div>
   );
 }
+
+export const FlowNode = memo(FlowNodeView);
+export const nodeTypes = { tributary: FlowNode };

@@ -1,0 +1,49 @@
+// A node's outgoing connections as a list: remove one, or connect to another node. The
+// keyboard way to do what dragging between handles does.
+import { useState } from "react";
+import { wouldCycle } from "./graph.js";
+
+export function Connections({ node, nodes, edges, handles, kinds, readOnly, onConnect, onDisconnect }) {
+  const outgoing = edges.filter((edge) => edge.source === node.id);
+  const [target, setTarget] = useState("");
+  const [handle, setHandle] = useState(handles[0] || "");
+  const names = Object.fromEntries(nodes.map((n) => [n.id, n.data.name]));
+  const candidates = nodes.filter((other) => other.id !== node.id
+    && kinds[other.data.kind]?.category !== "trigger"
+    && !wouldCycle(node.id, other.id, edges)
+    && !outgoing.some((edge) => edge.target === other.id && (edge.sourceHandle || "") === (handle || "")));
+  return (
+    <section className="tb-connections" aria-label="Connections">
+      <h3>Next steps</h3>
+      {outgoing.length === 0 && <p className="muted">Not connected to anything yet.</p>}
+      <ul>
+        {outgoing.map((edge) => (
+          <li key={edge.id}>
+            {edge.sourceHandle && <span className="badge">{edge.sourceHandle}</span>} → {names[edge.target] || edge.target}
+            {!readOnly && (
+              <button type="button" className="tb-icon" aria-label={`Disconnect ${names[edge.target] || edge.target}`}
+                onClick={() => onDisconnect(edge.id)}>×</button>
+            )}
+          </li>
+        ))}
+      </ul>
+      {!readOnly && candidates.length > 0 && (
+        <div className="tb-row">
+          {handles.length > 0 && (
+            <select aria-label="From output" value={handle} onChange={(e) => setHandle(e.target.value)}>
+              {handles.map((h) => <option key={h} value={h}>{h}</option>)}
+            </select>
+          )}
+          <select aria-label="Connect to" value={target} onChange={(e) => setTarget(e.target.value)}>
+            <option value="">Connect to…</option>
+            {candidates.map((other) => <option key={other.id} value={other.id}>{other.data.name} ({other.id})</option>)}
+          </select>
+          <button type="button" className="tb-small" disabled={!target}
+            onClick={() => { onConnect({ source: node.id, target, sourceHandle: handle || null }); setTarget(""); }}>
+            Connect
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,27 @@
+// A modal question built on <dialog>: focus moves into it, Escape cancels.
+import { useEffect, useRef } from "react";
+
+export function Dialog({ title, children, actions, onCancel, testId, autoFocusBody = false }) {
+  const ref = useRef(null);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (dialog && !dialog.open) dialog.showModal();
+    // Focus what the question is about (a message to type), else the first answer.
+    dialog?.querySelector("[data-autofocus]")?.focus();
+    return () => { if (dialog?.open) dialog.close(); };
+  }, []);
+  return (
+    <dialog ref={ref} className="tb-dialog" aria-labelledby="tb-dialog-title" data-testid={testId}
+      onCancel={(event) => { event.preventDefault(); onCancel?.(); }}>
+      <h2 id="tb-dialog-title">{title}</h2>
+      <div className="tb-dialog-body">{children}</div>
+      <div className="tb-dialog-actions">
+        {actions.map((action, index) => (
+          <button key={action.label} type="button" data-autofocus={index === 0 && !autoFocusBody ? "" : undefined}
+            className={action.primary ? "primary" : action.danger ? "tb-danger" : undefined}
+            onClick={action.onClick}>{action.label}</button>
+        ))}
+      </div>
+    </dialog>
+  );
+}

@@ -1,0 +1,412 @@
+// The flow designer: canvas, palette, side panel, and the save / publish / test workflow.
+// The server holds immutable versions; this component holds the draft between them.
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import {
+  Background, Controls, MiniMap, ReactFlow, ReactFlowProvider, addEdge, applyEdgeChanges,
+  applyNodeChanges, useReactFlow,
+} from "@xyflow/react";
+import { api, problemText } from "./api.js";
+import { nodeTypes } from "./FlowNode.jsx";
+import { Palette } from "./Palette.jsx";
+import { SidePanel } from "./SidePanel.jsx";
+import { Messages } from "./Messages.jsx";
+import { useAddNode } from "./addNode.js";
+import { Toolbar } from "./Toolbar.jsx";
+import { SaveDialog, ConflictDialog, PublishDialog, UnsavedDialog } from "./dialogs.jsx";
+import { useHistory } from "./history.js";
+import { draftClear, draftLoad, draftStore } from "./drafts.js";
+import { watchRun } from "./runWatcher.js";
+import { templatePaths } from "./templatePaths.js";
+import { useTestPayload } from "./testPayload.js";
+import { useClipboard, useEditorKeys } from "./keys.js";
+import {
+  NODE_HEIGHT, NODE_WIDTH, ancestors, edgeId, fromFlow, layout, needsLayout, renameNode, toFlow, wouldCycle,
+} from "./graph.js";
+import { minimapColor } from "./minimap.js";
+
+const FIT = { maxZoom: 1, padding: 0.2 };
+
+export function Editor(props) {
+  return <ReactFlowProvider><EditorInner {...props} /></ReactFlowProvider>;
+}
+
+function laidOut(graph) {
+  const flow = toFlow(graph || { nodes: [], edges: [] });
+  return needsLayout(flow.nodes) ? { ...flow, nodes: layout(flow.nodes, flow.edges) } : flow;
+}
+
+const graphJson = (nodes, edges) => JSON.stringify(fromFlow(nodes, edges));
+
+function initialState(boot) {
+  const saved = laidOut(boot.version?.graph);
+  const savedJson = graphJson(saved.nodes, saved.edges);
+  const base = boot.version?.number ?? 0;
+  const draft = boot.canWrite ? draftLoad(boot.flow.id) : null;
+  if (draft && JSON.stringify(draft.graph) !== savedJson) {
+    return { ...laidOut(draft.graph), savedJson, base: draft.based_on ?? base,
+             notice: { at: draft.at, basedOn: draft.based_on } };
+  }
+  return { ...saved, savedJson, base, notice: null };
+}
+
+function EditorInner({ boot }) {
+  const flowId = boot.flow.id;
+  const readOnly = !boot.canWrite;
+  const rf = useReactFlow();
+  const wrapper = useRef(null);
+  const [init] = useState(() => initialState(boot));
+  const [nodes, setNodes] = useState(init.nodes);
+  const [edges, setEdges] = useState(init.edges);
+  const [savedJson, setSavedJson] = useState(init.savedJson);
+  const [base, setBase] = useState(init.base);
+  const [live, setLive] = useState(boot.flow.live_version);
+  const [notice, setNotice] = useState(init.notice);
+  const [kinds, setKinds] = useState(null);
+  const [kindsProblem, setKindsProblem] = useState(null);
+  const [problems, setProblems] = useState({ byNode: {}, general: [], detail: null });
+  const [banner, setBanner] = useState(null);
+  const [toast, setToast] = useState(null);
+  const [busy, setBusy] = useState(null);
+  const [dialog, setDialog] = useState(null);
+  const [tab, setTab] = useState("node");
+  const [run, setRun] = useState(null);
+  const [revision, setRevision] = useState(0);
+  const [secrets, setSecrets] = useState([]);
+  const stopWatching = useRef(null);
+
+  const state = useRef({ nodes, edges });
+  state.current = { nodes, edges };
+  const getState = useCallback(() => state.current, []);
+  const restore = useCallback(({ nodes: n, edges: e }) => { setNodes(n); setEdges(e); }, []);
+  const history = useHistory(getState, restore);
+
+  const currentJson = useMemo(() => graphJson(nodes, edges), [nodes, edges]);
+  const dirty = currentJson !== savedJson;
+  const selected = useMemo(() => nodes.filter((node) => node.selected), [nodes]);
+  const single = selected.length === 1 ? selected[0] : null;
+  const triggers = useMemo(() => nodes.filter((node) => node.data.kind.startsWith("trigger.")), [nodes]);
+  const test = useTestPayload(flowId, triggers);
+  // Selecting a node (by mouse, or Enter on a focused node) shows it in the panel.
+  useEffect(() => { if (single) setTab("node"); }, [single?.id]); // eslint-disable-line react-hooks/exhaustive-deps
+
+  useEffect(() => {
+    api.get("/api/step-types/").then((result) => {
+      if (result.ok) setKinds(Object.fromEntries(result.data.map((kind) => [kind.type, kind])));
+      else setKindsProblem(problemText(result));
+    });
+    if (boot.isAdmin) {
+      api.get("/api/secrets/").then((result) => {
+        if (result.ok) setSecrets([...new Set(result.data.map((secret) => secret.name))]);
+      });
+    }
+    return () => stopWatching.current?.();
+  }, [boot.isAdmin]);
+
+  // Unsaved work goes to localStorage (debounced, and at once when the page goes away);
+  // leaving with unsaved work asks first.
+  useEffect(() => {
+    if (readOnly) return undefined;
+    const write = () => (dirty ? draftStore(flowId, JSON.parse(currentJson), base) : draftClear(flowId));
+    const timer = window.setTimeout(write, 250);
+    const beforeUnload = (event) => {
+      write();
+      if (dirty) { event.preventDefault(); event.returnValue = ""; }
+    };
+    window.addEventListener("beforeunload", beforeUnload);
+    window.addEventListener("pagehide", write);
+    return () => {
+      window.clearTimeout(timer);
+      window.removeEventListener("beforeunload", beforeUnload);
+      window.removeEventListener("pagehide", write);
+    };
+  }, [currentJson, dirty, base, flowId, readOnly]);
+
+  const toastTimer = useRef(null);
+  const say = useCallback((message) => {
+    setToast(message);
+    window.clearTimeout(toastTimer.current);
+    toastTimer.current = window.setTimeout(() => setToast(null), 4000);
+  }, []);
+
+  // --- Editing ------------------------------------------------------------------------
+  const onNodesChange = useCallback((changes) => setNodes((current) => applyNodeChanges(changes, current)), []);
+  const onEdgesChange = useCallback((changes) => setEdges((current) => applyEdgeChanges(changes, current)), []);
+  const onBeforeDelete = useCallback(async () => { history.snapshot(); return true; }, [history]);
+
+  const connect = useCallback((params) => {
+    const { edges: current } = state.current;
+    const sourceHandle = params.sourceHandle || null;
+    if (current.some((e) => e.source === params.source && e.target === params.target
+      && (e.sourceHandle || null) === sourceHandle)) return;
+    history.snapshot();
+    const edge = { source: params.source, target: params.target, sourceHandle };
+    setEdges((eds) => addEdge({ ...edge, id: edgeId(edge), label: sourceHandle ?? undefined }, eds));
+  }, [history]);
+
+  const isValidConnection = useCallback((connection) => {
+    const { nodes: ns, edges: es } = state.current;
+    const target = ns.find((n) => n.id === connection.target);
+    if (!target || target.data.kind.startsWith("trigger.")) return false;
+    return !wouldCycle(connection.source, connection.target, es);
+  }, []);
+
+  const editTimer = useRef({ id: null, at: 0 });
+  const updateNodeData = useCallback((nodeId, change) => {
+    const now = Date.now();
+    if (editTimer.current.id !== nodeId || now - editTimer.current.at > 1000) history.snapshot();
+    editTimer.current = { id: nodeId, at: now };
+    setNodes((current) => current.map((node) => (node.id === nodeId ? { ...node, data: change(node.data) } : node)));
+    setProblems((p) => (p.byNode[nodeId] ? { ...p, byNode: { ...p.byNode, [nodeId]: undefined } } : p));
+  }, [history]);
+
+  const renameSelected = useCallback((oldId, newId) => {
+    const { nodes: ns, edges: es } = state.current;
+    if (ns.some((node) => node.id === newId)) return `Another node already has the id ${newId}.`;
+    history.snapshot();
+    const renamed = renameNode(ns, es, oldId, newId, kinds || {});
+    setNodes(renamed.nodes);
+    setEdges(renamed.edges);
+    return null;
+  }, [history, kinds]);
+
+  const { addFromPalette, dropFromPalette } = useAddNode({
+    state, setNodes, setEdges, history, kinds, rf, wrapper, say, onAdded: () => setTab("node"),
+  });
+
+  const deleteSelection = useCallback(() => {
+    const { nodes: ns, edges: es } = state.current;
+    rf.deleteElements({ nodes: ns.filter((n) => n.selected), edges: es.filter((e) => e.selected) });
+  }, [rf]);
+
+  const autoLayout = useCallback(() => {
+    history.snapshot();
+    setNodes((ns) => layout(ns, state.current.edges));
+    window.requestAnimationFrame(() => rf.fitView(FIT));
+  }, [history, rf]);
+
+  const selectNode = useCallback((nodeId) => {
+    setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === nodeId })));
+    setTab("node");
+    const node = state.current.nodes.find((n) => n.id === nodeId);
+    if (node) rf.setCenter(node.position.x + NODE_WIDTH / 2, node.position.y + NODE_HEIGHT / 2, { zoom: rf.getZoom(), duration: 200 });
+  }, [rf]);
+
+  const clipboard = useClipboard({ state, setNodes, setEdges, history, say });
+  useEditorKeys({ readOnly, dialogOpen: Boolean(dialog), history, clipboard,
+                  onSave: () => !readOnly && (dirty || !base) && setDialog({ type: "save" }) });
+
+  // --- Server round trips ----------------------------------------------------------------
+  const loadGraph = useCallback((graph, number) => {
+    const flow = laidOut(graph);
+    setNodes(flow.nodes);
+    setEdges(flow.edges);
+    setSavedJson(graphJson(flow.nodes, flow.edges));
+    setBase(number);
+    setProblems({ byNode: {}, general: [], detail: null });
+    history.reset();
+    draftClear(flowId);
+    window.requestAnimationFrame(() => rf.fitView(FIT));
+  }, [flowId, history, rf]);
+
+  const showProblems = useCallback((data) => {
+    const byNode = {};
+    const general = [];
+    const ids = new Set(state.current.nodes.map((n) => n.id));
+    (data?.errors || []).forEach((error) => {
+      if (error.node && ids.has(error.node)) (byNode[error.node] ??= []).push(error);
+      else general.push(error.node ? `${error.node}: ${error.message}` : error.message);
+    });
+    setProblems({ byNode, general, detail: data?.detail || "The flow could not be saved." });
+    const first = Object.keys(byNode)[0];
+    if (first && !general.length) selectNode(first);
+  }, [selectNode]);
+
+  const save = useCallback(async (message, { force = false } = {}) => {
+    setDialog(null);
+    setBusy("saving");
+    const graph = JSON.parse(currentJson);
+    const result = await api.post(`/api/flows/${flowId}/versions/`, { graph, message, based_on: base, force });
+    setBusy(null);
+    if (result.status === 201) {
+      setBase(result.data.number);
+      setSavedJson(currentJson);
+      setProblems({ byNode: {}, general: [], detail: null });
+      setNotice(null);
+      setBanner(null);
+      draftClear(flowId);
+      setRevision((r) => r + 1);
+      say(`Saved version ${result.data.number}.`);
+      return result.data.number;
+    }
+    if (result.status === 409 && result.data?.latest_version) {
+      setDialog({ type: "conflict", latest: result.data.latest_version, message });
+    } else if (result.status === 400 && result.data?.errors) {
+      showProblems(result.data);
+    } else {
+      setBanner(problemText(result));
+    }
+    return null;
+  }, [base, currentJson, flowId, say, showProblems]);
+
+  const loadTheirs = useCallback(async (number) => {
+    setDialog(null);
+    setBusy("loading");
+    const result = await api.get(`/api/flows/${flowId}/versions/${number}/`);
+    setBusy(null);
+    if (!result.ok) { setBanner(problemText(result)); return; }
+    loadGraph(result.data.graph, result.data.number);
+    setNotice(null);
+    say(`Loaded version ${result.data.number}; your changes were discarded.`);
+  }, [flowId, loadGraph, say]);
+
+  const publish = useCallback(async (number) => {
+    setDialog(null);
+    setBusy("publishing");
+    const result = await api.post(`/api/flows/${flowId}/publish/`, { version: number });
+    setBusy(null);
+    if (result.ok) {
+      setLive(number);
+      setRevision((r) => r + 1);
+      say(`Version ${number} is live.`);
+    } else if (result.data?.errors?.some((e) => e.node)) {
+      showProblems(result.data);
+    } else {
+      setBanner(problemText(result));
+    }
+  }, [flowId, say, showProblems]);
+
+  const watch = useCallback((runId) => {
+    stopWatching.current?.();
+    setBusy("running");
+    setTab((t) => (t === "runs" ? t : "test"));
+    stopWatching.current = watchRun(runId, {
+      onUpdate: setRun,
+      onDone: (done) => { setBusy(null); say(`Run #${done.id} ${done.status}.`); setRevision((r) => r + 1); },
+      onError: (message) => { setBusy(null); setBanner(message); },
+    });
+  }, [say]);
+
+  const startTest = useCallback(async (number) => {
+    setDialog(null);
+    const input = test.parsed();
+    if (input === undefined) return;
+    setBusy("running");
+    setRun(null);
+    const result = await api.post(`/api/flows/${flowId}/runs/`,
+      { version: number, input, test: true, trigger: test.trigger || undefined });
+    if (!result.ok) { setBusy(null); setBanner(problemText(result)); return; }
+    setRun(result.data);
+    watch(result.data.id);
+  }, [flowId, test, watch]);
+
+  const requestTest = useCallback(() => {
+    if (dirty || !base) setDialog({ type: "unsaved", then: "test" });
+    else startTest(base);
+  }, [base, dirty, startTest]);
+
+  const requestPublish = useCallback(() => {
+    if (dirty || !base) setDialog({ type: "unsaved", then: "publish" });
+    else setDialog({ type: "publish", number: base });
+  }, [base, dirty]);
+
+  const afterUnsaved = useCallback(async (then) => {
+    const number = await save("");
+    if (!number) return;
+    if (then === "test") startTest(number);
+    else setDialog({ type: "publish", number });
+  }, [save, startTest]);
+
+  const discardDraft = useCallback(() => {
+    if (!window.confirm("Discard your unsaved changes and go back to the saved version?")) return;
+    // Back to the version this page was loaded with (the latest one at that time).
+    loadGraph(boot.version?.graph, boot.version?.number ?? 0);
+    setNotice(null);
+  }, [boot.version, loadGraph]);
+
+  // --- What the canvas shows ----------------------------------------------------------
+  const steps = useMemo(() => Object.fromEntries((run?.steps || []).map((s) => [s.node_id, s])), [run]);
+  const displayNodes = useMemo(() => nodes.map((node) => ({
+    ...node,
+    data: { ...node.data, label: kinds?.[node.data.kind]?.label, handles: kinds?.[node.data.kind]?.handles,
+            status: steps[node.id]?.status, problems: problems.byNode[node.id] },
+  })), [nodes, kinds, steps, problems]);
+
+  // While a run is shown, the edges into running steps move.
+  const displayEdges = useMemo(() => (run ? edges.map((edge) => (
+    ["queued", "running", "waiting"].includes(steps[edge.target]?.status) ? { ...edge, animated: true } : edge))
+    : edges), [edges, run, steps]);
+
+  const panelContext = useMemo(() => {
+    if (!single) return null;
+    const upstream = ancestors(single.id, edges).filter((id) => {
+      const node = nodes.find((n) => n.id === id);
+      return node && !node.data.kind.startsWith("trigger.");
+    });
+    const outputs = Object.fromEntries(Object.entries(steps).map(([id, s]) => [id, s.output]));
+    return {
+      readOnly, secrets, nodeIds: nodes.map((n) => n.id).filter((id) => id !== single.id),
+      paths: templatePaths({ sample: test.sample(), upstream, outputs }),
+    };
+  }, [single, edges, nodes, steps, readOnly, secrets, test]);
+
+  if (kindsProblem) return <p className="error">The step catalog could not be loaded: {kindsProblem}</p>;
+
+  return (
+    <div className="tb-designer" data-dirty={dirty || undefined} data-busy={busy || undefined}>
+      <Toolbar flow={boot.flow} urls={boot.urls} base={base} live={live} dirty={dirty} busy={busy} readOnly={readOnly}
+        history={history} selectedCount={selected.length} hasRun={Boolean(run)}
+        onSave={() => setDialog({ type: "save" })} onPublish={requestPublish} onTest={requestTest}
+        onLayout={autoLayout} onFit={() => rf.fitView(FIT)} onDelete={deleteSelection}
+        onClearRun={() => { stopWatching.current?.(); setRun(null); setBusy(null); }} />
+      <Messages notice={notice} onDiscard={discardDraft} onKeep={() => setNotice(null)} banner={banner}
+        problems={problems} onDismiss={() => { setBanner(null); setProblems({ ...problems, detail: null, general: [] }); }} />
+      <div className="tb-body">
+        {!readOnly && kinds && <Palette kinds={Object.values(kinds)} onAdd={addFromPalette} onDrop={dropFromPalette} />}
+        <div className="tb-canvas" ref={wrapper} aria-label="Flow canvas">
+          {kinds ? (
+            <ReactFlow nodes={displayNodes} edges={displayEdges} nodeTypes={nodeTypes}
+              onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={connect}
+              isValidConnection={isValidConnection} onBeforeDelete={onBeforeDelete}
+              onNodeDragStart={() => history.snapshot()}
+              nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
+              deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]}
+              fitView fitViewOptions={FIT} minZoom={0.1} onlyRenderVisibleElements={nodes.length > 150}
+              proOptions={{ hideAttribution: true }}>
+              <Background />
+              <Controls showInteractive={false} fitViewOptions={FIT} />
+              <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={3} ariaLabel="Mini map" />
+            </ReactFlow>
+          ) : <p className="muted tb-loading">Loading the step catalog…</p>}
+        </div>
+        <SidePanel tab={tab} setTab={setTab} single={single} selected={selected} kinds={kinds} boot={boot}
+          problems={problems} panelContext={panelContext} steps={steps} nodes={nodes} edges={edges}
+          readOnly={readOnly} revision={revision} base={base} dirty={dirty} test={test} triggers={triggers}
+          run={run} busy={busy} onNodeChange={updateNodeData} onRename={renameSelected} onDelete={deleteSelection}
+          onConnect={connect} onDisconnect={(id) => { history.snapshot(); setEdges((es) => es.filter((e) => e.id !== id)); }}
+          onRun={requestTest} onSelectNode={selectNode} onShowRun={watch} />
+      </div>
+      {busy && (
+        <div className="tb-progress" role="status" aria-live="polite">
+          <span className="tb-spinner" aria-hidden="true" />
+          {{ saving: "Saving…", publishing: "Publishing…", running: "Running the test…", loading: "Loading…" }[busy]}
+        </div>
+      )}
+      {toast && <div className="tb-toast" role="status">{toast}</div>}
+      {dialog?.type === "save" && <SaveDialog base={base} onSave={(message) => save(message)} onCancel={() => setDialog(null)} />}
+      {dialog?.type === "conflict" && (
+        <ConflictDialog latest={dialog.latest} onForce={() => save(dialog.message, { force: true })}
+          onLoad={() => window.confirm(`Discard your changes and load version ${dialog.latest.number}?`) && loadTheirs(dialog.latest.number)}
+          onCancel={() => setDialog(null)} />
+      )}
+      {dialog?.type === "publish" && (
+        <PublishDialog number={dialog.number} live={live} onPublish={() => publish(dialog.number)} onCancel={() => setDialog(null)} />
+      )}
+      {dialog?.type === "unsaved" && (
+        <UnsavedDialog then={dialog.then} base={base} dirty={dirty} onSave={() => afterUnsaved(dialog.then)}
+          onUseSaved={!base ? null : dialog.then === "test" ? () => startTest(base)
+            : () => setDialog({ type: "publish", number: base })}
+          onCancel={() => setDialog(null)} />
+      )}
+    </div>
+  );
+}

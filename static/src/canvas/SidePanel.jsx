@@ -1,0 +1,56 @@
+// The designer's right-hand side: the selected node, the test run and the recent runs, as tabs.
+import { NodePanel } from "./NodePanel.jsx";
+import { Connections } from "./Connections.jsx";
+import { TestPanel } from "./TestPanel.jsx";
+import { RunsPanel } from "./RunsPanel.jsx";
+
+const TABS = [["node", "Node"], ["test", "Test run"], ["runs", "Runs"]];
+
+export function SidePanel({ tab, setTab, single, selected, kinds, boot, problems, panelContext, steps, nodes,
+  edges, readOnly, revision, base, dirty, test, triggers, run, busy, onNodeChange, onRename, onDelete,
+  onConnect, onDisconnect, onRun, onSelectNode, onShowRun }) {
+  const flowId = boot.flow.id;
+  return (
+    <aside className="tb-side" aria-label="Details">
+      <div role="tablist" className="tb-tabs">
+        {TABS.map(([key, label]) => (
+          <button key={key} type="button" role="tab" aria-selected={tab === key} id={`tab-${key}`}
+            aria-controls="tb-tabpanel" onClick={() => setTab(key)}>{label}</button>
+        ))}
+      </div>
+      <div id="tb-tabpanel" role="tabpanel" aria-labelledby={`tab-${tab}`} className="tb-tabpanel">
+        {tab === "node" && single && kinds && panelContext && (
+          <NodePanel key={single.id} node={single} kind={kinds[single.data.kind]} settingsSchema={boot.settingsSchema}
+            problems={problems.byNode[single.id]} context={panelContext} step={steps[single.id]}
+            onChange={(change) => onNodeChange(single.id, change)}
+            onRename={(newId) => onRename(single.id, newId)} onDelete={onDelete}
+            webhook={{ flowId, revision, canWrite: !readOnly, saved: base > 0 && !dirty,
+                       onCaptured: (payload) => { test.capture(payload, single.id); setTab("test"); } }}
+            connections={<Connections node={single} nodes={nodes} edges={edges} kinds={kinds}
+              handles={kinds[single.data.kind]?.handles || []} readOnly={readOnly}
+              onConnect={onConnect} onDisconnect={onDisconnect} />} />
+        )}
+        {tab === "node" && !single && (
+          <div className="muted tb-empty-panel">
+            {selected.length > 1 ? (
+              <>
+                <p>{selected.length} nodes selected.</p>
+                {!readOnly && <button type="button" className="tb-danger" onClick={onDelete}>Delete {selected.length} nodes</button>}
+              </>
+            ) : (
+              <p>Select a node to edit it{readOnly ? "" : ", or add one from the left: drag it onto the canvas, or press it to add it after the selected node"}.</p>
+            )}
+          </div>
+        )}
+        {tab === "test" && (
+          <TestPanel triggers={triggers} trigger={test.trigger} onTrigger={test.setTrigger}
+            payloadText={test.text} onPayload={test.setText} payloadProblem={test.problem}
+            onUseSample={test.hasSample ? test.useSample : null} onRun={onRun} run={run} busy={busy}
+            canWrite={!readOnly} onSelectNode={onSelectNode} runUrl={boot.urls.run} />
+        )}
+        {tab === "runs" && <RunsPanel flowId={flowId} revision={revision} shownId={run?.id} onShow={onShowRun}
+          runsUrl={boot.urls.runs} />}
+      </div>
+    </aside>
+  );
+}

@@ -1,0 +1,47 @@
+// Unsaved work survives a reload: the editor's graph is kept in localStorage per flow.
+
+const key = (flowId) => `tributary.draft.${flowId}`;
+
+export function draftLoad(flowId) {
+  try {
+    const raw = window.localStorage.getItem(key(flowId));
+    const draft = raw ? JSON.parse(raw) : null;
+    return draft && draft.graph && Array.isArray(draft.graph.nodes) ? draft : null;
+  } catch {
+    return null;
+  }
+}
+
+export function draftStore(flowId, graph, basedOn) {
+  try {
+    window.localStorage.setItem(key(flowId), JSON.stringify({ graph, based_on: basedOn, at: new Date().toISOString() }));
+  } catch {
+    // Storage full or disabled: the beforeunload prompt still protects the work.
+  }
+}
+
+export function draftClear(flowId) {
+  try {
+    window.localStorage.removeItem(key(flowId));
+  } catch {
+    // Nothing to clear.
+  }
+}
+
+const payloadKey = (flowId) => `tributary.test-payload.${flowId}`;
+
+export function payloadLoad(flowId) {
+  try {
+    return window.localStorage.getItem(payloadKey(flowId));
+  } catch {
+    return null;
+  }
+}
+
+export function payloadStore(flowId, text) {
+  try {
+    window.localStorage.setItem(payloadKey(flowId), text);
+  } catch {
+    // Not essential.
+  }
+}
