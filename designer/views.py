@@ -173,8 +173,8 @@ def flow_detail(request: HttpRequest, flow_id: int) -> HttpResponse:
             "list": reverse("designer:flow-list"),
             "versions": reverse("designer:flow-versions", args=[flow.pk]),
             # Where a run is shown in full; "{id}" is replaced by the run's id.
-            "run": "/api/runs/{id}/",
-            "runs": f"/api/runs/?flow={flow.pk}",
+            "run": reverse("runtime:run-detail", args=[0]).replace("0", "{id}"),
+            "runs": reverse("runtime:run-list") + f"?flow={flow.pk}",
         },
     }
     return render(

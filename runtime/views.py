@@ -94,9 +94,16 @@ def _filters(params: Any) -> selectors.RunFilters:
     )
 
 
+PARTIALS = {
+    "run-actions": "runtime/partials/run_actions.html",
+    "run-timeline": "runtime/partials/run_timeline.html",
+}
+
+
 @login_required
 @require_GET
-def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+def run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
+    """The run page; htmx asks for its actions or timeline alone as the run progresses."""
     run = selectors.run_get_for_user(user=request.user, run_id=run_id)
     steps = list(run.steps.order_by("id"))
     names = {node["id"]: node.get("name", node["id"]) for node in run.version.graph["nodes"]}
@@ -106,9 +113,10 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         for step in steps
     )
     role = role_for_user(user=request.user, workspace=run.flow.workspace)
+    template = PARTIALS.get(request.htmx.target or "", "runtime/run_detail.html")
     return render(
         request,
-        "runtime/run_detail.html",
+        template,
         {
             "run": run,
             "steps": steps,

@@ -33,9 +33,14 @@ function applyStep(step) {
     if (step.status === "failed") card.open = true;
   }
   updateProgress();
-  document.dispatchEvent(new CustomEvent("tributary:run-state", {
-    detail: { runId: Number(runId), steps: Object.fromEntries(states) },
-  }));
+  tellCanvas();
+}
+
+// The canvas island may mount after the first state: it also reads the last one here.
+function tellCanvas() {
+  const detail = { runId: Number(runId), steps: Object.fromEntries(states) };
+  window.tributaryRunState = detail;
+  document.dispatchEvent(new CustomEvent("tributary:run-state", { detail }));
 }
 
 function applyRun(run) {
@@ -46,9 +51,23 @@ function applyRun(run) {
     error.textContent = run.error || "";
     error.hidden = !run.error;
   }
+  if (run.duration_seconds != null) {
+    const duration = document.querySelector("[data-run-duration]");
+    if (duration) duration.textContent = ` · ${run.duration_seconds.toFixed(3)} s`;
+  }
   if (FINISHED.has(run.status) && root.dataset.rendered === "live") {
-    // The page was rendered mid-run: reload once for the final outputs and actions.
-    window.location.reload();
+    // Finished while we watched: the actions change (re-run, retry), and the last outputs
+    // and logs come in with one more read of the run.
+    root.dataset.rendered = "finished";
+    swapPart("run-actions");
+    scheduleRefresh();
+  }
+}
+
+// Server-rendered parts of the page (actions, timeline), fetched again by htmx.
+function swapPart(id) {
+  if (window.htmx && document.getElementById(id)) {
+    window.htmx.ajax("GET", window.location.pathname, { target: `#${id}`, swap: "innerHTML" });
   }
 }
 
@@ -84,6 +103,7 @@ function scheduleRefresh() {
     const run = await response.json();
     run.steps.forEach((step) => { applyStep(step); showDetails(step); });
     applyRun(run);
+    swapPart("run-timeline");
   }, 400);
 }
 
@@ -121,7 +141,5 @@ if (runId) {
       .replace(/.*status-/, ""));
   });
   if (!FINISHED.has(root.dataset.status)) connect();
-  document.dispatchEvent(new CustomEvent("tributary:run-state", {
-    detail: { runId: Number(runId), steps: Object.fromEntries(states) },
-  }));
+  tellCanvas();
 }

@@ -1,39 +1,73 @@
-// Follows one run until it finishes. Today it polls GET /api/runs/<id>/; when the run
-// websocket (/ws/runs/<id>/) lands, only this module changes: callers get the same calls.
+// Follows one run until it finishes: the run's websocket (/ws/runs/<id>/) says when
+// something changed, and the API says what (the database is the truth, so a dropped
+// message cannot leave the canvas wrong). Without a socket it falls back to polling.
 import { api, problemText } from "./api.js";
 
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
-const INTERVAL_MS = 300;
+const POLL_MS = 300;
+const SAFETY_MS = 2000;
 
 // watchRun(runId, {onUpdate(run), onDone(run), onError(message)}) -> stop()
 export function watchRun(runId, { onUpdate, onDone, onError }) {
   let stopped = false;
+  let socket = null;
   let timer = null;
   let failures = 0;
+  let inFlight = false;
+  let again = false;
 
-  async function poll() {
+  function schedule(ms) {
+    window.clearTimeout(timer);
+    if (!stopped) timer = window.setTimeout(refresh, ms);
+  }
+
+  async function refresh() {
     if (stopped) return;
+    if (inFlight) { again = true; return; }
+    inFlight = true;
     const result = await api.get(`/api/runs/${runId}/`);
+    inFlight = false;
     if (stopped) return;
     if (result.ok) {
       failures = 0;
       onUpdate?.(result.data);
-      if (FINISHED.has(result.data.status)) {
-        onDone?.(result.data);
-        return;
-      }
+      if (FINISHED.has(result.data.status)) { finish(result.data); return; }
     } else if (++failures >= 5 || result.status === 404 || result.status === 403) {
       onError?.(problemText(result));
+      stop();
       return;
     }
-    timer = window.setTimeout(poll, INTERVAL_MS);
+    if (again) { again = false; refresh(); return; }
+    // Polling is the fallback; with a live socket it is only a safety net.
+    schedule(socket?.readyState === WebSocket.OPEN ? SAFETY_MS : POLL_MS);
   }
 
-  poll();
-  return () => {
+  function finish(run) {
+    stop();
+    onDone?.(run);
+  }
+
+  function connect() {
+    const scheme = window.location.protocol === "https:" ? "wss" : "ws";
+    try {
+      socket = new WebSocket(`${scheme}://${window.location.host}/ws/runs/${runId}/`);
+    } catch {
+      socket = null;
+      return;
+    }
+    socket.addEventListener("message", () => refresh());
+    socket.addEventListener("close", () => { if (!stopped) schedule(POLL_MS); });
+  }
+
+  function stop() {
     stopped = true;
-    if (timer) window.clearTimeout(timer);
-  };
+    window.clearTimeout(timer);
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close();
+  }
+
+  connect();
+  refresh();
+  return stop;
 }
 
 export function isFinished(status) {

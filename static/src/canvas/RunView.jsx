@@ -1,0 +1,38 @@
+// A read-only canvas of one run's version, each node coloured by its step's status as the
+// run page (static/js/run_page.js) learns them over the websocket.
+import { useEffect, useMemo, useState } from "react";
+import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider } from "@xyflow/react";
+import { nodeTypes } from "./FlowNode.jsx";
+import { layout, needsLayout, toFlow } from "./graph.js";
+import { minimapColor } from "./minimap.js";
+
+const FIT = { maxZoom: 1, padding: 0.2 };
+const EVENT = "tributary:run-state";
+
+export function RunView({ graph, label }) {
+  const [statuses, setStatuses] = useState(() => window.tributaryRunState?.steps || {});
+  useEffect(() => {
+    const update = (event) => setStatuses({ ...event.detail.steps });
+    document.addEventListener(EVENT, update);
+    return () => document.removeEventListener(EVENT, update);
+  }, []);
+  const base = useMemo(() => {
+    const flow = toFlow(graph);
+    return needsLayout(flow.nodes) ? { ...flow, nodes: layout(flow.nodes, flow.edges) } : flow;
+  }, [graph]);
+  const nodes = useMemo(() => base.nodes.map((node) => (
+    { ...node, data: { ...node.data, status: statuses[node.id] } })), [base, statuses]);
+  const edges = useMemo(() => base.edges.map((edge) => (
+    { ...edge, animated: statuses[edge.target] === "running" })), [base, statuses]);
+  return (
+    <ReactFlowProvider>
+      <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView fitViewOptions={FIT}
+        minZoom={0.1} nodesDraggable={false} nodesConnectable={false} elementsSelectable={false}
+        proOptions={{ hideAttribution: true }} aria-label={label}>
+        <Background />
+        <Controls showInteractive={false} fitViewOptions={FIT} />
+        <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={3} ariaLabel="Mini map" />
+      </ReactFlow>
+    </ReactFlowProvider>
+  );
+}
