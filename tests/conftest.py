@@ -7,13 +7,15 @@ embedded SQLite default has its own smoke test that starts the server in a subpr
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
+from django.db import OperationalError, connection
+from django.db.backends.postgresql.operations import DatabaseOperations
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
 
@@ -35,6 +37,27 @@ def _require_postgres(request: pytest.FixtureRequest) -> None:
             "Tests run against PostgreSQL: set DATABASE_URL (scripts/test does), e.g. "
             "postgres://postgres@127.0.0.1:5432/tributary"
         )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_survives_deadlocks() -> Iterator[None]:
+    """Transactional tests end with a TRUNCATE of every table while the stack's worker and
+    scheduler processes keep reading them; PostgreSQL may pick the TRUNCATE as the victim
+    of a lock-order deadlock. The flush is atomic, so trying again is safe."""
+    original = DatabaseOperations.execute_sql_flush
+
+    def execute_sql_flush(self: DatabaseOperations, sql_list: list[str]) -> None:
+        for attempt in range(5):
+            try:
+                return original(self, sql_list)
+            except OperationalError as exc:
+                if "deadlock detected" not in str(exc) or attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    DatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]
+    yield
+    DatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]
 
 
 @pytest.fixture(autouse=True)
