@@ -15,8 +15,9 @@ from .config import SandboxConfig, from_settings
 from .launch import Spawner, bwrap_command
 from .node_limits import NodeLimits
 from .node_runner import NodeRunner
+from .outcome import CANCELLED_MESSAGE
 from .python_runner import PythonRunner
-from .types import Limits, Result, SandboxError, SandboxUnavailable
+from .types import Limits, Outcome, Result, SandboxError, SandboxUnavailable
 
 LANGUAGES = ("python", "javascript")
 
@@ -47,10 +48,13 @@ class Sandbox:
         context: dict[str, Any],
         limits: Limits | None = None,
         on_log: Callable[[str], None] | None = None,
+        cancelled: threading.Event | None = None,
     ) -> Result:
         """Run ``handler(event, context)`` from ``source``; see ``run_code``."""
         limits = limits or Limits()
         self.check_runnable(language)
+        if cancelled is not None and cancelled.is_set():
+            return Result(Outcome.CANCELLED, error=CANCELLED_MESSAGE)
         request: dict[str, Any] = {"source": source, "event": event, "context": context}
         if language == "javascript":
             request["output_bytes"] = limits.output_bytes
@@ -59,7 +63,7 @@ class Sandbox:
         except (TypeError, ValueError) as exc:
             raise ValueError(f"event and context must be JSON-serialisable: {exc}") from exc
         runner = self.python if language == "python" else self.node
-        return runner.run(payload, limits, on_log)
+        return runner.run(payload, limits, on_log, cancelled)
 
     def check_runnable(self, language: str) -> None:
         """Raise SandboxError unless ``language`` can run under this configuration."""
@@ -197,6 +201,7 @@ def run_code(
     context: dict[str, Any],
     limits: Limits | None = None,
     on_log: Callable[[str], None] | None = None,
+    cancelled: threading.Event | None = None,
 ) -> Result:
     """Run a code step's ``handler(event, context)`` in the sandbox and return its Result.
 
@@ -205,9 +210,11 @@ def run_code(
     sandbox is required but bubblewrap cannot be used, SandboxError when the interpreter is
     missing or cannot start, and ValueError for an unknown language or an event/context
     that is not JSON-serialisable. ``on_log`` gets each printed line as it is printed, on
-    the calling thread.
+    the calling thread. ``cancelled``, when set (from any thread) before or while the code
+    runs, kills the execution's whole process tree within about 50 ms and returns
+    ``Outcome.CANCELLED``; an execution that already returned keeps its result.
     """
-    return default_sandbox().run(language, source, event, context, limits, on_log)
+    return default_sandbox().run(language, source, event, context, limits, on_log, cancelled)
 
 
 def sandbox_status() -> dict[str, Any]:

@@ -2,7 +2,9 @@
 
 Everything read from the sandbox is untrusted and bounded: logs by ``log_bytes`` (the rest
 is drained and counted), the result channel by ``output_bytes`` (beyond it the execution is
-killed). The wall-clock deadline is enforced here, whatever the code does with signals.
+killed). The wall-clock deadline is enforced here, whatever the code does with signals, and
+so is cancellation: the caller's ``cancelled`` event kills the execution within
+``CANCEL_POLL`` of being set.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import contextlib
 import os
 import selectors
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,6 +28,9 @@ DRAIN_GRACE = 1.0
 KILL_GRACE = 3.0
 # Error messages and tracebacks travel on the result channel too.
 RESULT_SLACK = 64 * 1024
+# How often a cancellable execution looks at its event: a threading.Event has no file
+# descriptor to wait on beside the pipes, and 20 wake-ups a second cost nothing.
+CANCEL_POLL = 0.05
 
 
 class StatusWatch:
@@ -75,6 +81,7 @@ class Raw:
     result: bytes = b""
     result_overflow: bool = False
     timed_out: bool = False
+    cancelled: bool = False
     started: bool = False
     hung: bool = False  # did not start or did not die when told: restart the sandbox
     exit_code: int | None = None
@@ -96,12 +103,14 @@ class Exchange:
         limits: Limits,
         on_log: Callable[[str], None] | None,
         kill: Callable[[], None],
+        cancelled: threading.Event | None = None,
         start_timeout: float = 5.0,
     ) -> None:
         self.pending = memoryview(request)
         self.request_fd = request_fd
         self.log_fd, self.result_fd = log_fd, result_fd
         self.watch, self.limits, self.kill = watch, limits, kill
+        self.cancelled = cancelled
         self.start_timeout = start_timeout
         self.logs = LogCollector(limits.log_bytes, on_log)
         self.result = bytearray()
@@ -155,10 +164,15 @@ class Exchange:
             ):
                 self.raw.hung = True
                 return
-            if self.kill_at is None and now >= deadline:
+            if self.kill_at is None and self.cancelled is not None and self.cancelled.is_set():
+                self.raw.cancelled = True
+                self._kill(now)
+            elif self.kill_at is None and now >= deadline:
                 self.raw.timed_out = True
                 self._kill(now)
             wakes = [deadline if self.kill_at is None else self.kill_at + KILL_GRACE]
+            if self.cancelled is not None and self.kill_at is None:
+                wakes.append(now + CANCEL_POLL)
             if finished_at is not None:
                 wakes.append(finished_at + DRAIN_GRACE)
             if not self.watch.started:

@@ -159,7 +159,14 @@ class NodeRunner:
         self.ready: OrderedDict[NodeLimits, list[NodeProcess]] = OrderedDict()
         self.closed = False
 
-    def run(self, payload: bytes, limits: Limits, on_log: Callable[[str], None] | None) -> Result:
+    def run(
+        self,
+        payload: bytes,
+        limits: Limits,
+        on_log: Callable[[str], None] | None,
+        cancelled: threading.Event | None = None,
+    ) -> Result:
+        """Run one execution; ``cancelled`` set while it runs kills it (Outcome.CANCELLED)."""
         key = NodeLimits.of(limits)
         node = self.take(key)
         if node is None:
@@ -176,6 +183,7 @@ class NodeRunner:
                 limits=limits,
                 on_log=on_log,
                 kill=lambda: kill_process_group(node.process, wait=False),
+                cancelled=cancelled,
             ).run()
         finally:
             node.request_w = node.log_r = node.result_r = -1  # Exchange closed them
@@ -212,6 +220,8 @@ class NodeRunner:
             node.destroy()
         unwanted: list[NodeProcess] = []
         for _ in range(max(missing, 0)):
+            if self.closed:
+                return  # closed while refilling: its runner directory may be gone already
             try:
                 node = self.spawn(key)
             except SandboxError:

@@ -14,6 +14,7 @@ from .exchange import Raw
 from .types import Limits, Outcome, Result
 
 PYTHON_EXIT_OOM = 113  # the Python runner's "MemoryError while reporting MemoryError"
+CANCELLED_MESSAGE = "Cancelled while running"
 _OOM_LOG_MARKERS = ("heap out of memory", "Fatal process out of memory", "MemoryError")
 
 
@@ -40,6 +41,8 @@ def classify(raw: Raw, limits: Limits, oom_exit: int | None = None) -> Result:
 def _decide(
     raw: Raw, limits: Limits, oom_exit: int | None
 ) -> tuple[Outcome, Any, str | None, str | None]:
+    if raw.cancelled:
+        return Outcome.CANCELLED, None, CANCELLED_MESSAGE, None
     if raw.timed_out:
         message = f"The code ran longer than {limits.timeout_seconds:g} s and was stopped."
         return Outcome.TIMEOUT, None, message, None

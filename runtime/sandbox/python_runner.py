@@ -176,15 +176,22 @@ class PythonRunner:
         self.zygote: Zygote | None = None
         self.ids = itertools.count(1)
 
-    def run(self, payload: bytes, limits: Limits, on_log: Callable[[str], None] | None) -> Result:
+    def run(
+        self,
+        payload: bytes,
+        limits: Limits,
+        on_log: Callable[[str], None] | None,
+        cancelled: threading.Event | None = None,
+    ) -> Result:
+        """Run one execution; ``cancelled`` set while it runs kills it (Outcome.CANCELLED)."""
         raw = Raw()
         for _attempt in range(2):
             zygote = self.current()
-            raw = self.execute(zygote, payload, limits, on_log)
+            raw = self.execute(zygote, payload, limits, on_log, cancelled)
             if raw.hung:
                 self.discard(zygote)
-            if raw.started:
-                break  # user code ran: never run it twice
+            if raw.started or raw.cancelled:
+                break  # user code ran (never run it twice), or the caller gave up
         return classify(raw, limits, oom_exit=PYTHON_EXIT_OOM)
 
     def current(self) -> Zygote:
@@ -207,7 +214,12 @@ class PythonRunner:
         zygote.stop()
 
     def execute(
-        self, zygote: Zygote, payload: bytes, limits: Limits, on_log: Callable[[str], None] | None
+        self,
+        zygote: Zygote,
+        payload: bytes,
+        limits: Limits,
+        on_log: Callable[[str], None] | None,
+        cancelled: threading.Event | None = None,
     ) -> Raw:
         execution_id = next(self.ids)
         pipes = [os.pipe2(os.O_CLOEXEC) for _ in range(4)]
@@ -231,6 +243,7 @@ class PythonRunner:
                 limits=limits,
                 on_log=on_log,
                 kill=lambda: zygote.kill(execution_id),
+                cancelled=cancelled,
             ).run()
         finally:
             if not watch.finished:

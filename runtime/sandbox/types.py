@@ -19,6 +19,7 @@ class Outcome(StrEnum):
     KILLED = "killed"  # the process died without saying why (a signal, a crash)
     OUTPUT_TOO_LARGE = "output_too_large"
     INVALID_OUTPUT = "invalid_output"  # not JSON, NaN/Infinity, or a NUL character
+    CANCELLED = "cancelled"  # the caller's ``cancelled`` event was set: stopped at once
 
 
 @dataclass(frozen=True)

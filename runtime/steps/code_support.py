@@ -40,7 +40,11 @@ def code_schema(language: str, starter: str) -> dict[str, Any]:
 
 
 def run_in_sandbox(language: str, ctx: StepContext) -> Outcome:
-    """Run ``handler(event, context)`` in the sandbox; StepError for anything but ok."""
+    """Run ``handler(event, context)`` in the sandbox; StepError for anything but ok.
+
+    A cancelled run (``ctx.cancelled`` set) stops the code within a fraction of a second:
+    StepError("Cancelled while running", retryable=False).
+    """
     secrets = {name: ctx.secrets[name] for name in ctx.config.get("secrets", [])}
     ctx.input = _shown_input(ctx.event)
     timeout = max(0.1, min(ctx.node.settings.timeout_seconds, ctx.remaining()))
@@ -56,6 +60,9 @@ def run_in_sandbox(language: str, ctx: StepContext) -> Outcome:
         ctx.info | {"secrets": secrets},
         limits=limits,
         on_log=ctx.on_log,
+        # Set by the heartbeat when the run is cancelled: the sandbox kills the code at once
+        # instead of letting it run to its timeout.
+        cancelled=ctx.cancelled,
     )
     ctx.logs.extend(result.logs.splitlines())
     if result.outcome == SandboxOutcome.OK:
@@ -73,6 +80,8 @@ def _failure(result: Any, limits: Limits, timeout: float) -> StepError:
                 f"Timed out after {timeout:g} s (the step's timeout); the code was stopped.",
                 timeout=True,
             )
+        case SandboxOutcome.CANCELLED:
+            return StepError(message, retryable=False)
         case SandboxOutcome.OOM:
             return StepError(
                 f"Out of memory (limit {limits.memory_mb} MB): {message}", retryable=False
