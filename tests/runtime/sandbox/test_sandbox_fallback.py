@@ -8,11 +8,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from django.test import RequestFactory
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from runtime.sandbox import Limits, Outcome, Sandbox, SandboxUnavailable, sandbox_status
+from runtime.sandbox import (
+    Limits,
+    Outcome,
+    Sandbox,
+    SandboxUnavailable,
+    sandbox_status,
+    sandbox_warning,
+)
 from runtime.sandbox.checks import check_sandbox
 from runtime.sandbox.config import SandboxConfig
+from runtime.sandbox.warning import banner, warning_for
 
 PROBE = """
 import os, socket
@@ -118,6 +129,38 @@ def test_system_checks(settings: SettingsWrapper, runner_dir: Path) -> None:
     assert [message.id for message in check_sandbox()] == ["tributary.W001"]
     settings.TRIBUTARY_CODE_REQUIRE_SANDBOX = True
     assert [message.id for message in check_sandbox()] == ["tributary.E001"]
+
+
+def test_pages_warn_only_while_code_runs_without_bubblewrap(
+    settings: SettingsWrapper, runner_dir: Path
+) -> None:
+    settings.TRIBUTARY_CODE_RUNNER_DIR = runner_dir
+    settings.TRIBUTARY_CODE_REQUIRE_SANDBOX = False
+    assert sandbox_warning() is None
+    settings.TRIBUTARY_CODE_BWRAP = ""
+    warning = sandbox_warning()
+    assert warning is not None and "WITHOUT the OS sandbox" in warning
+    assert "install bubblewrap" in warning
+    settings.TRIBUTARY_CODE_REQUIRE_SANDBOX = True  # then code steps refuse to run at all
+    assert (sandbox_warning() or "").startswith("Code steps cannot run")
+
+
+def test_the_fallback_sandbox_has_a_warning(fallback: Sandbox) -> None:
+    assert "WITHOUT the OS sandbox" in (warning_for(fallback) or "")
+
+
+def test_the_banner_is_for_signed_in_users_only(
+    settings: SettingsWrapper, runner_dir: Path, rf: RequestFactory
+) -> None:
+    settings.TRIBUTARY_CODE_RUNNER_DIR = runner_dir
+    settings.TRIBUTARY_CODE_REQUIRE_SANDBOX = False
+    settings.TRIBUTARY_CODE_BWRAP = ""
+    request = rf.get("/")
+    request.user = AnonymousUser()
+    assert banner(request) == {}
+    request.user = get_user_model()(username="ada")
+    assert banner(request) == {"sandbox_warning": sandbox_warning()}
+    assert "WITHOUT the OS sandbox" in banner(request)["sandbox_warning"]
 
 
 def _running(marker: str) -> bool:
