@@ -22,6 +22,7 @@ from typing import TypeVar
 
 # Inside a sandbox, /tmp is the sandbox's own private tmpfs, never the host's.
 SANDBOX_TMP = "/tmp"  # noqa: S108 - see above
+SANDBOX_SHM = "/dev/shm"  # noqa: S108 - idem, a small tmpfs of the sandbox's own
 SANDBOX_UID = 65534  # "nobody": RLIMIT_NPROC is ignored for root, and root reads 0600 files
 # The runner directory (declared packages) is mounted whole, read-only, so that a new
 # install (swapped in by rename) is seen by sandboxes that are already running.
@@ -30,6 +31,7 @@ PYTHON_PACKAGES_MOUNT = f"{RUNNER_MOUNT}/python"
 # ESM resolves bare imports from node_modules beside or above the importing file, and the
 # handler lives in /tmp: /node_modules is a symlink into the runner directory.
 NODE_MODULES_MOUNT = "/node_modules"
+SHM_MB = 16  # the sandbox's /dev/shm (each Python execution mounts its own, as large)
 GUEST_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": SANDBOX_TMP, "TZ": "UTC"}
 # Package directories of the system's own interpreters: hidden so that code steps see the
 # standard library plus what an admin declared, not whatever Debian happens to ship.
@@ -73,7 +75,10 @@ def bwrap_command(
             args += ["--tmpfs", masked]
     if proc:
         args += ["--proc", "/proc"]
-    args += ["--dev", "/dev"]
+    # bubblewrap's /dev is a tmpfs the sandbox user may write, of half the RAM: files there
+    # would escape the /tmp size. Read-only, with a small /dev/shm of its own.
+    args += ["--dev", "/dev", "--size", str(SHM_MB * 1024 * 1024), "--tmpfs", SANDBOX_SHM]
+    args += ["--remount-ro", "/dev"]
     args += ["--size", str(max(tmp_mb, 1) * 1024 * 1024), "--tmpfs", SANDBOX_TMP]
     for source, target in binds:
         if source.is_dir():

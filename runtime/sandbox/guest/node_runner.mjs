@@ -35,8 +35,11 @@ function userStack(error) {
 
 function describe(error) {
   if (!(error instanceof Error)) return `Uncaught ${String(error)}`;
+  // ERR_MODULE_NOT_FOUND from import, MODULE_NOT_FOUND from require (createRequire);
+  // a path (relative or absolute) is the user's own mistake, not a package to declare.
   const missing = /Cannot find (?:package|module) '([^']+)'/.exec(error.message);
-  if (error.code === "ERR_MODULE_NOT_FOUND" && missing && !missing[1].startsWith("/")) {
+  const notFound = error.code === "ERR_MODULE_NOT_FOUND" || error.code === "MODULE_NOT_FOUND";
+  if (notFound && missing && !/^[./]/.test(missing[1])) {
     return unavailable(missing[1]);
   }
   return `${error.name}: ${String(error.message).split("\n")[0].slice(0, 1000)}`;

@@ -89,22 +89,39 @@ def handler(event, context):
     return found
 """,
     "javascript": """
+import dgram from "node:dgram";
 import net from "node:net";
-function attempt(port) {
+function attempt(start) {
   return new Promise((resolve) => {
-    const sock = net.connect({ host: "127.0.0.1", port });
-    sock.on("connect", () => { sock.destroy(); resolve("CONNECTED"); });
-    sock.on("error", (error) => resolve(error.code));
+    try { start(resolve); } catch (error) { resolve(error.code ?? "THROWN"); }
   });
 }
+const connect = (options) => attempt((resolve) => {
+  const sock = net.connect(options);
+  sock.on("connect", () => { sock.destroy(); resolve("CONNECTED"); });
+  sock.on("error", (error) => resolve(error.code));
+});
+const listen = (where) => attempt((resolve) => {
+  const server = net.createServer();
+  server.on("error", (error) => resolve(error.code));
+  server.listen(where, () => resolve("LISTENING"));
+});
 export async function handler(event) {
   const found = {};
-  for (const port of event.ports) found[String(port)] = await attempt(port);
-  found.listen = await new Promise((resolve) => {
-    const server = net.createServer();
-    server.on("error", (error) => resolve(error.code));
-    server.listen(8080, () => resolve("LISTENING"));
+  for (const port of event.ports) found[String(port)] = await connect({ host: "127.0.0.1", port });
+  found.listen = await listen(8080);
+  found.udp_bind = await attempt((resolve) => {
+    const sock = dgram.createSocket("udp4");
+    sock.on("error", (error) => resolve(error.code));
+    sock.bind(0, () => resolve("OPENED"));
   });
+  found.udp_send = await attempt((resolve) => {
+    const sock = dgram.createSocket("udp6");
+    sock.on("error", (error) => resolve(error.code));
+    sock.send("x", 53, "::1", (error) => resolve(error ? error.code : "CONNECTED"));
+  });
+  found.unix_connect = await connect({ path: "/var/run/postgresql/.s.PGSQL.5432" });
+  found.unix_listen = await listen("/tmp/tributary.sock");
   return found;
 }
 """,
@@ -129,6 +146,9 @@ def test_no_network_not_even_loopback(sandbox: Sandbox, language: str) -> None:
     for target, what in result.output.items():
         assert what not in ("CONNECTED", "OPENED", "LISTENING"), (target, what)
     assert result.output["5432"] in ("PermissionError", "EPERM")
+    if language == "javascript":  # the Python attack opens UDP and unix sockets too
+        for kind in ("listen", "udp_bind", "udp_send", "unix_connect", "unix_listen"):
+            assert result.output[kind] == "EPERM", (kind, result.output[kind])
 
 
 def test_network_namespace_blocks_loopback_without_seccomp(sandbox: Sandbox) -> None:
@@ -247,65 +267,6 @@ def test_nothing_survives_into_the_next_execution(sandbox: Sandbox, language: st
     assert first.outcome is Outcome.OK, first
     second = sandbox.run(language, LEAK_READ[language], {}, {})
     assert second.output == {"module": None, "env": None, "tmp": [], "shm": []}
-
-
-def test_root_device_and_runner_trees_are_read_only(sandbox: Sandbox) -> None:
-    source = """
-import os
-def handler(event, context):
-    found = {}
-    for path in ("/leak", "/dev/leak", "/usr/leak", "/opt/tributary/runner/leak"):
-        try:
-            open(path, "w").close()
-            found[path] = "WRITTEN"
-        except OSError as exc:
-            found[path] = type(exc).__name__
-    return found
-"""
-    result = sandbox.run("python", source, {}, {})
-    assert "WRITTEN" not in result.output.values(), result.output
-
-
-def test_no_privileges_inside(sandbox: Sandbox) -> None:
-    source = """
-import ctypes, os
-def handler(event, context):
-    libc = ctypes.CDLL(None, use_errno=True)
-    found = {"uid": os.getuid(), "gid": os.getgid(), "groups": os.getgroups()}
-    for name, call in {
-        "setuid0": lambda: os.setuid(0),
-        "mount": lambda: libc.mount(b"none", b"/tmp", b"tmpfs", 0, None) == 0 or ctypes.get_errno(),
-        "unshare_user": lambda: libc.unshare(0x10000000) == 0 or ctypes.get_errno(),
-        "ptrace": lambda: libc.ptrace(16, 1, 0, 0) == 0 or ctypes.get_errno(),
-    }.items():
-        try:
-            found[name] = call()
-        except OSError as exc:
-            found[name] = type(exc).__name__
-    found["fds"] = sorted(fd for fd in range(64) if _is_open(fd))
-    return found
-
-def _is_open(fd):
-    try:
-        os.fstat(fd)
-        return True
-    except OSError:
-        return False
-"""
-    result = sandbox.run("python", source, {}, {})
-    assert result.outcome is Outcome.OK, result
-    found = result.output
-    assert (found["uid"], found["gid"]) == (65534, 65534)
-    assert found["setuid0"] in ("PermissionError", "OSError")  # EPERM, or EINVAL: 0 is unmapped
-    assert found["mount"] == found["unshare_user"] == found["ptrace"] == 1  # EPERM
-    assert found["fds"] == [0, 1, 2, 3]  # request (now /dev/null), logs x2, result
-
-
-def test_javascript_runs_as_nobody_with_a_clean_environment(sandbox: Sandbox) -> None:
-    source = "export function handler() { return { uid: process.getuid(), env: process.env }; }"
-    result = sandbox.run("javascript", source, {}, {})
-    assert result.output["uid"] == 65534
-    assert set(result.output["env"]) <= {"PATH", "LANG", "HOME", "TZ", "PWD", "UV_THREADPOOL_SIZE"}
 
 
 FORK_BOMB = {
