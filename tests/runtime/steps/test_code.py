@@ -3,8 +3,13 @@ step's logs, its return value the output, and every failure mode a readable step
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from designer.graph import Node
+from runtime.catalog import step_kind
+from runtime.kinds import StepContext, StepError
 from runtime.services import secret_set
 from runtime.status import RunStatus
 from tests.conftest import Team
@@ -108,3 +113,31 @@ def test_a_code_step_reads_declared_secrets_and_they_are_redacted(team: Team, st
     step = run.steps.get(node_id="use")
     assert step.output == {"key": "[redacted:API_KEY]", "length": 13}
     assert "sk-123-secret" not in step.logs and "[redacted:API_KEY]" in step.logs
+
+
+SLOW = {
+    "code.python": "import time\ndef handler(event, context):\n"
+    "    print('running')\n    time.sleep(100)\n",
+    "code.javascript": "export async function handler() {\n  console.log('running');\n"
+    "  await new Promise((resolve) => setTimeout(resolve, 100_000));\n}\n",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SLOW))
+def test_a_cancelled_code_step_stops_at_once_and_is_not_retried(kind: str) -> None:
+    """What the heartbeat's ``cancelled`` does to a code step (the worker sets it when the
+    run is cancelled): the sandbox kills the code instead of waiting for its 60 s timeout."""
+    ctx = StepContext(
+        node=Node(id="slow", type=kind, name="Slow", config={"source": SLOW[kind]}),
+        event={"trigger": {}, "steps": {}},
+        info={"run_id": 1, "node_id": "slow"},
+        secrets={},
+        deadline=time.monotonic() + 60,
+    )
+    # Cancel once the code is surely running: when its first line arrives.
+    ctx.on_log = lambda line: ctx.cancelled.set() if line == "running" else None
+    with pytest.raises(StepError) as caught:
+        step_kind(kind).run(ctx)
+    assert str(caught.value) == "Cancelled while running"
+    assert caught.value.retryable is False and caught.value.timeout is False
+    assert ctx.logs == ["running"]
