@@ -77,6 +77,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "runtime.sandbox.warning.banner",  # says loudly when code runs unsandboxed
             ],
         },
     },
@@ -122,12 +123,19 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # One message per worker child at a time: with the default of 4 a short step can sit behind
 # a long one in another child's prefetch buffer.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes the database connection before and after every task unless
+# DB_REUSE_MAX is set: a new PostgreSQL backend per step (~5 ms, the largest part of a
+# step's overhead). Keep connections and let config/celery.py retire them the way Django
+# does for requests (CONN_MAX_AGE, CONN_HEALTH_CHECKS).
+CELERY_DB_REUSE_MAX = 1_000_000
 if REDIS_URL:
     # Redis hands an unacknowledged message to another worker after the visibility timeout
     # (kombu#337). Make it longer than the longest step may run (timeout_seconds <= 1 h),
     # so a slow step is not delivered twice; a worker that really died is detected sooner
     # by its expired lease in Postgres. No task carries an ETA: waits live in Postgres.
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, float] = {"visibility_timeout": 2 * 3600}
+    # kombu's Redis transport, minus a crash on connection loss (see runtime/broker.py).
+    CELERY_BROKER_TRANSPORT = "runtime.broker:Transport"
 else:
     # The in-memory transport polls its queues (1 s by default): poll fast enough that a
     # step waits milliseconds, not a second, for the embedded worker to notice it.

@@ -7,14 +7,17 @@ module (which imports the engine).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Iterable
 
 from django.conf import settings
 from django.db import transaction
+from kombu.exceptions import KombuError
 
 from config.celery import app
 
+logger = logging.getLogger(__name__)
 EXECUTE_STEP = "runtime.tasks.execute_step"
 # Beyond its own timeout a step gets this long to report before Celery interrupts it
 # (soft limit: the step fails as timed out) and then kills the worker child (hard limit).
@@ -27,7 +30,21 @@ Ready = tuple[int, float]  # (step run id, the step's timeout in seconds)
 def enqueue_steps(steps: Iterable[Ready]) -> None:
     ready = list(steps)
     if ready:
-        transaction.on_commit(lambda: send_now(ready))
+        transaction.on_commit(lambda: _send_committed(ready))
+
+
+def _send_committed(steps: list[Ready]) -> None:
+    """The steps are queued in Postgres already; if the broker cannot take the message
+    (down, restarting) the scheduler re-sends it from there, so this must not fail the
+    request or task that committed them."""
+    try:
+        send_now(steps)
+    except (KombuError, OSError) as exc:
+        logger.warning(
+            "Broker unavailable (%s); %d queued step(s) will be re-sent by the scheduler.",
+            exc,
+            len(steps),
+        )
 
 
 def send_now(steps: Iterable[Ready]) -> None:
