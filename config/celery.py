@@ -1,11 +1,22 @@
 """The Celery application. Settings live in config/settings.py under the CELERY_ prefix."""
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import task_postrun, task_prerun
+from django.db import close_old_connections
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("tributary")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def _retire_stale_connections(**kwargs: Any) -> None:
+    """What Django does around each request: close connections that are broken or older
+    than CONN_MAX_AGE, keep the rest (CELERY_DB_REUSE_MAX stops Celery closing them all)."""
+    close_old_connections()

@@ -21,7 +21,7 @@ def advance_run(run: Run, graph: Graph) -> None:
         return
     rows: dict[str, tuple[int, float]] = {}
     states: dict[str, engine.State] = {}
-    steps = StepRun.objects.filter(run=run)
+    steps = StepRun.objects.filter(run=run).order_by()  # "run" ordering would join runs
     for step_id, node_id, status, handle, timeout in steps.values_list(
         "id", "node_id", "status", "handle", "timeout_seconds"
     ):
@@ -50,15 +50,16 @@ def advance_run(run: Run, graph: Graph) -> None:
 
 def _succeed(run: Run, graph: Graph) -> None:
     outputs = dict(
-        StepRun.objects.filter(run=run, status=StepStatus.SUCCEEDED).values_list(
-            "node_id", "output"
-        )
+        StepRun.objects.filter(run=run, status=StepStatus.SUCCEEDED)
+        .order_by()
+        .values_list("node_id", "output")
     )
-    run.status = RunStatus.SUCCEEDED
-    run.output = engine.run_output(graph, outputs)
-    run.finished_at = timezone.now()
-    run.save(update_fields=["status", "output", "finished_at"])
-    realtime.publish_run(run)
+    output, now = engine.run_output(graph, outputs), timezone.now()
+    if Run.objects.filter(pk=run.pk).transition(
+        RunStatus.SUCCEEDED, output=output, finished_at=now
+    ):
+        run.status, run.output, run.finished_at = RunStatus.SUCCEEDED, output, now
+        realtime.publish_run(run)
 
 
 def fail_run(run: Run, error: str) -> None:
@@ -69,16 +70,17 @@ def fail_run(run: Run, error: str) -> None:
 
 def end_run(run: Run, status: RunStatus, error: str) -> None:
     now = timezone.now()
-    open_steps = StepRun.objects.filter(run=run, status__in=STEP_OPEN)
+    started = run.started_at or now
+    if not Run.objects.filter(pk=run.pk).transition(
+        status, error=error, finished_at=now, started_at=started
+    ):
+        return  # already finished: nothing to cancel or announce
+    run.status, run.error, run.finished_at, run.started_at = status, error, now, started
+    open_steps = StepRun.objects.filter(run=run, status__in=STEP_OPEN).order_by()
     cancelled = list(open_steps.values_list("pk", flat=True))
     StepRun.objects.filter(pk__in=cancelled).transition(
         StepStatus.CANCELLED, finished_at=now, claim=None, lease_expires_at=None
     )
-    run.status = status
-    run.error = error
-    run.finished_at = now
-    run.started_at = run.started_at or now
-    run.save(update_fields=["status", "error", "finished_at", "started_at"])
     for step in StepRun.objects.filter(pk__in=cancelled):
         realtime.publish_step(step, flow_id=run.flow_id)
     realtime.publish_run(run)
@@ -87,8 +89,6 @@ def end_run(run: Run, status: RunStatus, error: str) -> None:
 def mark_started(run: Run) -> None:
     """The first claimed step moves a pending run to running (once: a conditional update)."""
     now = timezone.now()
-    if Run.objects.filter(pk=run.pk, status=RunStatus.PENDING).update(
-        status=RunStatus.RUNNING, started_at=now
-    ):
+    if Run.objects.filter(pk=run.pk).transition(RunStatus.RUNNING, started_at=now):
         run.status, run.started_at = RunStatus.RUNNING, now
         realtime.publish_run(run)

@@ -52,6 +52,11 @@ class _Live(AsyncJsonWebsocketConsumer):
     async def step_log(self, event: dict[str, Any]) -> None:
         await self.send_json(event)
 
+    async def events_batch(self, message: dict[str, Any]) -> None:
+        """Several events published together (runtime.realtime): one frame each, in order."""
+        for event in message["events"]:
+            await self.send_json(event)
+
     def authorize(self) -> str:
         raise NotImplementedError
 

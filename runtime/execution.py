@@ -14,22 +14,23 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import DEFERRED, F, Model, Q
 from django.utils import timezone
 
 from designer.graph import Graph, Node, json_problem
+from designer.models import Flow, FlowVersion
 from runtime import advance, engine, realtime
 from runtime.catalog import step_kind
 from runtime.heartbeat import Heartbeat, lease_deadline
 from runtime.kinds import StepContext, StepError, StepKind, Wait
 from runtime.models import Run, StepRun
 from runtime.secrets import SecretBox, redact
-from runtime.status import RunStatus, StepStatus
+from runtime.status import RUN_LIVE, RunStatus, StepStatus
 from runtime.templating import TemplateProblem
 
 logger = logging.getLogger(__name__)
@@ -52,13 +53,7 @@ def step_execute(step_id: int) -> None:
     claim = uuid.uuid4()
     if not _claim(step_id, claim):
         return
-    # The version's graph is deferred: graph_of() keeps each parsed version per process.
-    step = (
-        StepRun.objects.select_related("run__version", "run__flow")
-        .defer("run__version__graph", "run__flow__description", "input", "output", "logs")
-        .get(pk=step_id)
-    )
-    run = step.run
+    step, run = _load(step_id)
     graph = engine.graph_of(run.version)
     node = graph.nodes[step.node_id]
     if run.status == RunStatus.PENDING:
@@ -73,12 +68,53 @@ def step_execute(step_id: int) -> None:
                 "or shut down); giving up."
             ),
         )
-        _record(step, claim, graph, node, result, ctx=None)
+        _record(step, run, claim, graph, node, result, ctx=None)
         return
     ctx = _context(step, run, graph, node)
     with Heartbeat(step_id, claim, ctx.cancelled):
         result = _invoke(step_kind(node.type), ctx)
-    _record(step, claim, graph, node, result, ctx)
+    _record(step, run, claim, graph, node, result, ctx)
+
+
+# What a claimed step needs of itself, its run, flow and version, read in one query. The
+# version's graph is not among them: graph_of() keeps each parsed version per process.
+M = TypeVar("M", bound=Model)
+_STEP = ("id", "run_id", "node_id", "status", "attempt", "failures", "lost", "wake_at")
+_STEP += ("started_at", "finished_at", "error")
+_RUN = ("id", "flow_id", "version_id", "status", "input", "trigger_kind", "is_test")
+_RUN += ("error", "created_at", "started_at", "finished_at")
+_FLOW = ("id", "name", "workspace_id")
+_VERSION = ("id", "flow_id", "number", "created_at")
+_LOAD = (
+    [*_STEP]
+    + [f"run__{name}" for name in _RUN]
+    + [f"run__flow__{name}" for name in _FLOW]
+    + [f"run__version__{name}" for name in _VERSION]
+)
+
+
+def _load(step_id: int) -> tuple[StepRun, Run]:
+    """The step and its run as model instances holding only what execution uses; any
+    other field is deferred (read on access), never silently empty."""
+    row = StepRun.objects.filter(pk=step_id).order_by().values_list(*_LOAD).get()
+    values = iter(row)
+    step, run, flow, version = (
+        _partial(model, {name: next(values) for name in names})
+        for model, names in (
+            (StepRun, _STEP),
+            (Run, _RUN),
+            (Flow, _FLOW),
+            (FlowVersion, _VERSION),
+        )
+    )
+    run.flow, run.version, step.run = flow, version, run
+    return step, run
+
+
+def _partial(model: type[M], values: dict[str, Any]) -> M:
+    fields = model._meta.concrete_fields
+    row = [values.get(field.attname, DEFERRED) for field in fields]
+    return model.from_db("default", [field.attname for field in fields], row)
 
 
 def _claim(step_id: int, claim: uuid.UUID) -> bool:
@@ -87,7 +123,7 @@ def _claim(step_id: int, claim: uuid.UUID) -> bool:
     # The run condition is a subquery on Run alone: a join would make Django move every
     # condition, the step's status included, into a subquery that PostgreSQL does not
     # re-check after waiting for a concurrent claim's row lock, and both would win.
-    live_runs = Run.objects.filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING])
+    live_runs = Run.objects.filter(status__in=RUN_LIVE)
     due = StepRun.objects.filter(pk=step_id, run_id__in=live_runs.values("pk"))
     fields = {
         "claim": claim,
@@ -113,6 +149,7 @@ def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> StepContext:
     outputs = dict(
         StepRun.objects.filter(run=run, node_id__in=upstream, output__isnull=False)
         .exclude(status=StepStatus.CANCELLED)
+        .order_by()  # the default ordering ("run") would join runtime_run for nothing
         .values_list("node_id", "output")
     )
     info = {
@@ -126,14 +163,18 @@ def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> StepContext:
         "is_test": run.is_test,
     }
 
+    secrets = SecretBox(run.flow.workspace_id)
+
     def on_log(line: str) -> None:
-        realtime.publish_log(run_id=run.pk, node_id=node.id, line=line)
+        # Streamed before the step ends, so redacted here: a viewer of the live page must
+        # not see a secret the code printed (the stored logs are redacted in _record).
+        realtime.publish_log(run_id=run.pk, node_id=node.id, line=redact(line, secrets.used))
 
     return StepContext(
         node=node,
         event={"trigger": run.input, "steps": outputs},
         info=info,
-        secrets=SecretBox(run.flow.workspace_id),
+        secrets=secrets,
         deadline=time.monotonic() + node.settings.timeout_seconds,
         wake_at=step.wake_at,
         on_log=on_log,
@@ -178,6 +219,7 @@ def _output_problem(output: Any) -> str | None:
 
 def _record(
     step: StepRun,
+    run: Run,
     claim: uuid.UUID,
     graph: Graph,
     node: Node,
@@ -190,11 +232,11 @@ def _record(
         fields["input"] = redact(ctx.input, used)
         fields["logs"] = _cap(redact("\n".join(ctx.logs), used))
     with transaction.atomic():
-        run = (
-            Run.objects.select_for_update()
-            .only("id", "status", "flow_id", "started_at", "created_at")
-            .get(pk=step.run_id)
-        )
+        # The run's row lock serializes every advance of this run (see runtime.advance).
+        locked = Run.objects.select_for_update().filter(pk=run.pk)
+        run.status, run.error, run.finished_at = locked.values_list(
+            "status", "error", "finished_at"
+        ).get()
         moved = StepRun.objects.filter(pk=step.pk, claim=claim).transition(target, **fields)
         if not moved:
             return  # cancelled meanwhile, or taken over after our lease expired

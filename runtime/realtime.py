@@ -53,6 +53,8 @@ def publish_step_state(*, run_id: int, step_id: int, node_id: str, status: str) 
             "node_id": node_id,
             "status": status,
             "attempt": 0,
+            "failures": 0,
+            "wake_at": None,
             "error": "",
             "started_at": None,
             "finished_at": None,
@@ -75,6 +77,9 @@ def step_data(step: Any) -> dict[str, Any]:
         "node_id": step.node_id,
         "status": step.status,
         "attempt": step.attempt,
+        # A waiting step with failures is retrying: wake_at is when it tries again.
+        "failures": step.failures,
+        "wake_at": _iso(step.wake_at),
         "error": step.error,
         "started_at": _iso(step.started_at),
         "finished_at": _iso(step.finished_at),
@@ -142,14 +147,21 @@ class _Publisher:
         asyncio.run_coroutine_threadsafe(self._drain(queue), loop)
 
     async def _drain(self, queue: asyncio.Queue[Message]) -> None:
-        """Send queued events one at a time, so they arrive in the order they happened."""
+        """Send queued events in the order they happened. What piled up meanwhile (the
+        events of one commit, a burst) goes as one message per group: each group_send
+        costs Redis round trips, and a step's commit often carries two or three events."""
         while True:
-            groups, event = await queue.get()
-            try:
-                for group in groups:
-                    await self.layer.group_send(group, event)
-            except Exception:  # a lost live update must never break anything; pages re-sync
-                logger.warning("Could not publish %s", event["type"], exc_info=True)
+            batch = [await queue.get()]
+            while not queue.empty():
+                batch.append(queue.get_nowait())
+            for group, events in _by_group(batch).items():
+                message = (
+                    events[0] if len(events) == 1 else {"type": "events.batch", "events": events}
+                )
+                try:
+                    await self.layer.group_send(group, message)
+                except Exception as exc:  # a lost live update must never break anything; pages re-sync
+                    logger.warning("Could not publish to %s: %s", group, exc)
 
     def send(self, message: Message) -> None:
         loop = self.loop
@@ -160,3 +172,11 @@ class _Publisher:
     def _put(self, message: Message) -> None:
         if self.queue is not None:
             self.queue.put_nowait(message)
+
+
+def _by_group(batch: list[Message]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for groups, event in batch:
+        for group in groups:
+            grouped.setdefault(group, []).append(event)
+    return grouped
