@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from runtime.dispatch import send_now
 from runtime.models import StepRun
-from runtime.status import RunStatus, StepStatus
+from runtime.status import RUN_LIVE, StepStatus
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -31,7 +31,7 @@ def wake_due_steps() -> int:
     """Queue waiting steps whose time has come. Returns how many were sent."""
     now = timezone.now()
     due = StepRun.objects.filter(
-        status=StepStatus.WAITING, wake_at__lte=now, run__status=RunStatus.RUNNING
+        status=StepStatus.WAITING, wake_at__lte=now, run__status__in=RUN_LIVE
     )
     return _requeue(due, now, "woke")
 
@@ -41,7 +41,11 @@ def requeue_expired_leases() -> int:
     was merely slow, its claim is gone and its late result is discarded."""
     now = timezone.now()
     expired = StepRun.objects.filter(
-        status=StepStatus.RUNNING, lease_expires_at__lt=now, run__status=RunStatus.RUNNING
+        # A pending run too: a worker may die between claiming its first step and
+        # marking the run started.
+        status=StepStatus.RUNNING,
+        lease_expires_at__lt=now,
+        run__status__in=RUN_LIVE,
     )
     return _requeue(
         expired, now, "lease expired", claim=None, lease_expires_at=None, lost=F("lost") + 1
@@ -55,7 +59,7 @@ def requeue_lost_messages() -> int:
     lost = StepRun.objects.filter(
         status=StepStatus.QUEUED,
         queued_at__lt=stale,
-        run__status__in=[RunStatus.PENDING, RunStatus.RUNNING],
+        run__status__in=RUN_LIVE,
     )
     return _resend(lost, now, "message lost?")
 

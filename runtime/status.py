@@ -1,4 +1,4 @@
-"""Run and step statuses, and the one table of legal step transitions.
+"""Run and step statuses, and the one place that knows their legal transitions.
 
 Every status change is a conditional UPDATE filtered by the statuses it may come from
 (``StepRun.objects.filter(...).transition(...)``), so a duplicate delivery or a late
@@ -30,6 +30,14 @@ class StepStatus(models.TextChoices):
 
 
 RUN_FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
+# Runs whose steps may still be claimed, woken or handed to another worker.
+RUN_LIVE = frozenset({RunStatus.PENDING, RunStatus.RUNNING})
+
+RUN_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
+    RunStatus.PENDING: frozenset({RunStatus.RUNNING, *RUN_FINISHED}),
+    RunStatus.RUNNING: RUN_FINISHED,
+    **{finished: frozenset() for finished in RUN_FINISHED},
+}
 STEP_FINISHED = frozenset(
     {StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED}
 )
@@ -61,3 +69,8 @@ for _finished in STEP_FINISHED:
 def step_sources(target: StepStatus) -> list[str]:
     """The statuses a step may move to ``target`` from."""
     return [source for source, targets in STEP_TRANSITIONS.items() if target in targets]
+
+
+def run_sources(target: RunStatus) -> list[str]:
+    """The statuses a run may move to ``target`` from."""
+    return [source for source, targets in RUN_TRANSITIONS.items() if target in targets]

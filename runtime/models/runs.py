@@ -11,7 +11,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from designer.models import Flow, FlowVersion
-from runtime.status import RunStatus, StepStatus, step_sources
+from runtime.status import RunStatus, StepStatus, run_sources, step_sources
+
+
+class RunQuerySet(models.QuerySet["Run"]):
+    def transition(self, to: RunStatus, **fields: Any) -> int:
+        """Move the matching runs to ``to`` from any status that may lead there, as one
+        conditional UPDATE. Returns how many moved: a finished run never moves again."""
+        return self.filter(status__in=run_sources(to)).update(status=to, **fields)
 
 
 class Run(models.Model):
@@ -44,6 +51,8 @@ class Run(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = RunQuerySet.as_manager()
 
     class Meta:
         # Newest first by id: ids grow with time, and keyset pages on them never count.
