@@ -17,13 +17,15 @@ from aiosmtpd.controller import Controller
 
 @dataclass
 class FakeApi:
-    """Routes: /json, /echo, /status/<code>, /slow?seconds=, /flaky/<key>?fail=N,
-    /redirect?to=<path>, /text. Every request is counted by path and recorded."""
+    """Routes: /json, /echo, /status/<code>, /slow?seconds=, /trickle?seconds=&every=,
+    /flaky/<key>?fail=N, /redirect?to=<path>, /text. Every request is counted by path and
+    recorded; a /trickle whose client hung up early is counted in ``abandoned``."""
 
     port: int = 0
     hits: Counter[str] = field(default_factory=Counter)
     requests: list[dict[str, Any]] = field(default_factory=list)
     failures_left: dict[str, int] = field(default_factory=dict)
+    abandoned: threading.Event = field(default_factory=threading.Event)
 
     @property
     def url(self) -> str:
@@ -33,6 +35,7 @@ class FakeApi:
         self.hits.clear()
         self.requests.clear()
         self.failures_left.clear()
+        self.abandoned.clear()
 
 
 def start_fake_api() -> tuple[FakeApi, ThreadingHTTPServer]:
@@ -74,6 +77,8 @@ def start_fake_api() -> tuple[FakeApi, ThreadingHTTPServer]:
             elif path == "/slow":
                 time.sleep(float(query.get("seconds", "1")))
                 self._send(200, {"slept": float(query.get("seconds", "1"))})
+            elif path == "/trickle":  # a byte every `every` seconds, for `seconds`
+                self._trickle(float(query.get("seconds", "10")), float(query.get("every", "0.2")))
             elif path.startswith("/flaky/"):
                 left = api.failures_left.setdefault(path, int(query.get("fail", "1")))
                 if left > 0:
@@ -91,6 +96,19 @@ def start_fake_api() -> tuple[FakeApi, ThreadingHTTPServer]:
                 self._send(
                     200, {k: seen[k] for k in ("method", "path", "query", "headers", "body")}
                 )
+
+        def _trickle(self, seconds: float, every: float) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            deadline = time.monotonic() + seconds
+            try:
+                while time.monotonic() < deadline:
+                    self.wfile.write(b".")
+                    self.wfile.flush()
+                    time.sleep(every)
+            except OSError:
+                api.abandoned.set()  # the client gave up before the end
 
         def _send(self, status: int, payload: Any, content_type: str = "application/json"):
             data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -75,7 +78,7 @@ class HttpRequest(StepKind):
             "body": content.decode(errors="replace") if content else None,
         }
         timeout = min(ctx.config.get("timeout_seconds", 30), max(ctx.remaining(), 1))
-        response = fetch(method, url, headers, content, timeout)
+        response = fetch(method, url, headers, content, timeout, cancelled=ctx.cancelled)
         return Outcome(self._check(response, url, ctx.config.get("fail_on_http_error", True)))
 
     def _body(self, ctx: StepContext) -> tuple[bytes | None, str | None]:
@@ -112,10 +115,17 @@ class HttpRequest(StepKind):
 
 
 def fetch(
-    method: str, url: str, headers: dict[str, str], content: bytes | None, timeout: float
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    content: bytes | None,
+    timeout: float,
+    cancelled: threading.Event | None = None,
 ) -> dict[str, Any]:
     """Send the request to a checked public address, following redirects by hand so each
-    hop is checked too."""
+    hop is checked too. ``timeout`` bounds the whole exchange, not only each read: a
+    server that trickles a byte at a time cannot hold the step past it."""
+    budget = _Budget(time.monotonic() + timeout, timeout, cancelled)
     with httpx.Client(timeout=timeout, follow_redirects=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
             target = _parse(url)
@@ -136,7 +146,7 @@ def fetch(
                             ("GET", None) if response.status_code == 303 else (method, content)
                         )
                         continue
-                    return _read(response)
+                    return _read(response, budget, target.host)
             except httpx.TimeoutException:
                 raise StepError(f"No answer from {target.host} within {timeout:g} s.") from None
             except httpx.HTTPError as exc:
@@ -158,9 +168,23 @@ def _default_port(url: httpx.URL) -> int:
     return 443 if url.scheme == "https" else 80
 
 
-def _read(response: httpx.Response) -> dict[str, Any]:
+@dataclass
+class _Budget:
+    deadline: float
+    timeout: float
+    cancelled: threading.Event | None
+
+    def check(self, host: str) -> None:
+        if self.cancelled is not None and self.cancelled.is_set():
+            raise StepError("Cancelled while waiting for the response.", retryable=False)
+        if time.monotonic() > self.deadline:
+            raise StepError(f"No complete answer from {host} within {self.timeout:g} s.")
+
+
+def _read(response: httpx.Response, budget: _Budget, host: str) -> dict[str, Any]:
     data = bytearray()
     for chunk in response.iter_bytes():
+        budget.check(host)
         data.extend(chunk)
         if len(data) > MAX_RESPONSE_BYTES:
             raise StepError(f"The response is over {MAX_RESPONSE_BYTES:,} bytes.", retryable=False)

@@ -15,6 +15,7 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from runtime.models import Run
+from runtime.services import secret_set
 from runtime.status import StepStatus
 from tests.conftest import Team, Web
 from tests.factories import node
@@ -118,3 +119,28 @@ def test_a_foreign_origin_is_refused(team: Team, web: Web) -> None:
         live(web, f"/ws/runs/{run.pk}/", team.editor, origin="https://evil.example"),
     ):
         pass
+
+
+def test_printed_lines_stream_live_with_secrets_redacted(team: Team, web: Web) -> None:
+    secret_set(workspace=team.workspace, name="API_KEY", value="sk-live-999", user=team.admin)
+    source = (
+        "def handler(event, context):\n"
+        "    print('calling with', context['secrets']['API_KEY'])\n"
+        "    print('done')\n"
+        "    return 1\n"
+    )
+    run = start(
+        team,
+        chain(
+            node("wait", "flow.delay", seconds=1.5),
+            node("use", "code.python", source=source, secrets=["API_KEY"]),
+        ),
+    )
+    with live(web, f"/ws/runs/{run.pk}/", team.viewer) as socket:
+        receive(socket)  # the snapshot, while the delay holds the code step back
+        events = until(
+            socket, lambda m: m["type"] == "run.changed" and m["run"]["status"] == "succeeded"
+        )
+    lines = [e["line"] for e in events if e["type"] == "step.log" and e["node_id"] == "use"]
+    assert lines == ["calling with [redacted:API_KEY]", "done"]
+    assert "sk-live-999" not in json.dumps(events)
