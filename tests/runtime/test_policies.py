@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import itertools
 import time
+import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
@@ -147,6 +149,45 @@ def test_cancel_stops_a_step_that_is_still_running(
     # server would have finished (or the step's 60 s timeout).
     assert fake_api.abandoned.wait(15)
     assert statuses(run)["call"] == "cancelled"
+
+
+SLEEPER = """
+import ctypes, time
+def handler(event, context):
+    ctypes.CDLL(None).prctl(15, event["trigger"]["marker"].encode(), 0, 0, 0)  # PR_SET_NAME
+    time.sleep(100)
+"""
+
+
+def _alive(marker: str) -> bool:
+    """Is a (non-zombie) process named ``marker`` running on this machine?"""
+    for entry in Path("/proc").iterdir():
+        try:
+            if (
+                entry.name.isdigit()
+                and (entry / "comm").read_text().strip() == marker
+                and "State:\tZ" not in (entry / "status").read_text()
+            ):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def test_cancel_kills_a_running_code_step(team: Team, stack: Stack) -> None:
+    marker = f"sleep{uuid.uuid4().hex[:8]}"
+    code = with_settings(node("nap", "code.python", source=SLEEPER), timeout_seconds=120)
+    run = start(team, chain(code), {"marker": marker})
+    deadline = time.monotonic() + 30
+    while not _alive(marker):
+        assert time.monotonic() < deadline, "the code step never started"
+        time.sleep(0.1)
+    run_cancel(run=run, user=team.editor)
+    deadline = time.monotonic() + 15  # a heartbeat or two, far less than the 100 s nap
+    while _alive(marker):
+        assert time.monotonic() < deadline, "the cancelled code step is still running"
+        time.sleep(0.1)
+    assert statuses(run)["nap"] == "cancelled"
 
 
 def test_a_rerun_starts_again_with_the_same_input(team: Team, stack: Stack) -> None:
