@@ -6,6 +6,7 @@ const runId = root?.dataset.runId;
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 const STEP_DONE = new Set(["succeeded", "failed", "skipped", "cancelled"]);
 const states = new Map();
+const retrying = new Map();  // node id -> {failures, wakeAt} while a step waits to retry
 let socket = null;
 let refreshTimer = null;
 let retryDelay = 500;
@@ -25,20 +26,47 @@ function applyStep(step) {
   const card = document.querySelector(`[data-step="${CSS.escape(step.node_id)}"]`);
   if (card) {
     setBadge(card.querySelector("[data-step-status]"), step.status);
-    const error = card.querySelector("[data-step-error]");
-    if (error) {
-      error.textContent = step.error || "";
-      error.hidden = !step.error;
-    }
+    showText(card.querySelector("[data-step-error]"), step.error);
+    showRetry(card, step);
     if (step.status === "failed") card.open = true;
   }
   updateProgress();
   tellCanvas();
 }
 
+function showText(element, text) {
+  if (!element || text === undefined) return;
+  element.textContent = text || "";
+  element.hidden = !text;
+}
+
+// A step waiting after a failure is retrying: "retrying (attempt 2, next at 14:02:07)".
+// The same wording as the designer's (static/src/canvas/retry.js). Events without the
+// fields leave the line as it is; the next read of the API fills them in.
+function showRetry(card, step) {
+  const line = card.querySelector("[data-step-retry]");
+  if (!line) return;
+  if (step.status !== "waiting") {
+    retrying.delete(step.node_id);
+  } else if (step.failures !== undefined) {
+    if (step.failures > 0) retrying.set(step.node_id, { failures: step.failures, wakeAt: step.wake_at });
+    else retrying.delete(step.node_id);
+  }
+  const retry = retrying.get(step.node_id);
+  showText(line, retry ? retryText(retry.failures, retry.wakeAt) : "");
+}
+
+function retryText(failures, wakeAt) {
+  const at = wakeAt ? new Date(wakeAt) : null;
+  const when = at && !Number.isNaN(at.getTime())
+    ? at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" }) : "soon";
+  return `retrying (attempt ${failures + 1}, next at ${when})`;
+}
+
 // The canvas island may mount after the first state: it also reads the last one here.
 function tellCanvas() {
-  const detail = { runId: Number(runId), steps: Object.fromEntries(states) };
+  const detail = { runId: Number(runId), steps: Object.fromEntries(states),
+                   retrying: Object.fromEntries(retrying) };
   window.tributaryRunState = detail;
   document.dispatchEvent(new CustomEvent("tributary:run-state", { detail }));
 }
@@ -85,22 +113,42 @@ function appendLog(nodeId, line) {
   if (pane) pane.textContent += (pane.textContent ? "\n" : "") + line;
 }
 
+// What the API says about a step beyond its status: input, output, logs, error detail and
+// attempts (as the server renders them: strings as they are, the rest as indented JSON).
 function showDetails(step) {
   const card = document.querySelector(`[data-step="${CSS.escape(step.node_id)}"]`);
   if (!card) return;
+  const input = card.querySelector("[data-step-input]");
+  if (input && step.input !== null) input.textContent = pretty(step.input);
   const output = card.querySelector("[data-step-output]");
-  if (output && step.output !== null) output.textContent = JSON.stringify(step.output, null, 2);
+  if (output && step.output !== null) output.textContent = pretty(step.output);
   const logs = card.querySelector("[data-step-logs]");
   if (logs && step.logs) logs.textContent = step.logs;
+  showText(card.querySelector("[data-step-detail]"), step.error_detail);
+  const attempts = card.querySelector("[data-step-attempts]");
+  if (attempts) {
+    attempts.textContent = [step.attempt > 1 ? `${step.attempt} attempts` : "",
+      step.reused ? "reused from the earlier run" : ""].filter(Boolean).join(" · ");
+  }
+}
+
+function pretty(value) {
+  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
 }
 
 // Events are hints; after a burst, read the truth (statuses, outputs, logs) from the API.
+// A failed read (the server restarting) is retried by the next event or the reconnect.
 function scheduleRefresh() {
   clearTimeout(refreshTimer);
   refreshTimer = setTimeout(async () => {
-    const response = await fetch(`/api/runs/${runId}/`, { credentials: "same-origin" });
-    if (!response.ok) return;
-    const run = await response.json();
+    let run;
+    try {
+      const response = await fetch(`/api/runs/${runId}/`, { credentials: "same-origin" });
+      if (!response.ok) return;
+      run = await response.json();
+    } catch {
+      return;
+    }
     run.steps.forEach((step) => { applyStep(step); showDetails(step); });
     applyRun(run);
     swapPart("run-timeline");
@@ -112,6 +160,8 @@ function onMessage(message) {
   if (data.type === "snapshot") {
     data.steps.forEach(applyStep);
     applyRun(data.run);
+    // Outputs, logs and attempts of what changed while we were away come with the API.
+    scheduleRefresh();
   } else if (data.type === "step.changed") {
     applyStep(data.step);
     scheduleRefresh();
@@ -122,13 +172,21 @@ function onMessage(message) {
   }
 }
 
+// Says when the live connection is lost (the page keeps trying, with a growing pause).
+function showConnection(state) {
+  root.dataset.connection = state;
+  showText(document.querySelector("[data-live-state]"),
+    state === "lost" ? "Connection lost: reconnecting…" : "");
+}
+
 function connect() {
   const scheme = window.location.protocol === "https:" ? "wss" : "ws";
   socket = new WebSocket(`${scheme}://${window.location.host}/ws/runs/${runId}/`);
-  socket.addEventListener("open", () => { retryDelay = 500; });
+  socket.addEventListener("open", () => { retryDelay = 500; showConnection("open"); });
   socket.addEventListener("message", onMessage);
   socket.addEventListener("close", () => {
-    if (FINISHED.has(root.dataset.status)) return;
+    if (FINISHED.has(root.dataset.status)) { showConnection("done"); return; }
+    showConnection("lost");
     setTimeout(connect, retryDelay);  // reconnect: the snapshot brings the page up to date
     retryDelay = Math.min(retryDelay * 2, 10000);
   });
@@ -137,8 +195,13 @@ function connect() {
 if (runId) {
   root.dataset.rendered = FINISHED.has(root.dataset.status) ? "finished" : "live";
   document.querySelectorAll("[data-step]").forEach((card) => {
-    states.set(card.dataset.step, card.querySelector("[data-step-status]").className
-      .replace(/.*status-/, ""));
+    const status = card.querySelector("[data-step-status]").className.replace(/.*status-/, "");
+    states.set(card.dataset.step, status);
+    const retry = card.querySelector("[data-step-retry]");
+    if (retry) {
+      const failures = Number(retry.dataset.failures || 0);
+      showRetry(card, { node_id: card.dataset.step, status, failures, wake_at: retry.dataset.wakeAt });
+    }
   });
   if (!FINISHED.has(root.dataset.status)) connect();
   tellCanvas();

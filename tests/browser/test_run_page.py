@@ -1,10 +1,12 @@
 """The run page, live: a webhook starts a run and the open page colours its nodes as the
-steps finish, without a reload; failures turn red with their error; a page opened mid-run
-shows the right state; retry from the failed step after fixing the code."""
+steps finish and fills in their input and output, without a reload; failures turn red with
+their error and traceback; a retrying step says which attempt comes next and when; a page
+opened mid-run shows the right state; retry from the failed step after fixing the code."""
 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -12,12 +14,13 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from designer.models import Flow
 from designer.services import flow_publish, flow_version_save
-from runtime.models import Run
+from runtime.models import Run, StepRun
 from runtime.status import StepStatus
 from runtime.triggers import webhook
-from tests.browser.conftest import Server, log_in
+from tests.browser.conftest import Server, log_in, wait_until
 from tests.conftest import Team
 from tests.factories import edge, graph, node
+from tests.fakes import FakeApi
 from tests.runtime.helpers import publish
 from tests.stack import Stack, wait_for_run, wait_for_step
 
@@ -27,6 +30,8 @@ FAILING = (
     "def handler(event, context):\n"
     "    raise ValueError('no stock for ' + event['trigger']['body']['sku'])\n"
 )
+# Long enough for the page to see the step waiting between its attempts.
+BACKOFF = 5
 FIXED = "def handler(event, context):\n    return {'reserved': event['trigger']['body']['sku']}\n"
 
 
@@ -39,6 +44,16 @@ def order_flow(team: Team, code: str = FIXED) -> Flow:
             node("reserve", "code.python", "Reserve stock", source=code),
             edges=[edge("order", "wait"), edge("wait", "reserve")],
         ),
+    )
+
+
+def flaky_graph(fake_api: FakeApi) -> dict[str, Any]:
+    """The first call answers 503, the retry (after about BACKOFF seconds) 200."""
+    call = node("notify", "http.request", "Notify the warehouse", method="GET")
+    call["config"]["url"] = f"{fake_api.url}/flaky/warehouse?fail=1"
+    call["settings"] = {"retries": 2, "retry_backoff_seconds": BACKOFF}
+    return graph(
+        node("order", "trigger.webhook", "New order"), call, edges=[edge("order", "notify")]
     )
 
 
@@ -61,16 +76,19 @@ def test_the_open_run_page_turns_nodes_green_without_reloading(
     page.goto(f"/runs/{run.pk}/")
     navigations: list[str] = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    reserve = page.locator('[data-step="reserve"]')
     expect(page.locator('[data-node-id="reserve"]')).not_to_have_attribute(
         "data-status", "succeeded"
     )
+    expect(reserve.locator("[data-step-input]")).to_have_text("")
     expect(page.locator('[data-node-id="reserve"]')).to_have_attribute(
         "data-status", "succeeded", timeout=20_000
     )
     expect(page.locator('[data-node-id="wait"]')).to_have_attribute("data-status", "succeeded")
     expect(page.locator("[data-run-status]")).to_have_text("Succeeded")
     expect(page.locator("[data-done]")).to_have_text("3")
-    expect(page.locator('[data-step="reserve"] [data-step-output]')).to_contain_text("MUG-1")
+    expect(reserve.locator("[data-step-output]")).to_contain_text('"reserved": "MUG-1"')
+    expect(reserve.locator("[data-step-input]")).to_contain_text('"sku": "MUG-1"')
     expect(page.get_by_role("button", name="Re-run")).to_be_visible()
     assert navigations == []  # live: no reload
 
@@ -81,14 +99,57 @@ def test_a_failed_step_turns_red_and_shows_its_error(
     log_in(context, server, team.editor)
     run = fire(server, order_flow(team, FAILING))
     page.goto(f"/runs/{run.pk}/")
+    reserve = page.locator('[data-step="reserve"]')
+    expect(page.locator('[data-node-id="reserve"]')).not_to_have_attribute("data-status", "failed")
+    expect(reserve.locator("[data-step-detail]")).to_be_hidden()
     expect(page.locator('[data-node-id="reserve"]')).to_have_attribute(
         "data-status", "failed", timeout=20_000
     )
-    expect(page.locator('[data-step="reserve"] [data-step-error]')).to_contain_text(
-        "ValueError: no stock for MUG-1"
-    )
+    expect(reserve.locator("[data-step-error]")).to_contain_text("ValueError: no stock for MUG-1")
+    # The traceback comes with the next read of the run, still without a reload.
+    expect(reserve.locator("[data-step-detail]")).to_be_visible()
+    expect(reserve.locator("[data-step-detail]")).to_contain_text("Traceback")
+    expect(reserve.locator("[data-step-input]")).to_contain_text('"sku": "MUG-1"')
     expect(page.locator("[data-run-status]")).to_have_text("Failed")
     expect(page.get_by_role("button", name="Retry from failed step")).to_be_visible()
+
+
+def test_a_retrying_step_says_which_attempt_comes_next_and_when_then_its_attempts(
+    page: Page,
+    context: BrowserContext,
+    server: Server,
+    team: Team,
+    live_stack: Stack,
+    fake_api: FakeApi,
+) -> None:
+    log_in(context, server, team.editor)
+    flow = publish(team, flaky_graph(fake_api))
+    run = fire(server, flow)
+    page.goto(f"/runs/{run.pk}/")
+    notify = page.locator('[data-step="notify"]')
+    retry = notify.locator("[data-step-retry]")
+    waiting = wait_until(
+        lambda: StepRun.objects.filter(
+            run=run, node_id="notify", status=StepStatus.WAITING, failures=1
+        ).first(),
+        message="the first failure",
+    )
+    at = page.evaluate(
+        "iso => new Date(iso).toLocaleTimeString([], "
+        "{hour: '2-digit', minute: '2-digit', second: '2-digit'})",
+        waiting.wake_at.isoformat(),
+    )
+    expect(retry).to_have_text(f"retrying (attempt 2, next at {at})")
+    expect(notify.locator("[data-step-error]")).to_contain_text("HTTP 503")
+    expect(page.locator('[data-node-id="notify"] .tb-status')).to_have_text("Retrying: attempt 2")
+
+    expect(page.locator('[data-node-id="notify"]')).to_have_attribute(
+        "data-status", "succeeded", timeout=30_000
+    )
+    expect(retry).to_be_hidden()
+    expect(notify.locator("[data-step-error]")).to_be_hidden()
+    expect(notify.locator("[data-step-attempts]")).to_have_text("2 attempts")
+    expect(page.locator('[data-node-id="notify"] .tb-status')).to_have_text("Succeeded")
 
 
 def test_a_page_opened_mid_run_shows_the_current_state_then_follows(

@@ -16,6 +16,7 @@ import { SaveDialog, ConflictDialog, PublishDialog, UnsavedDialog } from "./dial
 import { useHistory } from "./history.js";
 import { draftClear, draftLoad, draftStore } from "./drafts.js";
 import { watchRun } from "./runWatcher.js";
+import { retryOf } from "./retry.js";
 import { templatePaths } from "./templatePaths.js";
 import { useTestPayload } from "./testPayload.js";
 import { useClipboard, useEditorKeys } from "./keys.js";
@@ -328,7 +329,7 @@ function EditorInner({ boot }) {
   const displayNodes = useMemo(() => nodes.map((node) => ({
     ...node,
     data: { ...node.data, label: kinds?.[node.data.kind]?.label, handles: kinds?.[node.data.kind]?.handles,
-            status: steps[node.id]?.status, problems: problems.byNode[node.id] },
+            status: steps[node.id]?.status, retry: retryOf(steps[node.id]), problems: problems.byNode[node.id] },
   })), [nodes, kinds, steps, problems]);
 
   // While a run is shown, the edges into running steps move.

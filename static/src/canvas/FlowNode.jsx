@@ -1,10 +1,20 @@
 import { memo } from "react";
 import { Handle, Position } from "@xyflow/react";
+import { retryText } from "./retry.js";
 
 const STATUS_LABELS = {
   pending: "Pending", queued: "Queued", running: "Running", waiting: "Waiting",
   succeeded: "Succeeded", failed: "Failed", skipped: "Skipped", cancelled: "Cancelled",
 };
+
+// A retrying step says which attempt comes next; the time is in the panel and the tooltip.
+function StatusLabel({ status, retry }) {
+  const text = retry ? `Retrying: attempt ${retry.attempt}` : STATUS_LABELS[status] || status;
+  return (
+    <div className={`tb-status${retry ? " tb-retrying" : ""}`} aria-label={`Status: ${text}`}
+      title={retry ? retryText(retry) : undefined}>{text}</div>
+  );
+}
 
 // One node on the canvas: its kind, its name and id, its run status or problems, and a
 // handle per output (a branch has "true" and "false"; triggers have no input).
@@ -22,11 +32,7 @@ function FlowNodeView({ id, data, selected }) {
       <div className="tb-kind">{data.label || data.kind}</div>
       <div className="tb-name">{data.name}</div>
       <div className="tb-id">{id}</div>
-      {data.status && (
-        <div className="tb-status" aria-label={`Status: ${STATUS_LABELS[data.status] || data.status}`}>
-          {STATUS_LABELS[data.status] || data.status}
-        </div>
-      )}
+      {data.status && <StatusLabel status={data.status} retry={data.retry} />}
       {data.diff && <div className="tb-diff-label">{data.diff}{data.changedFields?.length ? `: ${data.changedFields.join(", ")}` : ""}</div>}
       {problems.length > 0 && (
         <div className="tb-problem" role="alert">

@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 import { SchemaForm } from "./SchemaForm.jsx";
 import { WebhookInfo } from "./TriggerInfo.jsx";
 import { NODE_ID_PATTERN } from "./graph.js";
+import { retryOf, retryText } from "./retry.js";
 
 // Server problems name fields like "config.source", "settings.retries", "name", "nodes[2].id".
 export function fieldErrors(problems) {
@@ -91,10 +92,13 @@ function NodeIdField({ nodeId, error, onRename }) {
 }
 
 export function StepResult({ step }) {
+  const retry = retryOf(step);
   return (
     <section className="tb-step-result" aria-label="Last run of this node">
       <h3>Last run: <span className={`tb-pill tb-pill-${step.status}`}>{step.status}</span>
         {step.duration_seconds != null && <span className="muted"> {step.duration_seconds.toFixed(2)} s</span>}</h3>
+      {retry && <p className="tb-retry" data-testid="step-retry">{retryText(retry)}</p>}
+      {step.attempt > 1 && <p className="muted">{step.attempt} attempts</p>}
       {step.error && <pre className="tb-error-box">{step.error}</pre>}
       {step.output !== null && step.output !== undefined && (
         <>
@@ -102,7 +106,7 @@ export function StepResult({ step }) {
           <pre className="tb-json" data-testid="step-output">{JSON.stringify(step.output, null, 2)}</pre>
         </>
       )}
-      {step.logs && (<><h4>Logs</h4><pre className="tb-json">{step.logs}</pre></>)}
+      {step.logs && (<><h4>Logs</h4><pre className="tb-json" data-testid="step-logs">{step.logs}</pre></>)}
     </section>
   );
 }

@@ -11,8 +11,12 @@ const EVENT = "tributary:run-state";
 
 export function RunView({ graph, label }) {
   const [statuses, setStatuses] = useState(() => window.tributaryRunState?.steps || {});
+  const [retrying, setRetrying] = useState(() => window.tributaryRunState?.retrying || {});
   useEffect(() => {
-    const update = (event) => setStatuses({ ...event.detail.steps });
+    const update = (event) => {
+      setStatuses({ ...event.detail.steps });
+      setRetrying({ ...(event.detail.retrying || {}) });
+    };
     document.addEventListener(EVENT, update);
     return () => document.removeEventListener(EVENT, update);
   }, []);
@@ -20,8 +24,11 @@ export function RunView({ graph, label }) {
     const flow = toFlow(graph);
     return needsLayout(flow.nodes) ? { ...flow, nodes: layout(flow.nodes, flow.edges) } : flow;
   }, [graph]);
-  const nodes = useMemo(() => base.nodes.map((node) => (
-    { ...node, data: { ...node.data, status: statuses[node.id] } })), [base, statuses]);
+  const nodes = useMemo(() => base.nodes.map((node) => {
+    const retry = retrying[node.id];
+    return { ...node, data: { ...node.data, status: statuses[node.id],
+      retry: retry ? { attempt: retry.failures + 1, wakeAt: retry.wakeAt } : null } };
+  }), [base, statuses, retrying]);
   const edges = useMemo(() => base.edges.map((edge) => (
     { ...edge, animated: statuses[edge.target] === "running" })), [base, statuses]);
   return (

@@ -2,6 +2,7 @@
 // progress, step by step.
 import { CodeEditor } from "./CodeEditor.jsx";
 import { formatTime } from "./TriggerInfo.jsx";
+import { retryOf, retryText } from "./retry.js";
 
 export function TestPanel({ triggers, trigger, onTrigger, payloadText, onPayload, payloadProblem, onRun,
   run, busy, canWrite, onUseSample, onSelectNode, runUrl }) {
@@ -47,6 +48,7 @@ export function RunSummary({ run, onSelectNode, runUrl }) {
           <li key={step.node_id}>
             <button type="button" className="tb-link" onClick={() => onSelectNode(step.node_id)}>{step.name || step.node_id}</button>
             {" "}<span className={`tb-pill tb-pill-${step.status}`}>{step.status}</span>
+            {retryOf(step) && <div className="tb-retry">{retryText(retryOf(step))}</div>}
             {step.error && <div className="tb-field-error">{step.error}</div>}
           </li>
         ))}
