@@ -1,6 +1,8 @@
 // Follows one run until it finishes: the run's websocket (/ws/runs/<id>/) says when
 // something changed, and the API says what (the database is the truth, so a dropped
 // message cannot leave the canvas wrong). Without a socket it falls back to polling.
+// The lines code steps print come only over the socket (the API has them once the step
+// ends): they are added to the step's logs until the stored logs arrive.
 import { api, problemText } from "./api.js";
 
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
@@ -15,6 +17,30 @@ export function watchRun(runId, { onUpdate, onDone, onError }) {
   let failures = 0;
   let inFlight = false;
   let again = false;
+  let last = null;
+  const printed = new Map(); // node id -> lines printed so far
+
+  function deliver(run) {
+    last = run;
+    if (!printed.size) { onUpdate?.(run); return; }
+    const steps = (run.steps || []).map((step) => {
+      const lines = printed.get(step.node_id);
+      return lines && !step.logs ? { ...step, logs: lines.join("\n") } : step;
+    });
+    onUpdate?.({ ...run, steps });
+  }
+
+  function onMessage(message) {
+    let data = null;
+    try { data = JSON.parse(message.data); } catch { /* not ours: read the API anyway */ }
+    if (data?.type === "step.log") {
+      if (!printed.has(data.node_id)) printed.set(data.node_id, []);
+      printed.get(data.node_id).push(data.line);
+      if (last) deliver(last);
+      return;
+    }
+    refresh();
+  }
 
   function schedule(ms) {
     window.clearTimeout(timer);
@@ -30,7 +56,7 @@ export function watchRun(runId, { onUpdate, onDone, onError }) {
     if (stopped) return;
     if (result.ok) {
       failures = 0;
-      onUpdate?.(result.data);
+      deliver(result.data);
       if (FINISHED.has(result.data.status)) { finish(result.data); return; }
     } else if (++failures >= 5 || result.status === 404 || result.status === 403) {
       onError?.(problemText(result));
@@ -55,7 +81,7 @@ export function watchRun(runId, { onUpdate, onDone, onError }) {
       socket = null;
       return;
     }
-    socket.addEventListener("message", () => refresh());
+    socket.addEventListener("message", onMessage);
     socket.addEventListener("close", () => { if (!stopped) schedule(POLL_MS); });
   }
 
