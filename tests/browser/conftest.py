@@ -12,6 +12,7 @@ a screenshot in its tmp dir when it fails.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -146,13 +147,19 @@ def context(browser: Browser, server: Server) -> Iterator[BrowserContext]:
 class ConsoleWatch:
     """Collects console errors and uncaught exceptions of the pages it watches.
 
-    A 4xx answer from /api/ is something the designer handles (a validation error, a
-    conflict, an endpoint that has not landed yet); Chromium still logs it as a failed
-    resource, so those lines are allowed. Everything else, including any 5xx, fails.
+    A 400, 403 or 409 from /api/ is an answer the designer handles (a validation error, a
+    refusal, a conflict); Chromium still logs it as a failed resource, so those lines are
+    allowed. Everything else fails: a 404, any 5xx, any script error. A test that breaks
+    something on purpose names what it expects with ``expect_errors``.
     """
 
     def __init__(self) -> None:
         self.errors: list[str] = []
+        self.expected: list[re.Pattern[str]] = []
+
+    def expect_errors(self, pattern: str) -> None:
+        """Console errors matching ``pattern`` are this test's intent, not a failure."""
+        self.expected.append(re.compile(pattern))
 
     def watch(self, page: Page) -> Page:
         page.on("console", self._console)
@@ -164,11 +171,12 @@ class ConsoleWatch:
             return
         url = message.location.get("url", "")
         text = message.text
-        handled = "/api/" in url and any(
-            f"status of {code}" in text for code in (400, 403, 404, 409)
-        )
+        handled = "/api/" in url and any(f"status of {code}" in text for code in (400, 403, 409))
         if not handled:
             self.errors.append(f"{text} ({url})")
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p in self.expected)]
 
 
 @pytest.fixture
@@ -187,8 +195,8 @@ def page(
         for index, open_page in enumerate(context.pages):
             open_page.screenshot(path=str(tmp_path / f"failure-{index}.png"), full_page=True)
         request.node.add_report_section("teardown", "screenshots", f"Saved in {tmp_path}")
-    if console.errors:
-        pytest.fail("Browser console errors:\n" + "\n".join(console.errors))
+    if console.unexpected():
+        pytest.fail("Browser console errors:\n" + "\n".join(console.unexpected()))
 
 
 def log_in(context: BrowserContext, server: Server, user: User) -> None:

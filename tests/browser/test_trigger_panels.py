@@ -1,120 +1,109 @@
-"""What trigger nodes show: a webhook's URL (copy, listen for a test event) and a schedule's
-next fire times.
-
-The endpoints behind them are being built in parallel; until they land, these tests answer
-for them with Playwright routes that follow the agreed contract (GET /api/flows/{id}/
-triggers/, POST|GET …/listen/, GET /api/cron/preview/), and one test answers 404 for all of
-them, as a server without them does, to check the panels degrade to hints.
-test_seed_scenario.py exercises the real endpoints.
-"""
+"""What trigger nodes show, from the real endpoints: a webhook's URL (copy, listen for a
+test event that a real request to the URL then fills in) and a schedule's next fire times
+(and the server's word on an expression that is not one)."""
 
 from __future__ import annotations
 
-import json
 import re
 
+import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, Route, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
+from designer.models import Flow
+from runtime.models import Run
+from runtime.triggers import webhook
 from tests.browser.conftest import Server, log_in
 from tests.browser.designer import Designer
 from tests.conftest import Team
 from tests.factories import flow, graph, node
+from tests.runtime.helpers import publish
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-HOOK_URL = "http://127.0.0.1:8000/hooks/3kq9-example-token"
-CAPTURED = {"method": "POST", "headers": {}, "query": {}, "body": {"id": "7", "total": 12}}
+ORDER = {"id": "7", "total": 12}
 
 
-def triggers_flow(team: Team) -> int:
+def triggers_graph() -> dict:
     hook = node("order", "trigger.webhook", "New order") | {"position": {"x": 0, "y": 0}}
     nightly = node("nightly", "trigger.cron", "Nightly", expression="0 2 * * *")
-    return flow(team.editor, team.workspace, "Triggers", graph(hook, nightly)).pk
+    return graph(hook, nightly | {"position": {"x": 0, "y": 200}})
 
 
-def json_reply(route: Route, body: object, status: int = 200) -> None:
-    route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+def wait_for_listening(page: Page) -> None:
+    expect(page.get_by_text("Waiting for a request to the URL…")).to_be_visible()
 
 
 def test_a_webhook_node_shows_its_url_copies_it_and_captures_a_test_event(
     page: Page, context: BrowserContext, server: Server, team: Team
 ) -> None:
-    flow_id = triggers_flow(team)
-    listened: list[str] = []
-
-    def triggers(route: Route) -> None:
-        json_reply(
-            route,
-            [{"node_id": "order", "type": "trigger.webhook", "url": HOOK_URL, "active": True}],
-        )
-
-    def listen(route: Route) -> None:
-        listened.append(route.request.method)
-        if route.request.method == "POST":
-            json_reply(route, {"status": "waiting", "payload": None})
-        else:
-            json_reply(route, {"status": "captured", "payload": CAPTURED})
-
-    page.route(f"**/api/flows/{flow_id}/triggers/", triggers)
-    page.route(f"**/api/flows/{flow_id}/triggers/order/listen/", listen)
+    live = publish(team, triggers_graph(), name="Triggers")
+    # The URL the server names (its public URL is the test server's, not this process's).
+    hook_url = f"{server.url}/hooks/{webhook.endpoint_for(live, 'order').token}"
     log_in(context, server, team.editor)
-    designer = Designer(page).open(flow_id)
+    designer = Designer(page).open(live.pk)
     designer.select("order")
 
     url = page.get_by_label("Webhook URL", exact=True)
-    expect(url).to_have_value(HOOK_URL)
+    expect(url).to_have_value(hook_url)
     expect(page.get_by_text("Active: calls start runs")).to_be_visible()
     page.get_by_role("button", name="Copy", exact=True).click()
     expect(page.get_by_text("Copied")).to_be_visible()
-    assert page.evaluate("navigator.clipboard.readText()") == HOOK_URL
+    assert page.evaluate("navigator.clipboard.readText()") == hook_url
 
     page.get_by_role("button", name="Listen for a test event").click()
+    wait_for_listening(page)
+    answer = httpx.post(hook_url, json=ORDER, timeout=10)
+    assert answer.status_code == 200 and answer.json()["captured"] is True, answer.text
     expect(page.get_by_role("tab", name="Test run")).to_have_attribute("aria-selected", "true")
     expect(page.locator("#test-payload .cm-content")).to_contain_text('"total": 12')
-    assert listened[:2] == ["POST", "GET"]
+    assert not Run.objects.filter(flow=live).exists()  # a captured request starts no run
+
+
+def test_an_unpublished_webhook_says_where_its_url_comes_from_and_listens_once_saved(
+    page: Page, context: BrowserContext, server: Server, team: Team
+) -> None:
+    start = node("start", "trigger.manual", "Start") | {"position": {"x": 0, "y": 0}}
+    flow_id = flow(team.editor, team.workspace, "Draft hooks", graph(start)).pk
+    log_in(context, server, team.editor)
+    designer = Designer(page).open(flow_id)
+    hook = designer.drag_from_palette("trigger.webhook", 200, 400)
+    designer.select(hook)
+    expect(page.get_by_test_id("webhook-url-missing")).to_have_text(
+        "Save and publish to get the URL."
+    )
+
+    designer.save("Add a webhook")
+    designer.expect_saved(2)
+    url = page.get_by_label("Webhook URL", exact=True)
+    expect(url).to_have_value(re.compile(rf"^{re.escape(server.url)}/hooks/"))
+    expect(page.get_by_text("Inactive until the flow is published.")).to_be_visible()
+    assert httpx.post(url.input_value(), json=ORDER, timeout=10).status_code == 404
+
+    page.get_by_role("button", name="Listen for a test event").click()
+    wait_for_listening(page)
+    assert httpx.post(url.input_value(), json=ORDER, timeout=10).status_code == 200
+    expect(page.locator("#test-payload .cm-content")).to_contain_text('"id": "7"')
+    assert Flow.objects.get(pk=flow_id).live_version is None
 
 
 def test_a_schedule_node_previews_its_next_five_fire_times(
     page: Page, context: BrowserContext, server: Server, team: Team
 ) -> None:
-    flow_id = triggers_flow(team)
-    asked: list[str] = []
-
-    def preview(route: Route) -> None:
-        asked.append(route.request.url)
-        if "expression=0+2+*+*+*" in route.request.url:
-            times = [f"2026-12-0{day}T02:00:00+00:00" for day in range(1, 6)]
-            json_reply(route, {"next": times})
-        else:
-            error = {"field": "expression", "message": "Not a cron expression."}
-            json_reply(route, {"detail": "Invalid", "errors": [error]}, status=400)
-
-    page.route(re.compile(r".*/api/cron/preview/\?.*"), preview)
+    flow_id = flow(team.editor, team.workspace, "Nightly", triggers_graph()).pk
     log_in(context, server, team.editor)
     designer = Designer(page).open(flow_id)
     designer.select("nightly")
-    expect(page.locator(".tb-cron-next li")).to_have_count(5)
+    times = page.locator(".tb-cron-next li time")
+    expect(times).to_have_count(5)
+    moments = times.evaluate_all("items => items.map(item => item.dateTime)")
+    assert all(re.search(r"T02:00:00(\+00:00|Z)$", moment) for moment in moments), moments
+    assert moments == sorted(set(moments))
+
     designer.type_into("expression", "every night")
-    expect(designer.field("expression").locator(".tb-field-error")).to_have_text(
-        "Not a cron expression."
+    expect(designer.field("expression").locator(".tb-field-error")).to_contain_text(
+        "'every night' is not a cron expression; use five fields"
     )
-
-
-def test_without_the_trigger_endpoints_the_panels_degrade_to_hints(
-    page: Page, context: BrowserContext, server: Server, team: Team
-) -> None:
-    flow_id = triggers_flow(team)
-    for pattern in (f"**/api/flows/{flow_id}/triggers/**", re.compile(r".*/api/cron/preview/.*")):
-        page.route(pattern, lambda route: json_reply(route, {"detail": "Not found."}, 404))
-    log_in(context, server, team.editor)
-    designer = Designer(page).open(flow_id)
-    designer.select("order")
-    expect(page.get_by_test_id("webhook-url-missing")).to_have_text(
-        "Publish the flow to get the URL."
-    )
-    page.get_by_role("button", name="Listen for a test event").click()
-    expect(page.get_by_text("Listening for test events is not available")).to_be_visible()
-    designer.select("nightly")
-    hint = "The next fire times show once the server offers a preview"
-    expect(page.get_by_text(hint)).to_be_visible()
+    designer.type_into("expression", "30 6 * * 1")
+    expect(times).to_have_count(5)
+    expect(times.first).to_have_attribute("datetime", re.compile(r"T06:30:00"))

@@ -1,6 +1,6 @@
 // What a trigger node shows besides its form: a webhook's URL (copy, rotate, listen for a
-// test event) and a schedule's next fire times. The endpoints may not exist on an older
-// server: a 404 degrades to a hint, never an error.
+// test event) and a schedule's next fire times. A node the server has no URL for yet (not
+// saved, or not published) gets a hint saying what to do.
 import { useEffect, useRef, useState } from "react";
 import { api, problemText } from "./api.js";
 
@@ -15,7 +15,7 @@ export function WebhookInfo({ flowId, nodeId, revision, canWrite, saved, onCaptu
     setState({ loading: true });
     api.get(`/api/flows/${flowId}/triggers/`).then((result) => {
       if (cancelled) return;
-      if (!result.ok) { setState({ unavailable: true }); return; }
+      if (!result.ok) { setState({ failed: problemText(result) }); return; }
       const entry = Array.isArray(result.data) ? result.data.find((item) => item.node_id === nodeId) : null;
       setState(entry?.url ? { url: entry.url, active: entry.active } : { unavailable: true });
     });
@@ -48,12 +48,7 @@ export function WebhookInfo({ flowId, nodeId, revision, canWrite, saved, onCaptu
   async function listen() {
     const url = `/api/flows/${flowId}/triggers/${nodeId}/listen/`;
     const started = await api.post(url);
-    if (!started.ok) {
-      setListening({ problem: started.status === 404
-        ? "Listening for test events is not available on this server yet."
-        : problemText(started) });
-      return;
-    }
+    if (!started.ok) { setListening({ problem: problemText(started) }); return; }
     setListening({ waiting: true });
     let stopped = false;
     let timer = null;
@@ -81,6 +76,7 @@ export function WebhookInfo({ flowId, nodeId, revision, canWrite, saved, onCaptu
     <section className="tb-trigger-info" aria-label="Webhook trigger">
       <h3>Webhook URL</h3>
       {state.loading && <p className="muted">Loading…</p>}
+      {state.failed && <p className="error">{state.failed}</p>}
       {state.unavailable && (
         <p className="muted" data-testid="webhook-url-missing">
           {saved ? "Publish the flow to get the URL." : "Save and publish to get the URL."}
@@ -123,13 +119,11 @@ export function CronPreview({ expression, timezone }) {
       const result = await api.get(`/api/cron/preview/?${query}`);
       if (cancelled) return;
       if (result.ok) setState({ next: result.data?.next || [] });
-      else if (result.status === 404) setState({ unavailable: true });
       else setState({ problem: result.data?.errors?.[0]?.message || problemText(result) });
     }, 350);
     return () => { cancelled = true; window.clearTimeout(timer); };
   }, [expression, timezone]);
   if (!state) return null;
-  if (state.unavailable) return <p className="muted">The next fire times show once the server offers a preview.</p>;
   if (state.problem) return <p className="tb-field-error" role="alert">{state.problem}</p>;
   return (
     <div className="tb-cron-next" aria-live="polite">
