@@ -219,6 +219,12 @@ def _check_envelope(data: Any, *, max_nodes: int, max_bytes: int) -> Iterator[Pr
     if not isinstance(data, dict):
         yield Problem('A graph is an object: {"nodes": [...], "edges": [...]}.', field="graph")
         return
+    # First, so that no message below can quote text that cannot be shown (a lone
+    # surrogate in an unknown key would crash the JSON response).
+    problem = json_problem(data)
+    if problem:
+        yield Problem(problem, field="graph")
+        return
     unknown = sorted(set(data) - {"nodes", "edges"})
     if unknown:
         yield Problem(
@@ -228,10 +234,6 @@ def _check_envelope(data: Any, *, max_nodes: int, max_bytes: int) -> Iterator[Pr
         yield Problem("nodes must be a list.", field="nodes")
     if not isinstance(data.get("edges", []), list):
         yield Problem("edges must be a list.", field="edges")
-    problem = json_problem(data)
-    if problem:
-        yield Problem(problem, field="graph")
-        return
     size = len(json.dumps(data, separators=(",", ":")).encode())
     if size > max_bytes:
         yield Problem(f"The graph is {size:,} bytes; the limit is {max_bytes:,}.", field="graph")
@@ -244,29 +246,74 @@ def _check_envelope(data: Any, *, max_nodes: int, max_bytes: int) -> Iterator[Pr
 def json_problem(
     value: Any, *, what: str = "The graph", max_depth: int = MAX_JSON_DEPTH
 ) -> str | None:
-    """Why ``value`` cannot be stored faithfully in a JSON column (NUL characters, which
-    PostgreSQL refuses; NaN and Infinity, which JSON lacks; absurd nesting), or None."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
+    """Why ``value`` cannot be stored faithfully in a JSON column, or None: NUL characters
+    and lone surrogates (``json.loads`` accepts ``"\\ud800"``), which PostgreSQL refuses;
+    NaN and Infinity, which JSON lacks; absurd nesting. The message says where."""
+    if _find_problem(value, max_depth, trails=False) is None:
+        return None
+    # Walk again noting paths: the common, clean case never pays for building them.
+    found = _find_problem(value, max_depth, trails=True)
+    assert found is not None
+    problem, trail, ending = found
+    return f"{what} {problem}{_where(trail)}{ending}"
+
+
+# The way back from a value to the root: (parent's trail, key or index), None at the root.
+_Trail = tuple[Any, str | int] | None
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_UNSTORABLE = ", which cannot be stored."
+
+
+def _find_problem(value: Any, max_depth: int, *, trails: bool) -> tuple[str, _Trail, str] | None:
+    """The first problem as (what is wrong, where, the end of the sentence)."""
+    stack: list[tuple[Any, int, _Trail]] = [(value, 0, None)]
     while stack:
-        current, depth = stack.pop()
+        current, depth, trail = stack.pop()
         if depth > max_depth:
-            return f"{what} is nested more than {max_depth} levels deep."
+            return f"is nested more than {max_depth} levels deep", None, "."
         if isinstance(current, str):
-            if "\x00" in current:
-                return f"{what} contains a NUL character (\\u0000), which cannot be stored."
+            problem = text_problem(current)
+            if problem:
+                return f"contains {problem}", trail, _UNSTORABLE
         elif isinstance(current, float):
             if current != current or current in (float("inf"), float("-inf")):
-                return f"{what} contains NaN or Infinity, which JSON does not allow."
+                return "contains NaN or Infinity", trail, ", which JSON does not allow."
         elif isinstance(current, dict):
             for key, item in current.items():
-                if not isinstance(key, str) or "\x00" in key:
-                    return f"{what} contains a key that is not text: {key!r}."
-                stack.append((item, depth + 1))
+                if not isinstance(key, str):
+                    return f"contains a key that is not text ({key!r})", trail, "."
+                problem = text_problem(key)
+                if problem:
+                    return f"contains {problem} in a key", trail, _UNSTORABLE
+                # A trail only holds keys already found clean: messages never quote bad ones.
+                stack.append((item, depth + 1, (trail, key) if trails else None))
         elif isinstance(current, list | tuple):
-            stack.extend((item, depth + 1) for item in current)
+            if trails:
+                stack.extend((item, depth + 1, (trail, i)) for i, item in enumerate(current))
+            else:
+                stack.extend((item, depth + 1, None) for item in current)
         elif current is not None and not isinstance(current, bool | int):
-            return f"{what} contains a value JSON cannot hold ({type(current).__name__})."
+            return f"contains a value JSON cannot hold ({type(current).__name__})", trail, "."
     return None
+
+
+def text_problem(text: str) -> str | None:
+    """What in ``text`` PostgreSQL cannot store (a NUL, a lone surrogate), or None."""
+    if "\x00" in text:
+        return "a NUL character (\\u0000)"
+    surrogate = None if text.isascii() else _SURROGATE.search(text)  # isascii: a fast path
+    if surrogate:
+        return f"a lone surrogate (\\u{ord(surrogate.group()):04x}, half of a UTF-16 pair)"
+    return None
+
+
+def _where(trail: _Trail) -> str:
+    parts: list[str] = []
+    while trail is not None:
+        trail, key = trail
+        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
+    path = "".join(reversed(parts)).lstrip(".")
+    return f" at {path[:200]}" if path else ""
 
 
 Declared = dict[str, "NodeKind | None"]
@@ -442,11 +489,12 @@ def _parse_edge(index: int, raw: Any, declared: Declared) -> tuple[Edge | None, 
             field=where,
         )
     source, target, handle = raw.get("source"), raw.get("target"), raw.get("sourceHandle")
-    for end, value in (("source", source), ("target", target)):
+    for end, value, other in (("source", source, target), ("target", target, source)):
         if not isinstance(value, str) or value not in declared:
+            # Blame the end that exists, so the designer can show where the edge dangles.
             return None, Problem(
                 f"The edge's {end} {value!r} is not a node of this graph.",
-                node=source if end == "target" and isinstance(source, str) else None,
+                node=other if isinstance(other, str) and other in declared else None,
                 field=f"{where}.{end}",
             )
     assert isinstance(source, str) and isinstance(target, str)

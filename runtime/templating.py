@@ -30,9 +30,14 @@ class _Environment(ImmutableSandboxedEnvironment):
 
 _text_env = _Environment(undefined=StrictUndefined, autoescape=False)
 _html_env = _Environment(undefined=StrictUndefined, autoescape=True)
-# What a template can raise besides Jinja's own errors: 1/0, int("x"), a huge range...
+# What compiling can raise besides Jinja's own errors. Jinja's parser and code generator
+# recurse once per nesting level, so ~100 nested brackets exhaust Python's stack
+# (RecursionError); Python's own compiler refuses the generated code for 20 nested loops or
+# ~100 nested blocks (SyntaxError, IndentationError).
+_COMPILE_ERRORS = (TemplateError, RecursionError, SyntaxError)
+# What rendering can raise on top: 1/0, int("x"), a huge range, a macro calling itself...
 _RENDER_ERRORS = (
-    TemplateError,
+    *_COMPILE_ERRORS,
     ArithmeticError,
     TypeError,
     ValueError,
@@ -49,10 +54,11 @@ class TemplateProblem(Exception):
 
 
 def template_problem(source: str) -> str | None:
-    """Why ``source`` is not a valid template, or None."""
+    """Why ``source`` is not a valid template, or None. Compiles it rather than only
+    parsing it: some templates parse but are refused by Python's compiler at run time."""
     try:
-        _text_env.parse(source)
-    except TemplateError as exc:
+        _text_env.compile(source)
+    except _COMPILE_ERRORS as exc:
         return _describe(exc)
     return None
 
@@ -63,7 +69,7 @@ def expression_problem(source: str) -> str | None:
         return "The expression is empty."
     try:
         _text_env.compile_expression(source)
-    except TemplateError as exc:
+    except _COMPILE_ERRORS as exc:
         return _describe(exc)
     return None
 
@@ -103,6 +109,15 @@ def render_value(value: Any, context: dict[str, Any]) -> Any:
 
 
 def _describe(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        # Python's own message ("maximum recursion depth exceeded") means nothing to a user.
+        return (
+            "This is nested too deeply for the template engine (or a macro calls itself "
+            "without end); simplify it."
+        )
+    if isinstance(exc, SyntaxError):
+        # The line is in Jinja's generated Python, not the user's template: leave it out.
+        return f"Its blocks are nested too deeply for Python to compile ({exc.msg}); simplify it."
     line = getattr(exc, "lineno", None)
     message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
     if not isinstance(exc, TemplateError):

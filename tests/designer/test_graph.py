@@ -87,9 +87,18 @@ def test_it_rejects_an_edge_to_a_missing_node() -> None:
     assert "ghost" in problem.message
 
 
-def test_it_rejects_an_edge_from_a_missing_node() -> None:
-    problem = only_problem(graph(TRIGGER, edges=[edge("ghost", "start")]))
-    assert problem.field == "edges[0].source"
+def test_it_rejects_an_edge_from_a_missing_node_naming_the_node_it_leads_into() -> None:
+    step = node("shape", "data.transform", value=1)
+    problem = only_problem(
+        graph(TRIGGER, step, edges=[edge("start", "shape"), edge("ghost", "shape")])
+    )
+    assert (problem.node, problem.field) == ("shape", "edges[1].source")
+    assert "ghost" in problem.message
+
+
+def test_it_rejects_an_edge_between_two_missing_nodes_naming_no_node() -> None:
+    problem = only_problem(graph(TRIGGER, edges=[edge("ghost", "phantom")]))
+    assert (problem.node, problem.field) == (None, "edges[0].source")
 
 
 def test_it_rejects_an_edge_into_a_trigger() -> None:
@@ -110,7 +119,8 @@ def test_it_rejects_a_self_loop() -> None:
 def test_it_rejects_a_duplicate_edge() -> None:
     step = node("shape", "data.transform", value=1)
     problem = only_problem(graph(TRIGGER, step, edges=[edge("start", "shape")] * 2))
-    assert problem.field == "edges[1]"
+    assert (problem.node, problem.field) == ("start", "edges[1]")
+    assert "start → shape" in problem.message
 
 
 def test_it_rejects_a_cycle_and_names_exactly_the_nodes_on_it() -> None:
@@ -318,6 +328,36 @@ def test_it_refuses_nan() -> None:
         "NaN"
         in only_problem(with_step(node("shape", "data.transform", value=float("nan")))).message
     )
+
+
+def test_it_refuses_lone_surrogates_and_says_where() -> None:
+    # What json.loads makes of '"\\ud800"': PostgreSQL's jsonb refuses it.
+    problem = only_problem(with_step(node("shape", "data.transform", value={"id": "\ud800"})))
+    assert problem.field == "graph"
+    assert "lone surrogate (\\ud800" in problem.message
+    assert "at nodes[1].config.value.id" in problem.message
+
+
+def test_it_refuses_a_lone_surrogate_in_a_key_before_quoting_any_key() -> None:
+    problem = only_problem({"nodes": [TRIGGER], "\udc00": 1})
+    assert problem.field == "graph" and "in a key" in problem.message
+    assert "\udc00" not in problem.message  # a message quoting it could not be sent
+
+
+def test_it_names_the_node_and_field_of_a_condition_nested_too_deeply_to_parse() -> None:
+    # Jinja's parser recurses once per bracket: 100 levels used to raise RecursionError.
+    deep = "(" * 100 + "1" + ")" * 100
+    problem = only_problem(with_step(node("check", "logic.branch", condition=deep)))
+    assert (problem.node, problem.field) == ("check", "config.condition")
+    assert "nested too deeply" in problem.message
+
+
+def test_it_names_a_template_whose_blocks_python_cannot_compile() -> None:
+    # Parses, but Python allows only 20 nested loops in the code Jinja generates.
+    nested = "{% for a in [1] %}" * 25 + "x" + "{% endfor %}" * 25
+    problem = only_problem(with_step(node("shape", "data.transform", value={"text": nested})))
+    assert (problem.node, problem.field) == ("shape", "config.value.text")
+    assert "nested too deeply" in problem.message
 
 
 def test_it_refuses_absurd_nesting() -> None:

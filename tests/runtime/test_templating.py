@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.templating import TemplateProblem, evaluate, render, render_value
+from runtime.templating import (
+    TemplateProblem,
+    evaluate,
+    expression_problem,
+    render,
+    render_value,
+    template_problem,
+)
 
 EVENT = {"event": {"trigger": {"body": {"id": 7, "items": [1, 2], "name": "<Ada>"}}}}
 
@@ -44,3 +51,41 @@ def test_html_templates_escape_what_they_insert() -> None:
 def test_the_sandbox_refuses_internals_and_huge_ranges(attack: str) -> None:
     with pytest.raises(TemplateProblem):
         render(attack, EVENT)
+
+
+NESTED_LOOPS = "{% for a in [1] %}" * 25 + "x" + "{% endfor %}" * 25
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{{ " + "(" * 100 + "1" + ")" * 100 + " }}",  # Jinja's parser runs out of stack
+        "{{ " + " + ".join(["1"] * 5000) + " }}",  # parses, but compiling recurses
+        NESTED_LOOPS,  # parses, but Python refuses 25 nested loops
+    ],
+)
+def test_a_template_nested_too_deeply_is_a_problem_not_a_crash(source: str) -> None:
+    problem = template_problem(source)
+    assert problem is not None and "nested too deeply" in problem
+
+
+def test_an_expression_nested_too_deeply_is_a_problem_not_a_crash() -> None:
+    problem = expression_problem("(" * 100 + "1" + ")" * 100)
+    assert problem is not None and "nested too deeply" in problem
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}",  # compiles; recurses when run
+        NESTED_LOOPS,
+    ],
+)
+def test_rendering_what_recurses_without_end_raises_a_template_problem(source: str) -> None:
+    with pytest.raises(TemplateProblem, match="nested too deeply"):
+        render_value({"text": source}, EVENT)
+
+
+def test_evaluating_an_expression_nested_too_deeply_raises_a_template_problem() -> None:
+    with pytest.raises(TemplateProblem, match="nested too deeply"):
+        evaluate("(" * 100 + "1" + ")" * 100, EVENT)
