@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 from designer import selectors, serializers, services
 from designer.diff import graph_diff
 from designer.models import Flow, Membership
+from designer.params import id_param, search_param
 from runtime.services import step_catalog
 
 
@@ -51,12 +52,11 @@ class FlowList(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         params = self.request.query_params
-        workspace = params.get("workspace")
         return selectors.flow_list_for_user(
             user=_user(self.request),
-            search=params.get("q", "")[:200],
+            search=search_param(params),
             archived=params.get("archived") in {"1", "true", "yes"},
-            workspace_id=int(workspace) if workspace and workspace.isdigit() else None,
+            workspace_id=id_param(params, "workspace"),
         )
 
     @extend_schema(
@@ -153,8 +153,8 @@ class VersionDiff(APIView):
     )
     def get(self, request: Request, flow_id: int, number: int) -> Response:
         flow = selectors.flow_get_for_user(user=_user(request), flow_id=flow_id)
-        against = request.query_params.get("against", "")
-        if not against.isdigit():
+        against = id_param(request.query_params, "against")
+        if against is None:
             return Response(
                 {
                     "detail": "Say which version to compare with: ?against=<number>.",
@@ -193,10 +193,10 @@ class FlowExport(APIView):
     )
     def get(self, request: Request, flow_id: int) -> HttpResponse:
         flow = selectors.flow_get_for_user(user=_user(request), flow_id=flow_id)
-        number = request.query_params.get("version")
+        number = id_param(request.query_params, "version")
         version = (
             selectors.flow_version_get(flow=flow, number=number)
-            if number
+            if number is not None
             else flow.live_version or selectors.flow_version_latest(flow=flow)
         )
         if version is None:
@@ -221,9 +221,8 @@ class FlowImport(APIView):
         responses={201: serializers.FlowSerializer},
     )
     def post(self, request: Request) -> Response:
-        workspace_id = request.query_params.get("workspace", "")
         workspace = services.workspace_for_new_flow(
-            user=_user(request), workspace_id=int(workspace_id) if workspace_id.isdigit() else None
+            user=_user(request), workspace_id=id_param(request.query_params, "workspace")
         )
         flow = services.flow_import(user=_user(request), workspace=workspace, data=request.data)
         return Response(serializers.FlowSerializer(flow).data, status=status.HTTP_201_CREATED)

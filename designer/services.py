@@ -13,7 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
-from designer.graph import Graph, parse_graph
+from designer.graph import Graph, parse_graph, text_problem
 from designer.models import Flow, FlowEvent, FlowVersion, Membership, Role, Workspace
 from runtime.services import step_catalog, triggers_sync
 
@@ -38,6 +38,17 @@ class VersionConflict(Exception):
             f"Version {latest.number} was saved by {author} after the version you started "
             "from. Load it, or save yours on top of it."
         )
+
+
+def text_check(**fields: str | None) -> None:
+    """Refuse text PostgreSQL cannot store, naming the field. DRF's CharField already
+    refuses it; this covers the callers that bypass a serializer (import, pages, commands)."""
+    for name, value in fields.items():
+        problem = text_problem(value) if value is not None else None
+        if problem:
+            raise InvalidRequest(
+                f"The {name} contains {problem}, which cannot be stored.", field=name
+            )
 
 
 def graph_validate(graph: Any) -> Graph:
@@ -95,6 +106,7 @@ def flow_create(
 ) -> Flow:
     """Create a flow, with version 1 when a graph is given (validated first; nothing is
     stored when it is invalid)."""
+    text_check(name=name, description=description, message=message)
     parsed = graph_validate(graph) if graph is not None else None
     flow = Flow.objects.create(workspace=workspace, name=name, description=description, owner=user)
     FlowEvent.objects.create(flow=flow, actor=user, action=action)
@@ -118,6 +130,7 @@ def flow_update(
     name: str | None = None,
     description: str | None = None,
 ) -> Flow:
+    text_check(name=name, description=description)
     if name is not None and name != flow.name:
         FlowEvent.objects.create(
             flow=flow,
@@ -165,14 +178,24 @@ def flow_version_save(
 ) -> FlowVersion:
     """Store ``graph`` as the flow's next version.
 
-    Raises GraphInvalid (nothing stored) or, when ``based_on`` is older than the latest
-    version and ``force`` is not set, VersionConflict. Two concurrent saves get consecutive
-    numbers: the flow row is locked while the next number is taken.
+    Raises GraphInvalid (nothing stored); InvalidRequest when ``based_on`` names a version
+    that does not exist (0 means "no version yet"); VersionConflict when ``based_on`` is
+    older than the latest version and ``force`` is not set. Two concurrent saves get
+    consecutive numbers: the flow row is locked while the next number is taken.
     """
+    text_check(message=message)
     parsed = graph_validate(graph)  # outside the lock: it may spawn a JavaScript check
     with transaction.atomic():
         locked = Flow.objects.select_for_update().get(pk=flow.pk)
         latest = FlowVersion.objects.filter(flow=locked).aggregate(n=Max("number"))["n"] or 0
+        if based_on is not None and based_on > latest:
+            has = (
+                f"its latest is {latest}" if latest else "it has none yet (send 0 or omit based_on)"
+            )
+            raise InvalidRequest(
+                f"based_on names version {based_on}, which this flow does not have; {has}.",
+                field="based_on",
+            )
         if based_on is not None and based_on != latest and not force:
             raise VersionConflict(
                 FlowVersion.objects.select_related("author").get(flow=locked, number=latest)
@@ -274,8 +297,10 @@ def flow_import(*, user: User, workspace: Workspace, data: Any, name: str | None
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise InvalidRequest("The export needs a name of 1-200 characters.", field="name")
     description = data.get("description", "")
-    if not isinstance(description, str):
-        raise InvalidRequest("description must be text.", field="description")
+    if not isinstance(description, str) or len(description) > 5000:
+        raise InvalidRequest(
+            "description must be text of at most 5000 characters.", field="description"
+        )
     graph = {key: value for key, value in data.items() if key in {"nodes", "edges"}}
     return flow_create(
         user=user,

@@ -21,6 +21,7 @@ from designer import selectors, services
 from designer.diff import graph_diff
 from designer.graph import SETTINGS_SCHEMA, GraphInvalid
 from designer.models import Flow, FlowVersion, Role, Workspace
+from designer.params import positive_int, search_param
 from runtime.services import flow_run_stats
 
 # The graph of a new flow: one manual trigger, so it can be tested at once.
@@ -46,7 +47,7 @@ class HtmxHttpRequest(HttpRequest):
 @login_required
 @require_GET
 def flow_list(request: HtmxHttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "")[:200]
+    search = search_param(request.GET)
     archived = request.GET.get("archived") == "1"
     flows = list(
         selectors.flow_list_for_user(user=request.user, search=search, archived=archived)[:500]
@@ -105,23 +106,22 @@ def _sparkline(daily: list[int]) -> str:
 @require_POST
 def flow_create(request: HttpRequest) -> HttpResponse:
     name = request.POST.get("name", "").strip()
-    workspace_id = request.POST.get("workspace", "")
     if not name or len(name) > 200:
         return _list_with_error(request, "Give the flow a name of 1-200 characters.")
     try:
         workspace = services.workspace_for_new_flow(
             user=request.user,  # type: ignore[arg-type]  # login_required ran
-            workspace_id=int(workspace_id) if workspace_id.isdigit() else None,
+            workspace_id=positive_int(request.POST.get("workspace", "")),
+        )
+        flow = services.flow_create(
+            user=request.user,  # type: ignore[arg-type]  # login_required ran
+            workspace=workspace,
+            name=name,
+            graph=STARTER_GRAPH,
+            message="Started with a manual trigger",
         )
     except services.InvalidRequest as exc:
         return _list_with_error(request, str(exc))
-    flow = services.flow_create(
-        user=request.user,  # type: ignore[arg-type]  # login_required ran
-        workspace=workspace,
-        name=name,
-        graph=STARTER_GRAPH,
-        message="Started with a manual trigger",
-    )
     return redirect("designer:flow-detail", flow_id=flow.pk)
 
 

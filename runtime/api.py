@@ -7,12 +7,14 @@ from typing import Any
 from django.contrib.auth.models import User
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
-from rest_framework.pagination import CursorPagination
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from designer import selectors as flows
+from designer.params import id_param, positive_int
 from runtime import selectors, serializers, services
 from runtime.status import RunStatus
 
@@ -28,6 +30,14 @@ class NewestFirst(CursorPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def decode_cursor(self, request: Request) -> Cursor | None:
+        # DRF trusts the position inside the cursor: a forged "p=abc" would reach the id
+        # filter and fail there (a 500). Positions here are always run ids.
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None and not positive_int(cursor.position):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 class FlowRunStart(APIView):
@@ -75,11 +85,11 @@ class RunList(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         params = self.request.query_params
-        flow = params.get("flow", "")
+        status = params.get("status") or None
+        if status is not None and status not in RunStatus.values:
+            raise ValidationError({"status": [f"status is one of {', '.join(RunStatus.values)}."]})
         return selectors.run_list_for_user(
-            user=_user(self.request),
-            flow_id=int(flow) if flow.isdigit() else None,
-            status=params.get("status") if params.get("status") in RunStatus.values else None,
+            user=_user(self.request), flow_id=id_param(params, "flow"), status=status
         )
 
 

@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from designer.models import Role, Workspace
+from designer.params import positive_int
 from designer.selectors import role_for_user, workspace_list_for_user
 from runtime.models import Run, Secret
 
@@ -152,7 +153,9 @@ def _start_of(day: date) -> datetime:
 def _search(runs: QuerySet[Run], search: str) -> QuerySet[Run]:
     """Runs whose input holds the words/numbers of ``search`` (GIN-indexed on PostgreSQL),
     or whose id it is."""
-    by_id = Q(pk=int(search)) if search.isdigit() and len(search) < 19 else Q(pk__in=[])
+    run_id = positive_int(search)
+    by_id = Q(pk=run_id) if run_id is not None else Q(pk__in=[])
+    search = search.replace("\x00", "")  # PostgreSQL refuses NUL in text, even to compare
     if connection.vendor == "postgresql":
         words = RawSQL(
             "jsonb_to_tsvector('simple', runtime_run.input, '[\"string\", \"numeric\"]') "

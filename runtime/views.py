@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from designer.models import Role
+from designer.params import positive_int, search_param
 from designer.selectors import flow_list_for_user, role_for_user
 from runtime import selectors, services
 from runtime.models import Run
@@ -38,14 +39,15 @@ def _user(request: HttpRequest) -> User:
 @require_GET
 def run_list(request: HtmxHttpRequest) -> HttpResponse:
     filters = _filters(request.GET)
-    params = request.GET.copy()
-    params.pop("before", None)
+    # The "Older runs" link adds its own before=: the query it extends must not carry one.
+    query = request.GET.copy()
+    query.pop("before", None)
     runs = list(selectors.run_search_for_user(user=request.user, filters=filters)[: PAGE + 1])
     context: dict[str, Any] = {
         "runs": runs[:PAGE],
         "older": runs[PAGE - 1].pk if len(runs) > PAGE else None,
         "filters": filters,
-        "query": request.GET.urlencode(),
+        "query": query.urlencode(),
         "statuses": RunStatus.choices,
         "kinds": TRIGGER_KINDS,
         "flows": flow_list_for_user(user=request.user)
@@ -64,33 +66,26 @@ def run_list(request: HtmxHttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
-def _flow_choices(request: HttpRequest) -> Any:
-    flows = flow_list_for_user(user=request.user).select_related(None)
-    return flows.only("id", "name")[:500]
-
-
 def _filters(params: Any) -> selectors.RunFilters:
-    def number(name: str) -> int | None:
-        value = params.get(name, "")
-        return int(value) if value.isdigit() and len(value) < 19 else None
-
     def day(name: str) -> date | None:
         try:
-            return date.fromisoformat(params.get(name, ""))
+            value = date.fromisoformat(params.get(name, ""))
         except ValueError:
             return None
+        # The last day of year 9999 has no next day to end the range at.
+        return value if date.min < value < date.max else None
 
     status = params.get("status", "")
     kind = params.get("trigger", "")
     return selectors.RunFilters(
-        flow_id=number("flow"),
+        flow_id=positive_int(params.get("flow")),
         status=status if status in RunStatus.values else "",
         trigger_kind=kind if kind in TRIGGER_KINDS else "",
-        version=number("version"),
+        version=positive_int(params.get("version")),
         since=day("since"),
         until=day("until"),
-        search=params.get("q", "").strip()[:200],
-        before_id=number("before"),
+        search=search_param(params),
+        before_id=positive_int(params.get("before")),
     )
 
 
@@ -199,6 +194,8 @@ def run_edit_input(request: HttpRequest, run_id: int) -> HttpResponse:
                 payload=payload,
             )
             return redirect(reverse("runtime:run-detail", args=[new.pk]))
+        except RecursionError:  # json.loads recurses once per bracket
+            error = "The input is nested too deeply."
         except ValueError as exc:
             error = f"The input is not valid JSON: {exc}"
         except services.RunRefused as exc:

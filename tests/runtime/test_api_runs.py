@@ -3,13 +3,17 @@ list and filter, cancel, re-run and retry — each by permission."""
 
 from __future__ import annotations
 
+import base64
+
+import httpx
 import pytest
 
 from designer.services import flow_version_save
 from runtime.models import Run
 from runtime.status import RunStatus
-from tests.conftest import Team
-from tests.factories import node
+from runtime.triggers import webhook
+from tests.conftest import Team, Web
+from tests.factories import edge, graph, node
 from tests.runtime.helpers import chain, publish
 from tests.stack import Stack, wait_for_run
 
@@ -151,3 +155,92 @@ def test_rerun_with_an_edited_input_on_the_live_version(team: Team, stack: Stack
     assert again.status_code == 201
     run = wait_for_run(Run.objects.get(pk=again.json()["id"]))
     assert (run.output, run.rerun_of_id) == (2, first.json()["id"])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["²", "x", "0", str(2**63)])
+def test_listing_runs_of_a_flow_that_is_not_an_id_is_a_400_naming_it(
+    team: Team, value: str
+) -> None:
+    # "²".isdigit() is True but int("²") raises: that was a 500.
+    response = team.client(team.viewer).get("/api/runs/", {"flow": value})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "flow"
+
+
+@pytest.mark.django_db
+def test_listing_runs_by_a_status_that_does_not_exist_is_a_400_naming_it(team: Team) -> None:
+    # It used to be ignored, listing every run as if no status had been asked for.
+    response = team.client(team.viewer).get("/api/runs/", {"status": "faild"})
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["field"] == "status" and "succeeded" in error["message"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("position", [b"p=abc", b"p=\x00", b"p=-5"])
+def test_a_forged_cursor_is_a_404_not_a_crash(team: Team, position: bytes) -> None:
+    # DRF decodes the cursor but hands its position straight to the id filter.
+    cursor = base64.b64encode(position).decode()
+    response = team.client(team.viewer).get("/api/runs/", {"cursor": cursor})
+    assert response.status_code == 404
+    assert "Invalid cursor" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_lone_surrogate_in_a_run_input_is_a_400_saying_where(team: Team) -> None:
+    flow = publish(team, ECHO)
+    response = team.client(team.editor).post(
+        f"/api/flows/{flow.pk}/runs/",
+        '{"input": {"order": {"id": "\\ud800"}}}',
+        content_type="application/json",
+    )
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert error["field"] == "input"
+    assert "lone surrogate" in error["message"] and "order.id" in error["message"]
+    assert not Run.objects.exists()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_template_that_recurses_without_end_fails_its_step_not_the_worker(
+    team: Team, stack: Stack
+) -> None:
+    # It compiles (so it saves); it only recurses when rendered, inside the worker.
+    endless = "{% macro again(n) %}{{ again(n) }}{% endmacro %}{{ again(1) }}"
+    flow = publish(team, chain(node("loop", "data.transform", value={"text": endless})))
+    client = team.client(team.editor)
+    started = client.post(f"/api/flows/{flow.pk}/runs/", {"input": {}}, format="json")
+    run = wait_for_run(Run.objects.get(pk=started.json()["id"]))
+    step = run.steps.get(node_id="loop")
+    assert (run.status, step.status) == (RunStatus.FAILED, "failed")
+    assert step.error.startswith("Template error:") and "nested too deeply" in step.error
+    # The same worker goes on running flows.
+    again = client.post(
+        f"/api/flows/{publish(team, ECHO, 'Echo').pk}/runs/", {"input": {"n": 3}}, format="json"
+    )
+    assert wait_for_run(Run.objects.get(pk=again.json()["id"])).output == 3
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_webhook_body_with_a_lone_surrogate_is_a_400_not_a_database_error(
+    team: Team, web: Web
+) -> None:
+    flow = publish(
+        team,
+        graph(
+            node("order", "trigger.webhook"),
+            node("shape", "data.transform", value="{{ event.trigger.body.id }}"),
+            edges=[edge("order", "shape")],
+        ),
+    )
+    response = httpx.post(
+        f"{web.url}/hooks/{webhook.endpoint_for(flow, 'order').token}",
+        content=b'{"id": "\\ud800"}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert "lone surrogate" in response.json()["detail"]
+    assert not Run.objects.exists()
