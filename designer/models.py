@@ -79,12 +79,22 @@ class Flow(models.Model):
 
 
 class ImmutableVersionError(Exception):
-    """Raised on any attempt to change or delete a saved FlowVersion."""
+    """Raised on any attempt to change a saved FlowVersion's graph, number or flow, or to
+    delete one."""
+
+
+# What makes a version what it is. The rest may change: author becomes NULL when its user
+# is deleted (on_delete=SET_NULL is an UPDATE).
+VERSION_IDENTITY = frozenset({"flow", "flow_id", "number", "graph"})
 
 
 class FlowVersionQuerySet(models.QuerySet["FlowVersion"]):
     def update(self, **kwargs: Any) -> int:
-        raise ImmutableVersionError("Flow versions are immutable; save a new version instead.")
+        if VERSION_IDENTITY & set(kwargs):
+            raise ImmutableVersionError(
+                "A flow version's graph, number and flow never change; save a new version."
+            )
+        return super().update(**kwargs)
 
     def delete(self) -> tuple[int, dict[str, int]]:
         raise ImmutableVersionError("Flow versions are never deleted; runs are pinned to them.")
@@ -93,9 +103,9 @@ class FlowVersionQuerySet(models.QuerySet["FlowVersion"]):
 class FlowVersion(models.Model):
     """One saved graph of a flow. Immutable once saved: a change is a new, higher number.
 
-    Immutability is enforced three times: here (save/delete), in the queryset (update/delete)
-    and by a database trigger (see migration 0002), so no ORM, admin or SQL path can rewrite
-    history that runs are pinned to.
+    Its graph, number and flow are guarded three times: here (save/delete), in the queryset
+    (update/delete) and by a database trigger (migrations 0002 and 0003), so no ORM, admin
+    or SQL path can rewrite history that runs are pinned to.
     """
 
     flow = models.ForeignKey(Flow, on_delete=models.PROTECT, related_name="versions")
@@ -121,12 +131,21 @@ class FlowVersion(models.Model):
         return f"{self.flow} v{self.number}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
+        if not self._state.adding and self._rewrites_identity(kwargs.get("update_fields")):
             raise ImmutableVersionError(f"{self} is immutable; save a new version instead.")
         super().save(*args, **kwargs)
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise ImmutableVersionError(f"{self} is never deleted; runs are pinned to it.")
+
+    def _rewrites_identity(self, update_fields: Any) -> bool:
+        """Whether saving would change the stored graph, number or flow."""
+        if update_fields is not None and not VERSION_IDENTITY & set(update_fields):
+            return False
+        stored = (
+            FlowVersion.objects.filter(pk=self.pk).values_list("flow_id", "number", "graph").first()
+        )
+        return stored != (self.flow_id, self.number, self.graph)
 
 
 class FlowEvent(models.Model):

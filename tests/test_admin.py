@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
+from designer.models import FlowVersion
 from runtime.models import Run, Secret
 from runtime.services import secret_set
 from tests.conftest import Team
@@ -69,3 +70,18 @@ def test_secret_values_never_show(admin_client: Client, team: Team) -> None:
     assert "top-secret-value" not in page and secret.ciphertext not in page
     listing = admin_client.get("/admin/runtime/secret/").content.decode()
     assert "KEY" in listing and "top-secret-value" not in listing
+
+
+@pytest.mark.django_db
+def test_an_admin_deletes_a_user_who_saved_versions_and_the_versions_stay(
+    admin_client: Client, team: Team
+) -> None:
+    # FlowVersion.author is SET_NULL: the database must let that one UPDATE through.
+    run = start(team, chain(node("shape", "data.transform", value=1)))
+    response = admin_client.post(f"/admin/auth/user/{team.editor.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=team.editor.pk).exists()
+    version = FlowVersion.objects.get(pk=run.version.pk)
+    assert (version.author, version.number) == (None, 1)
+    page = admin_client.get(f"/admin/designer/flowversion/{version.pk}/change/")
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import pytest
 from django.db import DatabaseError, connection, connections, transaction
@@ -20,10 +21,25 @@ def test_a_saved_version_cannot_be_saved_again(team: Team) -> None:
         version.save()
 
 
-def test_a_version_cannot_be_changed_through_a_queryset(team: Team) -> None:
+@pytest.mark.parametrize("change", [{"graph": {}}, {"number": 7}])
+def test_a_version_cannot_be_changed_through_a_queryset(team: Team, change: dict[str, Any]) -> None:
     flow(team.editor, team.workspace)
     with pytest.raises(ImmutableVersionError):
-        FlowVersion.objects.filter(number=1).update(message="tampered")
+        FlowVersion.objects.filter(number=1).update(**change)
+
+
+def test_a_version_saves_when_its_graph_number_and_flow_stay_the_same(team: Team) -> None:
+    version = flow(team.editor, team.workspace).versions.get()
+    version.author = None
+    version.save(update_fields=["author"])
+    version.message = "First version, explained"
+    version.save()
+    stored = FlowVersion.objects.get(pk=version.pk)
+    assert (stored.author, stored.message, stored.graph) == (
+        None,
+        "First version, explained",
+        version.graph,
+    )
 
 
 def test_a_version_cannot_be_deleted_through_the_orm(team: Team) -> None:
@@ -34,16 +50,36 @@ def test_a_version_cannot_be_deleted_through_the_orm(team: Team) -> None:
         FlowVersion.objects.all().delete()
 
 
-def test_the_database_refuses_to_rewrite_a_version_even_with_raw_sql(team: Team) -> None:
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE designer_flowversion SET graph = '{}' WHERE id = %(id)s",
+        "UPDATE designer_flowversion SET number = number + 1 WHERE id = %(id)s",
+        "UPDATE designer_flowversion SET flow_id = %(other)s WHERE id = %(id)s",
+    ],
+)
+def test_the_database_refuses_to_rewrite_a_version_even_with_raw_sql(team: Team, sql: str) -> None:
     version = flow(team.editor, team.workspace).versions.get()
+    other = flow(team.editor, team.workspace, "Other")
     with (
         pytest.raises(DatabaseError, match="immutable"),
         transaction.atomic(),
         connection.cursor() as cursor,
     ):
-        sql = "UPDATE designer_flowversion SET graph = '{}' WHERE id = %s"
-        cursor.execute(sql, [version.pk])
-    assert FlowVersion.objects.get(pk=version.pk).graph == version.graph != {}
+        cursor.execute(sql, {"id": version.pk, "other": other.pk})
+    stored = FlowVersion.objects.get(pk=version.pk)
+    assert (stored.graph, stored.number, stored.flow_id) == (version.graph, 1, version.flow_id)
+
+
+def test_deleting_a_user_who_saved_versions_keeps_the_versions_without_an_author(
+    team: Team,
+) -> None:
+    # author is SET_NULL: an UPDATE of the author alone, which the trigger must let through.
+    orders = flow(team.editor, team.workspace)
+    flow_version_save(flow=orders, user=team.editor, graph=simple_graph("v2"))
+    team.editor.delete()
+    assert list(orders.versions.values_list("number", "author")) == [(2, None), (1, None)]
+    assert orders.versions.get(number=2).graph["nodes"][1]["config"] == {"value": {"message": "v2"}}
 
 
 def test_versions_are_numbered_per_flow(team: Team) -> None:
