@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 from django import template
 from django.utils.html import format_html, format_html_join
@@ -76,3 +77,78 @@ def sparkline(values: Sequence[int], width: int = 96, height: int = 24, label: s
         label,
         points,
     )
+
+
+@register.simple_tag
+def line_chart(
+    *lines: Sequence[float | None],
+    names: str,
+    since: date,
+    unit: str = "",
+    width: int = 240,
+    height: int = 48,
+    label: str = "",
+    peak: float | None = None,
+) -> str:
+    """One line per sequence in ``lines`` (a value per day from ``since``; None leaves a
+    gap), named by the comma-separated ``names``, scaled to ``peak`` (default: the largest
+    value). Every point has a tooltip such as "Dec 3 · p95: 1.25 s"."""
+    series = list(zip(names.split(","), lines, strict=True))
+    known = [v for _, values in series for v in values if v is not None]
+    top = peak or max(known, default=0) or 1
+    count = max((len(values) for _, values in series), default=1)
+    step = width / max(count - 1, 1)
+    parts = []
+    for index, (name, values) in enumerate(series):
+        points = [
+            (i * step, height - 2 - v / top * (height - 4), i, v)
+            for i, v in enumerate(values)
+            if v is not None
+        ]
+        parts.append(_polylines(points, f"line-{index}"))
+        parts.append(
+            format_html_join(
+                "",
+                '<circle class="line-{}" cx="{}" cy="{}" r="2"><title>{} · {}: {}</title></circle>',
+                (
+                    (index, f"{x:.1f}", f"{y:.1f}", _day(since, i), name, _value(v, unit))
+                    for x, y, i, v in points
+                ),
+            )
+        )
+    return format_html(
+        '<svg class="chart line-chart" viewBox="0 0 {} {}" width="{}" height="{}" '
+        'role="img" aria-label="{}">{}</svg>',
+        width,
+        height,
+        width,
+        height,
+        label,
+        format_html_join("", "{}", ((part,) for part in parts)),
+    )
+
+
+def _polylines(points: list[tuple[float, float, int, float]], css: str) -> str:
+    """One polyline per run of consecutive days: a day without data breaks the line."""
+    runs: list[list[tuple[float, float]]] = []
+    last = -2
+    for x, y, day, _ in points:
+        if day != last + 1:
+            runs.append([])
+        runs[-1].append((x, y))
+        last = day
+    return format_html_join(
+        "",
+        '<polyline class="{}" points="{}" fill="none"/>',
+        ((css, " ".join(f"{x:.1f},{y:.1f}" for x, y in run)) for run in runs if len(run) > 1),
+    )
+
+
+def _day(since: date, index: int) -> str:
+    return (since + timedelta(days=index)).strftime("%b %-d")
+
+
+def _value(value: float, unit: str) -> str:
+    if unit == "%":
+        return f"{value * 100:.0f}%"
+    return f"{value:.2f} {unit}".rstrip()

@@ -13,7 +13,7 @@ import re
 import subprocess
 from email import message_from_string, policy
 from email.message import EmailMessage
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
@@ -166,7 +166,7 @@ def test_a_new_user_builds_tests_publishes_and_triggers_the_order_email_flow(
 def _emails_to(sink: SmtpSink, address: str) -> list[EmailMessage]:
     # policy.default parses into EmailMessage (decoded headers, get_body).
     return [
-        cast(EmailMessage, message_from_string(message["data"], policy=policy.default))
+        message_from_string(message["data"], policy=policy.default)
         for message in sink.messages
         if address in message["to"]
     ]
