@@ -6,10 +6,12 @@ parents finishing at once cannot both miss (or both queue) their join.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.utils import timezone
 
 from designer.graph import Graph
-from runtime import engine, realtime
+from runtime import engine, realtime, sql
 from runtime.dispatch import enqueue_steps
 from runtime.models import Run, StepRun
 from runtime.status import RUN_FINISHED, STEP_OPEN, RunStatus, StepStatus
@@ -21,23 +23,16 @@ def advance_run(run: Run, graph: Graph) -> None:
         return
     rows: dict[str, tuple[int, float]] = {}
     states: dict[str, engine.State] = {}
-    steps = StepRun.objects.filter(run=run).order_by()  # "run" ordering would join runs
-    for step_id, node_id, status, handle, timeout in steps.values_list(
-        "id", "node_id", "status", "handle", "timeout_seconds"
-    ):
+    for step_id, node_id, status, handle, timeout in sql.fetch(_STATES_SQL, [run.pk], _STATES):
         rows[node_id] = (step_id, timeout)
         states[node_id] = engine.State(status, handle)
     plan = engine.plan(graph, states)
     now = timezone.now()
     if plan.skipped:
-        StepRun.objects.filter(run=run, node_id__in=plan.skipped).transition(
-            StepStatus.SKIPPED, finished_at=now
-        )
+        _move(run, plan.skipped, StepStatus.SKIPPED, finished_at=now)
         states.update({n: engine.State(StepStatus.SKIPPED) for n in plan.skipped})
     if plan.ready:
-        StepRun.objects.filter(run=run, node_id__in=plan.ready).transition(
-            StepStatus.QUEUED, queued_at=now
-        )
+        _move(run, plan.ready, StepStatus.QUEUED, queued_at=now)
         states.update({n: engine.State(StepStatus.QUEUED) for n in plan.ready})
         enqueue_steps(rows[node_id] for node_id in plan.ready)
     for node_id in plan.skipped + plan.ready:
@@ -46,6 +41,22 @@ def advance_run(run: Run, graph: Graph) -> None:
         )
     if engine.is_finished(states):
         _succeed(run, graph)
+
+
+_STATES = [sql.column(StepRun, n) for n in ("id", "node_id", "status", "handle", "timeout_seconds")]
+_STATES_SQL = (
+    f"SELECT id, node_id, status, handle, timeout_seconds FROM {StepRun._meta.db_table}"
+    " WHERE run_id = %s"
+)
+
+
+def _move(run: Run, node_ids: list[str], to: StepStatus, **fields: Any) -> None:
+    sql.step_transition(
+        to,
+        fields,
+        f"run_id = %s AND node_id IN ({sql.placeholders(node_ids)})",
+        [run.pk, *node_ids],
+    )
 
 
 def _succeed(run: Run, graph: Graph) -> None:

@@ -19,12 +19,12 @@ from typing import Any, TypeVar
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DEFERRED, F, Model, Q
+from django.db.models import DEFERRED, Model
 from django.utils import timezone
 
 from designer.graph import Graph, Node, json_problem
 from designer.models import Flow, FlowVersion
-from runtime import advance, engine, realtime
+from runtime import advance, engine, realtime, sql
 from runtime.catalog import step_kind
 from runtime.heartbeat import Heartbeat, lease_deadline
 from runtime.kinds import StepContext, StepError, StepKind, Wait
@@ -79,35 +79,40 @@ def step_execute(step_id: int) -> None:
 # What a claimed step needs of itself, its run, flow and version, read in one query. The
 # version's graph is not among them: graph_of() keeps each parsed version per process.
 M = TypeVar("M", bound=Model)
-_STEP = ("id", "run_id", "node_id", "status", "attempt", "failures", "lost", "wake_at")
-_STEP += ("started_at", "finished_at", "error")
-_RUN = ("id", "flow_id", "version_id", "status", "input", "trigger_kind", "is_test")
-_RUN += ("error", "created_at", "started_at", "finished_at")
-_FLOW = ("id", "name", "workspace_id")
-_VERSION = ("id", "flow_id", "number", "created_at")
-_LOAD = (
-    [*_STEP]
-    + [f"run__{name}" for name in _RUN]
-    + [f"run__flow__{name}" for name in _FLOW]
-    + [f"run__version__{name}" for name in _VERSION]
+_LOADED: list[tuple[type[Model], str, tuple[str, ...]]] = [
+    (StepRun, "s", ("id", "run", "node_id", "status", "attempt", "failures", "lost", "wake_at")),
+    (StepRun, "s", ("started_at", "finished_at", "error")),
+    (Run, "r", ("id", "flow", "version", "status", "input", "trigger_kind", "is_test", "error")),
+    (Run, "r", ("created_at", "started_at", "finished_at")),
+    (Flow, "f", ("id", "name", "workspace")),
+    (FlowVersion, "v", ("id", "flow", "number", "created_at")),
+]
+_LOAD_FIELDS = [sql.column(model, name) for model, _, names in _LOADED for name in names]
+_LOAD_SQL = (
+    "SELECT "
+    + ", ".join(
+        f"{alias}.{sql.column(model, name).column}"
+        for model, alias, names in _LOADED
+        for name in names
+    )
+    + f" FROM {StepRun._meta.db_table} s"
+    f" JOIN {Run._meta.db_table} r ON r.id = s.run_id"
+    f" JOIN {Flow._meta.db_table} f ON f.id = r.flow_id"
+    f" JOIN {FlowVersion._meta.db_table} v ON v.id = r.version_id"
+    " WHERE s.id = %s"
 )
 
 
 def _load(step_id: int) -> tuple[StepRun, Run]:
     """The step and its run as model instances holding only what execution uses; any
     other field is deferred (read on access), never silently empty."""
-    row = StepRun.objects.filter(pk=step_id).order_by().values_list(*_LOAD).get()
-    values = iter(row)
-    step, run, flow, version = (
-        _partial(model, {name: next(values) for name in names})
-        for model, names in (
-            (StepRun, _STEP),
-            (Run, _RUN),
-            (Flow, _FLOW),
-            (FlowVersion, _VERSION),
-        )
-    )
-    run.flow, run.version, step.run = flow, version, run
+    (row,) = sql.fetch(_LOAD_SQL, [step_id], _LOAD_FIELDS)
+    values: dict[type[Model], dict[str, Any]] = {}
+    for field, value in zip(_LOAD_FIELDS, row, strict=True):
+        values.setdefault(field.model, {})[field.attname] = value
+    step, run = _partial(StepRun, values[StepRun]), _partial(Run, values[Run])
+    run.flow, run.version = _partial(Flow, values[Flow]), _partial(FlowVersion, values[FlowVersion])
+    step.run = run
     return step, run
 
 
@@ -117,41 +122,51 @@ def _partial(model: type[M], values: dict[str, Any]) -> M:
     return model.from_db("default", [field.attname for field in fields], row)
 
 
+_CLAIM_SQL = f"""
+UPDATE {StepRun._meta.db_table}
+SET status = %s, claim = %s, lease_expires_at = %s, started_at = %s, finished_at = NULL,
+    attempt = attempt + 1,
+    lost = lost + CASE WHEN status = %s THEN 1 ELSE 0 END
+WHERE id = %s
+  AND run_id IN (SELECT id FROM {Run._meta.db_table} WHERE status IN (%s, %s))
+  AND (status = %s
+       OR (status = %s AND wake_at <= %s)
+       OR (status = %s AND lease_expires_at < %s))
+"""
+
+
 def _claim(step_id: int, claim: uuid.UUID) -> bool:
-    """Take the step: queued, or waiting and due, or running on an expired lease."""
-    now = timezone.now()
-    # The run condition is a subquery on Run alone: a join would make Django move every
-    # condition, the step's status included, into a subquery that PostgreSQL does not
-    # re-check after waiting for a concurrent claim's row lock, and both would win.
-    live_runs = Run.objects.filter(status__in=RUN_LIVE)
-    due = StepRun.objects.filter(pk=step_id, run_id__in=live_runs.values("pk"))
-    fields = {
-        "claim": claim,
-        "lease_expires_at": lease_deadline(),
-        "started_at": now,
-        "finished_at": None,
-        "attempt": F("attempt") + 1,
-    }
-    if due.filter(
-        Q(status=StepStatus.QUEUED) | Q(status=StepStatus.WAITING, wake_at__lte=now)
-    ).transition(StepStatus.RUNNING, **fields):
-        return True
-    # The worker that held it stopped renewing its lease: it is gone.
+    """Take the step: queued, or waiting and due, or running on an expired lease (its
+    worker stopped renewing it: it is gone, and ``lost`` counts that).
+
+    The step's own conditions sit on the updated table itself, so when two deliveries
+    race, PostgreSQL re-checks them on the row the winner left behind and the loser
+    updates nothing.
+    """
+    at = sql.prep(sql.column(StepRun, "started_at"), timezone.now())
     return bool(
-        due.filter(status=StepStatus.RUNNING, lease_expires_at__lt=now).transition(
-            StepStatus.RUNNING, lost=F("lost") + 1, **fields
+        sql.execute(
+            _CLAIM_SQL,
+            [
+                StepStatus.RUNNING,
+                sql.prep(sql.column(StepRun, "claim"), claim),
+                sql.prep(sql.column(StepRun, "lease_expires_at"), lease_deadline()),
+                at,
+                StepStatus.RUNNING,
+                step_id,
+                *sorted(RUN_LIVE),
+                StepStatus.QUEUED,
+                StepStatus.WAITING,
+                at,
+                StepStatus.RUNNING,
+                at,
+            ],
         )
     )
 
 
 def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> StepContext:
-    upstream = graph.upstream(node.id)
-    outputs = dict(
-        StepRun.objects.filter(run=run, node_id__in=upstream, output__isnull=False)
-        .exclude(status=StepStatus.CANCELLED)
-        .order_by()  # the default ordering ("run") would join runtime_run for nothing
-        .values_list("node_id", "output")
-    )
+    outputs = _upstream_outputs(run.pk, graph.upstream(node.id))
     info = {
         "run_id": run.pk,
         "flow_id": run.flow_id,
@@ -179,6 +194,38 @@ def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> StepContext:
         wake_at=step.wake_at,
         on_log=on_log,
     )
+
+
+_OUTPUT_FIELDS = [sql.column(StepRun, "node_id"), sql.column(StepRun, "output")]
+
+
+def _upstream_outputs(run_id: int, nodes: set[str]) -> dict[str, Any]:
+    if not nodes:
+        return {}
+    upstream = sorted(nodes)
+    rows = sql.fetch(
+        f"SELECT node_id, output FROM {StepRun._meta.db_table} WHERE run_id = %s"
+        f" AND node_id IN ({sql.placeholders(upstream)})"
+        " AND output IS NOT NULL AND status <> %s",
+        [run_id, *upstream, StepStatus.CANCELLED],
+        _OUTPUT_FIELDS,
+    )
+    return dict(rows)
+
+
+_LOCK_FIELDS = [sql.column(Run, name) for name in ("status", "error", "finished_at")]
+
+
+def _lock_run(run: Run) -> None:
+    """Take the run's row lock, which serializes every advance of this run (see
+    runtime.advance), and refresh what may have changed meanwhile (a cancel)."""
+    (row,) = sql.fetch(
+        f"SELECT status, error, finished_at FROM {Run._meta.db_table} WHERE id = %s"
+        + sql.for_update(),
+        [run.pk],
+        _LOCK_FIELDS,
+    )
+    run.status, run.error, run.finished_at = row
 
 
 def _invoke(kind: StepKind, ctx: StepContext) -> Result:
@@ -232,17 +279,12 @@ def _record(
         fields["input"] = redact(ctx.input, used)
         fields["logs"] = _cap(redact("\n".join(ctx.logs), used))
     with transaction.atomic():
-        # The run's row lock serializes every advance of this run (see runtime.advance).
-        locked = Run.objects.select_for_update().filter(pk=run.pk)
-        run.status, run.error, run.finished_at = locked.values_list(
-            "status", "error", "finished_at"
-        ).get()
-        moved = StepRun.objects.filter(pk=step.pk, claim=claim).transition(target, **fields)
-        if not moved:
+        _lock_run(run)
+        mine = [step.pk, sql.prep(sql.column(StepRun, "claim"), claim)]
+        if not sql.step_transition(target, fields, "id = %s AND claim = %s", mine):
             return  # cancelled meanwhile, or taken over after our lease expired
         for name, value in fields.items():  # what the row now holds, without re-reading it
-            if not hasattr(value, "resolve_expression"):
-                setattr(step, name, value)
+            setattr(step, name, value)
         step.status = target
         realtime.publish_step(step, flow_id=run.flow_id)
         if target == StepStatus.FAILED and engine.is_fatal(graph, node.id, target):
