@@ -40,11 +40,12 @@ class QoS(redis.QoS):
         try:
             super().restore_unacked(client)
         except AttributeError:
+            delivered = self._delivered if self._delivered is not None else {}
             logger.warning(
                 "Broker connection gone: %d unacknowledged message(s) left to Postgres recovery.",
-                len(self._delivered),
+                len(delivered),
             )
-            self._delivered.clear()
+            delivered.clear()
 
     def _forget(self, delivery_tag: Any, action: str) -> None:
         logger.warning("Broker connection gone: could not %s message %s.", action, delivery_tag)

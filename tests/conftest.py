@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +46,7 @@ def _flush_survives_deadlocks() -> Iterator[None]:
     of a lock-order deadlock. The flush is atomic, so trying again is safe."""
     original = DatabaseOperations.execute_sql_flush
 
-    def execute_sql_flush(self: DatabaseOperations, sql_list: list[str]) -> None:
+    def execute_sql_flush(self: DatabaseOperations, sql_list: Iterable[str]) -> None:
         for attempt in range(5):
             try:
                 return original(self, sql_list)
@@ -55,7 +55,7 @@ def _flush_survives_deadlocks() -> Iterator[None]:
                     raise
                 time.sleep(0.2 * (attempt + 1))
 
-    DatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign]
+    DatabaseOperations.execute_sql_flush = execute_sql_flush  # type: ignore[method-assign,assignment]
     yield
     DatabaseOperations.execute_sql_flush = original  # type: ignore[method-assign]
 
