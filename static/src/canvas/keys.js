@@ -45,8 +45,11 @@ export function useClipboard({ state, setNodes, setEdges, history, say }) {
       return { ...next, id: edgeId(next), label: next.sourceHandle ?? undefined };
     });
     history.snapshot();
-    setNodes([...nodes.map((node) => (node.selected ? { ...node, selected: false } : node)), ...added]);
-    setEdges([...edges, ...addedEdges]);
+    // The paste becomes the selection: what was selected before (edges too) no longer is,
+    // so a Delete right after removes only what was pasted.
+    const unselect = (item) => (item.selected ? { ...item, selected: false } : item);
+    setNodes([...nodes.map(unselect), ...added]);
+    setEdges([...edges.map(unselect), ...addedEdges]);
     say(`Pasted ${added.length} node${added.length > 1 ? "s" : ""}.`);
   }, [state, setNodes, setEdges, history, say]);
 
