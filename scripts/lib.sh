@@ -36,22 +36,45 @@ install_system_packages() {
     fi
 }
 
-# Start PostgreSQL and Redis when they are installed here but not answering.
-ensure_services() {
-    if command -v pg_isready >/dev/null && ! pg_isready -q -h 127.0.0.1 -p 5432; then
-        step "Starting PostgreSQL"
-        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql)" main start
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Start a service that is installed here but not answering on its port, then wait for it.
+# Usage: ensure_service NAME PORT COMMAND...
+ensure_service() {
+    local name="$1" port="$2"
+    shift 2
+    port_open "$port" && return 0
+    if ! command -v "$1" >/dev/null; then
+        echo "$name is not installed and nothing answers on 127.0.0.1:$port." >&2
+        return 1
     fi
-    if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
-        step "Starting Redis"
-        redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
-    fi
-    for _ in $(seq 50); do
-        pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && return 0
+    step "Starting $name"
+    "$@" >/dev/null 2>&1 || true
+    for _ in $(seq 150); do
+        port_open "$port" && return 0
         sleep 0.2
     done
-    echo "PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) must be running for the tests." >&2
-    exit 1
+    echo "$name (127.0.0.1:$port) did not start; the tests need it." >&2
+    return 1
+}
+
+# The services the tests talk to: PostgreSQL and Redis for Tributary itself; MariaDB,
+# RabbitMQ, NATS (JetStream) and Mosquitto for the SQL and queue steps and triggers.
+ensure_services() {
+    local failed=0
+    ensure_service PostgreSQL 5432 \
+        pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql 2>/dev/null)" main start \
+        || failed=1
+    ensure_service Redis 6379 redis-server --daemonize yes --bind 127.0.0.1 --port 6379 \
+        --save "" --appendonly no || failed=1
+    ensure_service MariaDB 3306 start-stop-daemon --start --oknodo --background \
+        --exec /usr/sbin/mariadbd || failed=1
+    ensure_service RabbitMQ 5672 rabbitmq-server -detached || failed=1
+    ensure_service NATS 4222 start-stop-daemon --start --oknodo --background \
+        --exec /usr/sbin/nats-server -- -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server \
+        || failed=1
+    ensure_service Mosquitto 1883 mosquitto -d -c /etc/mosquitto/mosquitto.conf || failed=1
+    [ "$failed" = 0 ] || exit 1
 }
 
 # Give NAME a generated value in .env when it is missing or empty (never replace one).
