@@ -55,6 +55,8 @@ async def _poll(run_id: int, deadline: float) -> Run | None:
 
 
 def _is_finish(message: dict[str, Any]) -> bool:
+    if message.get("type") == "events.batch":  # several events of one commit (realtime)
+        return any(_is_finish(event) for event in message["events"])
     return message.get("type") == "run.changed" and message["run"]["status"] in RUN_FINISHED
 
 
