@@ -1,74 +1,21 @@
 """Database-change triggers on a table Tributary did not create: inserts, updates and
-deletes become runs through the real scheduler's listener; changes made while it was
-down are not lost; deactivating removes what was installed."""
+deletes become runs through the real scheduler's listener; deactivating removes what was
+installed. Downtime: test_dbchange_downtime.py (it needs a stack of its own)."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from typing import Any
 
 import pytest
-from django.db import connection
 
-from designer.models import Flow
 from designer.services import flow_archive, flow_create
 from runtime.models import Run
 from tests.conftest import Team
 from tests.factories import edge, graph, node
-from tests.runtime.helpers import publish
-from tests.stack import MakeStack, Stack, wait_for_run
+from tests.runtime.triggers.tables import execute, installed, runs_eventually, watch
+from tests.stack import Stack, wait_for_run
 
-ROW_SUMMARY = "{{ event.trigger.operation }} {{ (event.trigger.new or event.trigger.old).id }}"
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def shop_table() -> Iterator[str]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "CREATE TABLE shop_orders (id serial PRIMARY KEY, email text, status text, note text)"
-        )
-    yield "public.shop_orders"
-    with connection.cursor() as cursor:
-        cursor.execute("DROP TABLE IF EXISTS shop_orders")
-
-
-def watch(team: Team, table: str, **config: Any) -> Flow:
-    return publish(
-        team,
-        graph(
-            node("rows", "trigger.dbchange", table=table, **config),
-            node(
-                "shape",
-                "data.transform",
-                value=ROW_SUMMARY,
-            ),
-            edges=[edge("rows", "shape")],
-        ),
-    )
-
-
-def execute(sql: str, params: list[Any] | None = None) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params or [])
-
-
-def runs_eventually(count: int, timeout: float = 20) -> list[Run]:
-    deadline = time.monotonic() + timeout
-    while Run.objects.count() < count and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return list(Run.objects.order_by("id"))
-
-
-def installed(table: str) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 1 FROM pg_trigger WHERE tgname = 'tributary_capture' "
-            "AND tgrelid = %s::regclass",
-            [table],
-        )
-        return cursor.fetchone() is not None
 
 
 def test_inserts_updates_and_deletes_each_start_a_run_with_the_row(
@@ -103,19 +50,6 @@ def test_operations_and_columns_filter_changes(team: Team, stack: Stack, shop_ta
     time.sleep(1.5)  # give the ignored changes every chance to show up wrongly
     assert [run.input["changed_columns"] for run in Run.objects.all()] == [["status"]]
     assert len(runs) == 1
-
-
-def test_a_change_made_while_the_listener_is_down_still_starts_its_run(
-    team: Team, make_stack: MakeStack, shop_table: str
-) -> None:
-    stack = make_stack()
-    stack.start_worker()
-    watch(team, shop_table)
-    execute("INSERT INTO shop_orders (email) VALUES ('late@example.com')")
-    assert not Run.objects.exists()  # no listener is running
-    stack.start_scheduler()
-    [run] = runs_eventually(1)
-    assert wait_for_run(run).output == "insert 1"
 
 
 def test_archiving_removes_the_installed_trigger(team: Team, stack: Stack, shop_table: str) -> None:
