@@ -21,7 +21,7 @@ from runtime import engine, events
 from runtime.models import WebhookEndpoint
 from runtime.services import RunRefused
 from runtime.triggers import webhook
-from runtime.triggers.cron import next_fire_times, schedule_problem
+from runtime.triggers.cron import next_fire_times, schedule_problem, zone
 
 
 def _user(request: Request) -> User:
@@ -124,7 +124,8 @@ class CronPreview(APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         times: list[datetime] = next_fire_times(expression, zone_name, after=timezone.now())
-        return Response({"next": [moment.isoformat() for moment in times]})
+        place = zone(zone_name)
+        return Response({"next": [moment.astimezone(place).isoformat() for moment in times]})
 
 
 class EventEmitSerializer(serializers.Serializer):

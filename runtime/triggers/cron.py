@@ -1,4 +1,5 @@
-"""trigger.cron: fire on a cron schedule in a time zone (croniter; DST by its rules).
+"""trigger.cron: fire on a cron schedule in a time zone (croniter; DST by Vixie cron's
+rules, see crontimes: a 02:30 job runs once on both change days).
 
 Each active schedule is a CronSchedule row holding its next fire time; the scheduler
 fires due rows in order. A fire is recorded as a unique CronFire (schedule, time), so two
@@ -7,12 +8,13 @@ schedulers running at once cannot both fire 02:00, and one bad row never stops t
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -21,6 +23,7 @@ from designer.graph import Graph, Node, Problem
 from designer.models import Flow
 from runtime.kinds import StartRun, TriggerKind
 from runtime.models import CronFire, CronSchedule
+from runtime.triggers.crontimes import fire_times_after, fire_times_until
 
 logger = logging.getLogger(__name__)
 # A fire later than this after its time counts as missed (the scheduler was down), and the
@@ -103,15 +106,21 @@ def schedule_problem(expression: str, timezone_name: str) -> tuple[str, str] | N
         zone(timezone_name)
     except (ZoneInfoNotFoundError, ValueError):
         return "timezone", f"Unknown time zone {timezone_name!r}; use a name like Europe/Paris."
+    try:
+        next_fire_times(expression, timezone_name, after=timezone.now(), count=1)
+    except CroniterBadDateError:  # valid syntax for a date that never comes (Feb 30)
+        return "expression", f"{expression!r} never fires; check the day and month fields."
     return None
 
 
 def next_fire_times(
     expression: str, timezone_name: str, *, after: datetime, count: int = 5
 ) -> list[datetime]:
-    """The next ``count`` fire times after ``after``, as aware datetimes in the zone."""
-    schedule = croniter(expression, after.astimezone(zone(timezone_name)))
-    return [schedule.get_next(datetime) for _ in range(count)]
+    """The next ``count`` fire times strictly after ``after``, each later than the one
+    before, also across daylight-saving changes. In UTC: Python compares and subtracts two
+    times of one zone by their wall clocks, so the two 02:30s of an autumn night would be
+    equal (show them with ``.astimezone(zone(...))``)."""
+    return list(itertools.islice(fire_times_after(expression, zone(timezone_name), after), count))
 
 
 def fire_due_schedules(start: StartRun) -> int:
@@ -159,8 +168,7 @@ def _time_to_fire(schedule: CronSchedule, due_at: datetime, now: datetime) -> da
         return due_at
     if schedule.catch_up != "once":
         return None
-    previous = croniter(schedule.expression, now.astimezone(zone(schedule.timezone)))
-    return previous.get_prev(datetime)
+    return next(fire_times_until(schedule.expression, zone(schedule.timezone), now))
 
 
 def _start(schedule: CronSchedule, scheduled_for: datetime, now: datetime, start: StartRun) -> int:

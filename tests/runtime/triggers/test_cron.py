@@ -3,7 +3,6 @@ and exactly-once firing with two schedulers running at once."""
 
 from __future__ import annotations
 
-import itertools
 import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -17,8 +16,9 @@ from runtime.services import run_start
 from runtime.triggers.cron import fire_due_schedules
 from tests.conftest import Team
 from tests.factories import edge, graph, node
+from tests.processes import stop
 from tests.runtime.helpers import publish
-from tests.stack import MakeStack, wait_for_run
+from tests.stack import MakeStack, Stack, wait_for_run
 
 
 def cron_graph(expression: str = "0 2 * * *", **config: str) -> dict:
@@ -88,33 +88,42 @@ def test_the_preview_lists_the_next_five_times_or_explains(team: Team) -> None:
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "expression"
 
 
+def running_within(stack: Stack, name: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while "Scheduler running." not in stack.log(name):
+        assert time.monotonic() < deadline, stack.log(name)
+        time.sleep(0.1)
+
+
 @pytest.mark.slow
 @pytest.mark.worker
+@pytest.mark.timeout(480)
 @pytest.mark.django_db(transaction=True)
 def test_two_schedulers_for_three_minutes_fire_exactly_three_runs(
     team: Team, make_stack: MakeStack
 ) -> None:
     stack = make_stack()
-    # Start a few seconds before a minute boundary: three boundaries fit in ~2 minutes.
-    seconds = timezone.now().second
-    time.sleep((55 - seconds) % 60)
-    flow = publish(team, cron_graph("* * * * *"))
     stack.start_worker()
-    stack.start("scheduler-a", "manage.py", "scheduler")
-    stack.start("scheduler-b", "manage.py", "scheduler")
-    deadline = time.monotonic() + 200
-    while CronFire.objects.filter(flow=flow).count() < 3 and time.monotonic() < deadline:
+    schedulers = [stack.start(name, "manage.py", "scheduler") for name in ("sched-a", "sched-b")]
+    for name in ("sched-a", "sched-b"):
+        running_within(stack, name, seconds=30)
+    # Open the window 5 s past a minute: its three minute boundaries are 55 s, 115 s and
+    # 175 s in, the next one 55 s after it closes, so none falls near either edge.
+    now = timezone.now()
+    time.sleep((65 - now.second - now.microsecond / 1e6) % 60)
+    opened = timezone.now()
+    flow = publish(team, cron_graph("* * * * *"))
+    closes = opened + timedelta(minutes=3)
+    while timezone.now() < closes:
         time.sleep(1)
-    time.sleep(5)  # a double fire would show up now
-    stack.stop()
+        assert all(s.poll() is None for s in schedulers), "a scheduler died"
+    for process in schedulers:
+        stop(process)  # both watched the whole window; nothing can fire after this
+    first = opened.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    expected = [first + timedelta(minutes=n) for n in range(3)]
     fires = list(CronFire.objects.filter(flow=flow).order_by("scheduled_for"))
-    assert len(fires) == 3
-    assert [(b.scheduled_for - a.scheduled_for).seconds for a, b in itertools.pairwise(fires)] == [
-        60,
-        60,
-    ]
-    runs = Run.objects.filter(flow=flow)
-    assert runs.count() == 3
-    assert all(wait_for_run(run).status == "succeeded" for run in runs)
-    assert "Scheduler running." in stack.log("scheduler-a")
-    assert "Scheduler running." in stack.log("scheduler-b")
+    assert [fire.scheduled_for for fire in fires] == expected  # and no fourth
+    runs = list(Run.objects.filter(flow=flow).order_by("id"))
+    assert sorted(run.input["scheduled_for"] for run in runs) == [t.isoformat() for t in expected]
+    assert {fire.run_id for fire in fires} == {run.pk for run in runs}
+    assert [wait_for_run(run).status for run in runs] == ["succeeded"] * 3
