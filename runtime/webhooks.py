@@ -2,12 +2,19 @@
 
 It skips Django's middleware (no sessions, CSRF or cookies belong here) and reads the body
 itself, counting bytes as they arrive, so a body over the limit is refused with 413 even
-when Content-Length is missing or lies. Every refusal is a 4xx with a message; none starts
-a run. The run is durably recorded (committed) before the 202 goes out.
+when Content-Length is missing or lies, and a body that stops arriving with 408. Every
+refusal is a 4xx with a message; none starts a run. The run is durably recorded
+(committed) before the 202 goes out.
+
+Listening for a test event: the first request that passes every check while a capture is
+waiting claims it with a conditional UPDATE and is answered 200 "captured" (no run). A
+request that loses that race to another is handled as a normal delivery: a run of the live
+version (202), or 404 when the flow has none. So exactly one request is ever "captured".
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
@@ -16,6 +23,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
@@ -31,6 +39,11 @@ from runtime.waiting import wait_for_run
 
 logger = logging.getLogger(__name__)
 SENSITIVE_HEADERS = {"cookie", "authorization"}
+# After refusing a body part-way, the rest of it may still be on the wire: the connection
+# cannot carry another request.
+CLOSE = {"Connection": "close"}
+# How long to wait for the next part of a body before giving up on the client (408).
+BODY_TIMEOUT_SECONDS = 10.0
 Headers = dict[str, str]
 
 
@@ -95,8 +108,7 @@ async def _handle(scope: dict[str, Any], receive: Any) -> tuple[int, Any, Header
     raw = await _read_body(receive, headers, target.setting("max_body_bytes"))
     await _db(_check_signature)(target, raw, headers)
     payload = _payload(scope, headers, raw, target)
-    if target.capture_id is not None:
-        await _db(_capture)(target.capture_id, payload)
+    if target.capture_id is not None and await _db(_capture)(target.capture_id, payload):
         return 200, {"captured": True, "detail": "Kept as a test event; no run was started."}, {}
     key = _idempotency_key(target, headers)
     run, repeated = await _db(_start)(target, payload, key)
@@ -126,6 +138,7 @@ def _resolve(token: str, method: str) -> Target:
     flow = endpoint.flow
     live = flow.live_version if flow.archived_at is None else None
     node = engine.graph_of(live).nodes.get(endpoint.node_id) if live else None
+    in_live = node is not None
     capture = WebhookCapture.objects.filter(
         endpoint=endpoint, captured_at__isnull=True, expires_at__gt=timezone.now()
     ).first()
@@ -136,7 +149,7 @@ def _resolve(token: str, method: str) -> Target:
     target = Target(
         endpoint=endpoint,
         node=node,
-        live=live is not None and capture is None,
+        live=in_live,
         capture_id=capture.pk if capture else None,
         config=dict(node.config),
     )
@@ -166,14 +179,25 @@ def _rate_limit(endpoint: WebhookEndpoint, per_minute: int) -> None:
 
 
 async def _read_body(receive: Any, headers: Headers, limit: int) -> bytes:
+    """The raw body, counted as it arrives. A Content-Length over the limit is refused
+    before reading; one that lies is caught by the count (more than the limit: 413) or by
+    the wait for the rest (408 after settings.TRIBUTARY_WEBHOOK_BODY_TIMEOUT_SECONDS
+    without a byte). A longer body than declared never gets here: the HTTP server frames
+    the request by Content-Length and refuses the excess as a malformed next request."""
     declared = headers.get("content-length", "")
-    too_big = Reject(413, f"The body is over this webhook's limit of {limit:,} bytes.")
+    too_big = Reject(413, f"The body is over this webhook's limit of {limit:,} bytes.", CLOSE)
     if declared.isdigit() and int(declared) > limit:
         raise too_big
+    timeout = getattr(settings, "TRIBUTARY_WEBHOOK_BODY_TIMEOUT_SECONDS", BODY_TIMEOUT_SECONDS)
     chunks: list[bytes] = []
     size = 0
     while True:
-        message = await receive()
+        try:
+            message = await asyncio.wait_for(receive(), timeout)
+        except TimeoutError:
+            raise Reject(
+                408, f"The body stopped arriving; waited {timeout:g} s for the rest.", CLOSE
+            ) from None
         if message["type"] == "http.disconnect":
             raise Reject(400, "The client disconnected before sending the whole body.")
         chunk = message.get("body", b"")
@@ -269,10 +293,14 @@ def _idempotency_key(target: Target, headers: Headers) -> str:
     return key
 
 
-def _capture(capture_id: int, payload: dict[str, Any]) -> None:
-    WebhookCapture.objects.filter(pk=capture_id, captured_at__isnull=True).update(
-        captured_at=timezone.now(), payload=payload
-    )
+def _capture(capture_id: int, payload: dict[str, Any]) -> bool:
+    """Claim the waiting capture for this request; False when another request (or the
+    clock) got there first. Conditional UPDATE: of two requests racing, the second waits on
+    the row lock, then matches nothing."""
+    claimed = WebhookCapture.objects.filter(
+        pk=capture_id, captured_at__isnull=True, expires_at__gt=timezone.now()
+    ).update(captured_at=timezone.now(), payload=payload)
+    return claimed == 1
 
 
 def _start(target: Target, payload: dict[str, Any], key: str) -> tuple[Run, bool]:
@@ -296,7 +324,11 @@ def _start(target: Target, payload: dict[str, Any], key: str) -> tuple[Run, bool
 
 
 async def _wait(target: Target, run: Run, extra: Headers) -> tuple[int, Any, Headers]:
-    finished = await wait_for_run(run.pk, timeout=target.setting("wait_timeout_seconds"))
+    try:
+        finished = await wait_for_run(run.pk, timeout=target.setting("wait_timeout_seconds"))
+    except Exception:  # the run is recorded: waiting is a courtesy, never a reason for a 500
+        logger.warning("Could not wait for run %s; answering 202", run.pk, exc_info=True)
+        finished = None
     if finished is None:
         return 202, {"run_id": run.pk, "status": "running"}, extra
     if finished.status != RunStatus.SUCCEEDED:

@@ -1,49 +1,27 @@
 """Webhooks against the real ASGI server (uvicorn), worker and PostgreSQL: payloads, every
-refusal (none starts a run, none is a 500), signatures, idempotency, stable URLs."""
+refusal (none starts a run, none is a 500), idempotency, stable URLs, listening for a test
+event. Signatures: test_webhook_signatures.py; lying bodies: test_webhook_framing.py."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Iterator
-from typing import Any
 
 import httpx
 import pytest
 
-from designer.models import Flow
-from designer.services import flow_archive, flow_publish, flow_version_save
-from runtime.models import Run, WebhookEndpoint
-from runtime.services import secret_set
+from designer.services import flow_archive, flow_create, flow_publish, flow_version_save
+from runtime.models import Run, WebhookCapture
 from runtime.status import RunStatus
 from runtime.triggers import webhook
-from runtime.triggers.signatures import sign
 from tests.conftest import Team, Web
 from tests.factories import edge, graph, node
 from tests.runtime.helpers import publish
+from tests.runtime.triggers.hooks import hook_flow, hook_url, refused
 from tests.stack import wait_for_run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-def hook_flow(
-    team: Team,
-    hook_config: dict[str, Any] | None = None,
-    value: Any = "{{ event.trigger.body.id }}",
-) -> Flow:
-    return publish(
-        team,
-        graph(
-            node("order", "trigger.webhook", **(hook_config or {})),
-            node("shape", "data.transform", value=value),
-            edges=[edge("order", "shape")],
-        ),
-    )
-
-
-def hook_url(web: Web, flow: Flow, node_id: str = "order") -> str:
-    return f"{web.url}/hooks/{webhook.endpoint_for(flow, node_id).token}"
 
 
 def test_a_post_starts_a_run_with_the_request_as_payload(team: Team, web: Web) -> None:
@@ -74,12 +52,6 @@ def test_form_and_text_bodies_are_parsed(team: Team, web: Web) -> None:
     text = httpx.post(hook_url(web, flow), content=b"hello", headers={"Content-Type": "text/plain"})
     assert Run.objects.get(pk=form.json()["run_id"]).input["body"] == {"id": "7", "name": "Ada"}
     assert Run.objects.get(pk=text.json()["run_id"]).input["body"] == "hello"
-
-
-def refused(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert not Run.objects.exists()
-    return response.json()
 
 
 def test_an_unknown_token_is_a_404_that_says_nothing(team: Team, web: Web) -> None:
@@ -142,57 +114,6 @@ def test_too_many_requests_are_a_429(team: Team, web: Web) -> None:
     statuses = [httpx.post(hook_url(web, flow), json={"id": i}).status_code for i in range(5)]
     assert statuses[:3] == [202, 202, 202] and statuses[3:] == [429, 429]
     assert Run.objects.count() == 3
-
-
-@pytest.mark.parametrize("scheme", ["github", "stripe", "generic"])
-def test_signed_webhooks_accept_good_signatures_and_refuse_bad_ones(
-    team: Team, web: Web, scheme: str
-) -> None:
-    secret_set(workspace=team.workspace, name="HOOK_KEY", value="whsec_abc", user=team.admin)
-    flow = hook_flow(
-        team,
-        {"signature": scheme, "signature_secret": "HOOK_KEY", "signature_header": "X-Signature"},
-    )
-    body = json.dumps({"id": 1}).encode()
-    header = {
-        "github": "X-Hub-Signature-256",
-        "stripe": "Stripe-Signature",
-        "generic": "X-Signature",
-    }[scheme]
-    good = sign(scheme, secret="whsec_abc", body=body)
-    bad = sign(scheme, secret="wrong", body=body)
-
-    def post(value: str) -> httpx.Response:
-        return httpx.post(
-            hook_url(web, flow),
-            content=body,
-            headers={header: value, "Content-Type": "application/json"},
-        )
-
-    assert post(bad).status_code == 401
-    assert httpx.post(hook_url(web, flow), content=body).status_code == 401  # unsigned
-    assert not Run.objects.exists()
-    assert post(good).status_code == 202
-
-
-def test_a_stale_stripe_signature_is_refused(team: Team, web: Web) -> None:
-    secret_set(workspace=team.workspace, name="HOOK_KEY", value="whsec_abc", user=team.admin)
-    flow = hook_flow(
-        team,
-        {"signature": "stripe", "signature_secret": "HOOK_KEY", "signature_tolerance_seconds": 300},
-    )
-    body = b'{"id": 1}'
-    stale = sign("stripe", secret="whsec_abc", body=body, timestamp=int(time.time()) - 600)
-    body_json = refused(
-        httpx.post(hook_url(web, flow), content=body, headers={"Stripe-Signature": stale}), 401
-    )
-    assert "tolerance" in body_json["detail"]
-
-
-def test_a_missing_signing_secret_refuses_and_tells_the_editors(team: Team, web: Web) -> None:
-    flow = hook_flow(team, {"signature": "github", "signature_secret": "NOT_SET"})
-    refused(httpx.post(hook_url(web, flow), json={}, headers={"X-Hub-Signature-256": "x"}), 401)
-    assert "NOT_SET" in WebhookEndpoint.objects.get(flow=flow).last_error
 
 
 def test_twenty_concurrent_duplicate_deliveries_start_exactly_one_run(team: Team, web: Web) -> None:
@@ -300,6 +221,51 @@ def test_listening_captures_the_next_request_as_a_test_event(team: Team, web: We
     assert captured["status"] == "captured"
     assert captured["payload"]["body"] == {"id": 99}
     assert httpx.post(hook_url(web, flow), json={}).status_code == 202  # back to normal
+
+
+def test_of_concurrent_requests_while_listening_exactly_one_is_captured(
+    team: Team, web: Web
+) -> None:
+    flow = hook_flow(team)
+    client = team.client(team.editor)
+    assert client.post(f"/api/flows/{flow.pk}/triggers/order/listen/").status_code == 201
+    url = hook_url(web, flow)
+
+    async def deliver_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient() as http:
+            return await asyncio.gather(*(http.post(url, json={"id": i}) for i in range(10)))
+
+    responses = asyncio.run(deliver_all())
+    captured = [r for r in responses if r.status_code == 200]
+    delivered = [r for r in responses if r.status_code == 202]
+    assert len(captured) == 1 and captured[0].json()["captured"] is True
+    assert len(delivered) == 9  # the others lost the race and ran as normal deliveries
+    [capture] = WebhookCapture.objects.filter(endpoint__flow=flow)
+    assert capture.payload["body"] == json.loads(captured[0].request.content)
+    runs = Run.objects.filter(flow=flow)
+    assert sorted(r.input["body"]["id"] for r in runs) == sorted(
+        json.loads(r.request.content)["id"] for r in delivered
+    )
+
+
+def test_losing_the_capture_race_on_an_unpublished_flow_is_a_404(team: Team, web: Web) -> None:
+    flow = flow_create(
+        user=team.editor,
+        workspace=team.workspace,
+        name="Draft",
+        graph=graph(node("order", "trigger.webhook")),
+    )
+    client = team.client(team.editor)
+    assert client.post(f"/api/flows/{flow.pk}/triggers/order/listen/").status_code == 201
+    url = hook_url(web, flow)
+
+    async def deliver_all() -> list[httpx.Response]:
+        async with httpx.AsyncClient() as http:
+            return await asyncio.gather(*(http.post(url, json={"id": i}) for i in range(5)))
+
+    statuses = sorted(r.status_code for r in asyncio.run(deliver_all()))
+    assert statuses == [200, 404, 404, 404, 404]
+    assert not Run.objects.exists()
 
 
 def test_the_api_lists_trigger_urls(team: Team, web: Web) -> None:
