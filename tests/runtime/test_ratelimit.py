@@ -1,10 +1,17 @@
-"""The per-hook rate limit slides: no double burst across a minute boundary."""
+"""The per-hook rate limit slides (no double burst across a minute boundary), and it fails
+open: without Redis every request is allowed, with a warning, never an exception."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
+import pytest
+from pytest_django.fixtures import Settings as SettingsWrapper
+
+from runtime import ratelimit
 from runtime.ratelimit import allow
+from tests.processes import free_port
 
 
 def test_it_allows_the_limit_then_refuses() -> None:
@@ -20,3 +27,26 @@ def test_a_new_minute_does_not_reset_the_count_at_once() -> None:
     allowed, retry = allow(key, 3, now=1021.0)  # 1 s into the next
     assert not allowed and retry >= 1
     assert allow(key, 3, now=1020.0 + 59.5)[0]  # nearly a minute later the past has faded
+
+
+def test_without_its_store_it_allows_every_request_and_warns_once(
+    settings: SettingsWrapper, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ratelimit, "_last_warning", 0.0)  # earlier tests may have warned
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    key = str(uuid.uuid4())
+    with caplog.at_level(logging.WARNING, logger="runtime.ratelimit"):
+        results = [allow(key, 1, now=1000.0) for _ in range(5)]
+    assert results == [(True, 0)] * 5  # over the limit of 1, yet allowed: fail open
+    warnings = [r for r in caplog.records if r.name == "runtime.ratelimit"]
+    assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
+    assert "Rate limits are off" in warnings[0].getMessage()
+
+
+def test_it_limits_again_once_its_store_is_back(settings: SettingsWrapper) -> None:
+    real = settings.REDIS_URL
+    settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"
+    key = str(uuid.uuid4())
+    assert [allow(key, 1, now=1000.0)[0] for _ in range(3)] == [True] * 3
+    settings.REDIS_URL = real
+    assert [allow(key, 1, now=1000.0)[0] for _ in range(3)] == [True, False, False]
