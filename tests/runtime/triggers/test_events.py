@@ -1,18 +1,22 @@
 """Platform events: fan-out to every live flow whose trigger matches the type (exactly or
-by wildcard) and whose filter holds; through the API and the Python API."""
+by wildcard) and whose filter holds; through the API (in-process, and on the real server
+with a token) and the Python API."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import pytest
+from rest_framework.authtoken.models import Token
 
 from designer.services import flow_archive
 from runtime import events
 from runtime.models import Run
-from tests.conftest import Team
+from tests.conftest import Team, Web
 from tests.factories import edge, graph, node
 from tests.runtime.helpers import publish
+from tests.stack import wait_for_run
 
 
 def listener(team: Team, name: str, pattern: str, condition: str = "") -> Any:
@@ -99,3 +103,34 @@ def test_a_bad_event_type_is_named(team: Team) -> None:
         "/api/events/", {"type": "order created"}, format="json"
     )
     assert response.status_code == 400 and response.json()["errors"][0]["field"] == "type"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_an_event_posted_to_the_real_server_with_a_token_fans_out_and_runs(
+    team: Team, listeners: dict[str, Any], web: Web
+) -> None:
+    token = Token.objects.create(user=team.editor)
+    event = {"type": "order.created", "payload": {"id": 7, "total": 150}}
+    response = httpx.post(
+        f"{web.url}/api/events/", json=event, headers={"Authorization": f"Token {token.key}"}
+    )
+    assert response.status_code == 202, response.text
+    started = response.json()["runs"]
+    assert {r["flow"] for r in started} == {"Exact", "Wildcard", "Big orders"}
+    runs = [Run.objects.get(pk=r["run_id"]) for r in started]
+    assert {run.flow_id for run in runs} == {r["flow_id"] for r in started}
+    assert [wait_for_run(run).output for run in runs] == [7, 7, 7]
+    assert not Run.objects.filter(flow=listeners["refunds"]).exists()
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_real_server_refuses_an_event_without_a_valid_token(
+    team: Team, listeners: dict[str, Any], web: Web
+) -> None:
+    event = {"type": "order.created", "payload": {"id": 7}}
+    bad = {"Authorization": "Token not-a-token"}
+    assert httpx.post(f"{web.url}/api/events/", json=event).status_code == 401
+    assert httpx.post(f"{web.url}/api/events/", json=event, headers=bad).status_code == 401
+    assert not Run.objects.exists()
