@@ -259,6 +259,13 @@ TRIBUTARY_MAX_LOG_BYTES = env_int("TRIBUTARY_MAX_LOG_BYTES", 256 * 1024, minimum
 # http.request refuses private, loopback and link-local destinations (SSRF) except these
 # networks, e.g. 10.0.0.0/8 for an internal API.
 TRIBUTARY_HTTP_ALLOWED_NETWORKS = env_networks("TRIBUTARY_HTTP_ALLOWED_NETWORKS")
+# Database-change triggers may watch tables in these schemas only (never Tributary's own
+# tables, whatever the schema).
+TRIBUTARY_DBCHANGE_SCHEMAS = env_list("TRIBUTARY_DBCHANGE_SCHEMAS", ["public"])
+# A webhook body that stops arriving for this long is answered 408.
+TRIBUTARY_WEBHOOK_BODY_TIMEOUT_SECONDS = env_int(
+    "TRIBUTARY_WEBHOOK_BODY_TIMEOUT_SECONDS", 10, minimum=1
+)
 # Code steps run in an OS sandbox (runtime/sandbox/README.md). Without bubblewrap they run
 # with the remaining layers only; outside DEBUG the server refuses that unless overridden.
 TRIBUTARY_CODE_REQUIRE_SANDBOX = env_bool("TRIBUTARY_CODE_REQUIRE_SANDBOX", not DEBUG)

@@ -42,8 +42,6 @@ SENSITIVE_HEADERS = {"cookie", "authorization"}
 # After refusing a body part-way, the rest of it may still be on the wire: the connection
 # cannot carry another request.
 CLOSE = {"Connection": "close"}
-# How long to wait for the next part of a body before giving up on the client (408).
-BODY_TIMEOUT_SECONDS = 10.0
 Headers = dict[str, str]
 
 
@@ -186,9 +184,9 @@ async def _read_body(receive: Any, headers: Headers, limit: int) -> bytes:
     the request by Content-Length and refuses the excess as a malformed next request."""
     declared = headers.get("content-length", "")
     too_big = Reject(413, f"The body is over this webhook's limit of {limit:,} bytes.", CLOSE)
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_big
-    timeout = getattr(settings, "TRIBUTARY_WEBHOOK_BODY_TIMEOUT_SECONDS", BODY_TIMEOUT_SECONDS)
+    timeout = settings.TRIBUTARY_WEBHOOK_BODY_TIMEOUT_SECONDS
     chunks: list[bytes] = []
     size = 0
     while True:

@@ -23,13 +23,12 @@ from django.db.migrations.recorder import MigrationRecorder
 # prefix; reserving it keeps future ones protected without touching this list.
 RESERVED_PREFIX = "tributary_"
 SYSTEM_SCHEMAS = frozenset({"pg_catalog", "information_schema", "pg_toast"})
-DEFAULT_SCHEMAS = ("public",)
 
 
 def allowed_schemas() -> frozenset[str]:
     """The schemas whose tables may be watched (lower case). The setting is a list of
     names or one comma-separated string."""
-    value = getattr(settings, "TRIBUTARY_DBCHANGE_SCHEMAS", DEFAULT_SCHEMAS)
+    value = settings.TRIBUTARY_DBCHANGE_SCHEMAS
     names = value.split(",") if isinstance(value, str) else value
     return frozenset(name.strip().lower() for name in names if name.strip())
 
