@@ -1,6 +1,6 @@
 from django.urls import path
 
-from runtime import api, api_triggers
+from runtime import api, api_connections, api_triggers
 
 urlpatterns = [
     path("flows/<int:flow_id>/runs/", api.FlowRunStart.as_view(), name="api-flow-runs"),
@@ -28,4 +28,30 @@ urlpatterns = [
     path("events/", api_triggers.EventEmit.as_view(), name="api-events"),
     path("secrets/", api.SecretList.as_view(), name="api-secrets"),
     path("secrets/<int:secret_id>/", api.SecretDetail.as_view(), name="api-secret"),
+    path("connections/", api_connections.ConnectionList.as_view(), name="api-connections"),
+    path(
+        "connections/test/",
+        api_connections.ConnectionTestUnsaved.as_view(),
+        name="api-connections-test",
+    ),
+    path(
+        "connections/<int:connection_id>/",
+        api_connections.ConnectionDetail.as_view(),
+        name="api-connection",
+    ),
+    path(
+        "connections/<int:connection_id>/test/",
+        api_connections.ConnectionTest.as_view(),
+        name="api-connection-test",
+    ),
+    path(
+        "flows/<int:flow_id>/dead-letters/",
+        api_connections.FlowDeadLetters.as_view(),
+        name="api-flow-dead-letters",
+    ),
+    path(
+        "flows/<int:flow_id>/queue-consumers/",
+        api_connections.FlowQueueConsumers.as_view(),
+        name="api-flow-queue-consumers",
+    ),
 ]

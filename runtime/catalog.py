@@ -7,12 +7,14 @@ from runtime.steps import (
     code_javascript,
     code_python,
     data_transform,
+    db_query,
     email_send,
     flow_delay,
     http_request,
     logic_branch,
+    queue_publish,
 )
-from runtime.triggers import cron, dbchange, events, manual, webhook
+from runtime.triggers import cron, dbchange, events, manual, queue, webhook
 
 CATALOG: Mapping[str, Kind] = {
     kind.type: kind
@@ -22,6 +24,7 @@ CATALOG: Mapping[str, Kind] = {
         events.KIND,
         dbchange.KIND,
         manual.KIND,
+        queue.KIND,
         code_python.KIND,
         code_javascript.KIND,
         http_request.KIND,
@@ -29,6 +32,8 @@ CATALOG: Mapping[str, Kind] = {
         logic_branch.KIND,
         data_transform.KIND,
         flow_delay.KIND,
+        db_query.KIND,
+        queue_publish.KIND,
     )
 }
 

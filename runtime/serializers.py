@@ -7,7 +7,15 @@ from typing import Any
 from rest_framework import serializers
 
 from designer.models import Workspace
-from runtime.models import Run, Secret, StepRun
+from runtime.models import (
+    Connection,
+    ConnectionKind,
+    QueueDeadLetter,
+    QueueSubscription,
+    Run,
+    Secret,
+    StepRun,
+)
 
 
 class StepRunSerializer(serializers.ModelSerializer):
@@ -123,3 +131,112 @@ class SecretWriteSerializer(serializers.Serializer):
     description = serializers.CharField(
         max_length=500, required=False, allow_blank=True, default=""
     )
+
+
+# --- Connections and queue triggers (runtime/api_connections.py) --------------------------
+
+
+class ConnectionSummarySerializer(serializers.ModelSerializer):
+    """What every member sees: enough to pick a connection by name in a step."""
+
+    workspace: serializers.PrimaryKeyRelatedField[Workspace] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
+
+    class Meta:
+        model = Connection
+        fields = ["id", "workspace", "name", "kind", "description"]
+        read_only_fields = fields
+
+
+class ConnectionSerializer(ConnectionSummarySerializer):
+    """What admins see: the settings, and whether a password is set (never the password)."""
+
+    port = serializers.IntegerField(source="effective_port", read_only=True)
+    has_password = serializers.SerializerMethodField()
+    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+
+    class Meta(ConnectionSummarySerializer.Meta):
+        fields = [
+            *ConnectionSummarySerializer.Meta.fields,
+            "host",
+            "port",
+            "database",
+            "username",
+            "has_password",
+            "tls",
+            "allow_writes",
+            "created_by",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_has_password(self, connection: Connection) -> bool:
+        return bool(connection.ciphertext)
+
+
+class ConnectionWriteSerializer(serializers.Serializer):
+    workspace = serializers.IntegerField(min_value=1, required=False)
+    name = serializers.CharField(max_length=100, required=False)
+    kind = serializers.ChoiceField(choices=ConnectionKind.choices, required=False)
+    host = serializers.CharField(max_length=255, required=False)
+    port = serializers.IntegerField(min_value=1, max_value=65535, required=False, allow_null=True)
+    database = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    username = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    password = serializers.CharField(
+        max_length=4096, required=False, allow_blank=True, trim_whitespace=False, write_only=True
+    )
+    tls = serializers.BooleanField(required=False)
+    allow_writes = serializers.BooleanField(required=False)
+    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+
+
+class ConnectionTestResultSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class QueueDeadLetterSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = QueueDeadLetter
+        fields = [
+            "id",
+            "node_id",
+            "connection_name",
+            "source",
+            "message_id",
+            "reason",
+            "body",
+            "body_size",
+            "headers",
+            "metadata",
+            "received_at",
+        ]
+        read_only_fields = fields
+
+
+class QueueSubscriptionSerializer(serializers.ModelSerializer):
+    connection = serializers.CharField(source="connection.name", read_only=True)
+    kind = serializers.CharField(source="connection.kind", read_only=True)
+
+    class Meta:
+        model = QueueSubscription
+        fields = [
+            "node_id",
+            "connection",
+            "kind",
+            "state",
+            "last_error",
+            "last_error_at",
+            "last_message_at",
+            "consumer",
+            "activated_at",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance: QueueSubscription) -> dict[str, Any]:
+        # "source" is a Field attribute of every serializer: added here, not declared.
+        data = dict(super().to_representation(instance))
+        data["source"] = str(instance.config.get("source", ""))
+        return data

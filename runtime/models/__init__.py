@@ -1,5 +1,7 @@
 """The runtime's models, one module per subject."""
 
+from runtime.models.connections import Connection, ConnectionKind
+from runtime.models.queues import QueueDeadLetter, QueueSubscription
 from runtime.models.runs import Run, StepRun
 from runtime.models.secrets import Secret
 from runtime.models.triggers import (
@@ -13,11 +15,15 @@ from runtime.models.triggers import (
 )
 
 __all__ = [
+    "Connection",
+    "ConnectionKind",
     "CronFire",
     "CronSchedule",
     "DbChange",
     "DbChangeSubscription",
     "EventSubscription",
+    "QueueDeadLetter",
+    "QueueSubscription",
     "Run",
     "Secret",
     "StepRun",

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from runtime import embedded, scheduler
+from runtime.queue_consumers import supervisor as queue_consumers
 
 
 class Command(BaseCommand):
@@ -31,9 +32,16 @@ class Command(BaseCommand):
                 workers = 1
             embedded.start_worker()
             scheduler.start_thread()
-            mode = "embedded (in-process worker and scheduler, in-memory live updates)"
+            queue_consumers.start_thread()
+            mode = (
+                "embedded (in-process worker, scheduler and queue consumers, in-memory live "
+                "updates)"
+            )
         else:
-            mode = "scaled out: run `celery -A config worker` and `manage.py scheduler` beside it"
+            mode = (
+                "scaled out: run `celery -A config worker`, `manage.py scheduler` and "
+                "`manage.py consumers` beside it"
+            )
         self.stdout.write(f"Tributary {mode}\nListening on http://{host}:{port}/")
         uvicorn.run(
             "config.asgi:application",

@@ -1,0 +1,177 @@
+"""REST API for connections (admins manage them, members list their names and kinds),
+testing one, and what queue triggers report: their consumers' state and dead letters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from designer import selectors as flows
+from designer.params import id_param
+from runtime import serializers
+from runtime.api import NewestFirst
+from runtime.connections import selectors, services
+from runtime.models import Connection, ConnectionKind, QueueDeadLetter, QueueSubscription
+from runtime.services import RunRefused
+
+
+def _user(request: Request) -> User:
+    return request.user  # type: ignore[return-value]  # IsAuthenticated ran first
+
+
+def _shown(request: Request, connections: list[Connection]) -> list[dict[str, Any]]:
+    """Admins of a connection's workspace see its settings; other members its name."""
+    admin_of = selectors.admin_workspace_ids(user=_user(request))
+    return [
+        (
+            serializers.ConnectionSerializer
+            if connection.workspace_id in admin_of
+            else serializers.ConnectionSummarySerializer
+        )(connection).data
+        for connection in connections
+    ]
+
+
+def _given(request: Request, *, partial: bool = True) -> dict[str, Any]:
+    given = serializers.ConnectionWriteSerializer(data=request.data, partial=partial)
+    given.is_valid(raise_exception=True)
+    return dict(given.validated_data)
+
+
+class ConnectionList(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("workspace", int, description="Only this workspace's."),
+            OpenApiParameter("kind", str, enum=ConnectionKind.values),
+        ],
+        responses=serializers.ConnectionSerializer(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        workspace = id_param(request.query_params, "workspace")
+        kind = request.query_params.get("kind", "")
+        if kind and kind not in ConnectionKind.values:
+            raise RunRefused(f"kind is one of: {', '.join(ConnectionKind.values)}.", field="kind")
+        connections = selectors.connection_list_for_user(
+            user=_user(request), workspace_id=workspace, kind=kind
+        )
+        return Response(_shown(request, list(connections)))
+
+    @extend_schema(
+        request=serializers.ConnectionWriteSerializer,
+        responses={201: serializers.ConnectionSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = _given(request, partial=False)
+        if "workspace" not in data:
+            raise RunRefused("Say which workspace the connection is for.", field="workspace")
+        workspace = selectors.workspace_get_for_connection_admin(
+            user=_user(request), workspace_id=data.pop("workspace")
+        )
+        connection = services.connection_create(workspace=workspace, user=_user(request), data=data)
+        return Response(
+            serializers.ConnectionSerializer(connection).data, status=status.HTTP_201_CREATED
+        )
+
+
+class ConnectionDetail(APIView):
+    @extend_schema(responses=serializers.ConnectionSerializer)
+    def get(self, request: Request, connection_id: int) -> Response:
+        connection = selectors.connection_get_for_user(
+            user=_user(request), connection_id=connection_id
+        )
+        return Response(_shown(request, [connection])[0])
+
+    @extend_schema(
+        request=serializers.ConnectionWriteSerializer, responses=serializers.ConnectionSerializer
+    )
+    def patch(self, request: Request, connection_id: int) -> Response:
+        connection = selectors.connection_get_for_user(
+            user=_user(request), connection_id=connection_id, admin=True
+        )
+        data = _given(request)
+        if "workspace" in data and data["workspace"] != connection.workspace_id:
+            raise RunRefused("A connection cannot move to another workspace.", field="workspace")
+        data.pop("workspace", None)
+        connection = services.connection_update(connection=connection, data=data)
+        return Response(serializers.ConnectionSerializer(connection).data)
+
+    def delete(self, request: Request, connection_id: int) -> Response:
+        connection = selectors.connection_get_for_user(
+            user=_user(request), connection_id=connection_id, admin=True
+        )
+        try:
+            services.connection_delete(connection=connection)
+        except services.ConnectionInUse as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConnectionTest(APIView):
+    """Connect with the saved settings, overridden by any given in the body (a form being
+    edited); 200 either way, with ``ok`` and the server's own message."""
+
+    @extend_schema(
+        request=serializers.ConnectionWriteSerializer,
+        responses=serializers.ConnectionTestResultSerializer,
+    )
+    def post(self, request: Request, connection_id: int) -> Response:
+        connection = selectors.connection_get_for_user(
+            user=_user(request), connection_id=connection_id, admin=True
+        )
+        data = _given(request)
+        data.pop("workspace", None)
+        params = services.connection_params_for_test(
+            connection=connection, workspace=connection.workspace, data=data
+        )
+        return Response(services.connection_test(params=params))
+
+
+class ConnectionTestUnsaved(APIView):
+    """Test settings before saving them (``workspace`` says whose admin you are)."""
+
+    @extend_schema(
+        request=serializers.ConnectionWriteSerializer,
+        responses=serializers.ConnectionTestResultSerializer,
+    )
+    def post(self, request: Request) -> Response:
+        data = _given(request, partial=False)
+        if "workspace" not in data:
+            raise RunRefused("Say which workspace the connection is for.", field="workspace")
+        workspace = selectors.workspace_get_for_connection_admin(
+            user=_user(request), workspace_id=data.pop("workspace")
+        )
+        for field in ("name", "kind", "host"):
+            data.setdefault(field, "test" if field == "name" else "")
+        params = services.connection_params_for_test(
+            connection=None, workspace=workspace, data=data
+        )
+        return Response(services.connection_test(params=params))
+
+
+class FlowDeadLetters(generics.ListAPIView):
+    """Messages the flow's queue triggers received but could not start a run with."""
+
+    serializer_class = serializers.QueueDeadLetterSerializer
+    pagination_class = NewestFirst
+
+    def get_queryset(self) -> Any:
+        flow = flows.flow_get_for_user(user=_user(self.request), flow_id=self.kwargs["flow_id"])
+        return QueueDeadLetter.objects.filter(flow=flow)
+
+
+class FlowQueueConsumers(APIView):
+    @extend_schema(responses=serializers.QueueSubscriptionSerializer(many=True))
+    def get(self, request: Request, flow_id: int) -> Response:
+        flow = flows.flow_get_for_user(user=_user(request), flow_id=flow_id)
+        subscriptions = QueueSubscription.objects.filter(flow=flow).select_related("connection")
+        return Response(
+            serializers.QueueSubscriptionSerializer(
+                subscriptions.order_by("node_id"), many=True
+            ).data
+        )

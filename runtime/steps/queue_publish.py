@@ -1,0 +1,147 @@
+"""queue.publish: send a JSON message to an AMQP exchange, a Redis stream or channel, a
+NATS subject or an MQTT topic on a named connection, confirmed where the protocol can.
+
+The message id defaults to one derived from the run and the node, the same on every retry
+of the step: JetStream drops the duplicate of a retried publish by it, and a Tributary
+queue trigger starts one run per id.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runtime.connections.clients.base import ConnectionFailed, PublishFailed, PublishRequest
+from runtime.connections.params import resolve, workspace_of
+from runtime.connections.registry import BROKERS
+from runtime.connections.schema import connection_field
+from runtime.kinds import Outcome, StepContext, StepError, StepKind, template
+from runtime.models.connections import BROKER_KINDS
+
+MAX_MESSAGE_BYTES = 1024 * 1024
+
+
+class QueuePublish(StepKind):
+    type = "queue.publish"
+    label = "Publish message"
+    description = (
+        "Publish a JSON message to RabbitMQ (AMQP), a Redis stream or channel, NATS or MQTT, "
+        "with the broker's confirmation where it gives one."
+    )
+    config_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["connection", "destination"],
+        "properties": {
+            "connection": connection_field(BROKER_KINDS),
+            "destination": template(
+                "Destination",
+                minLength=1,
+                maxLength=1000,
+                examples=["orders.created"],
+                description=(
+                    "AMQP: the routing key (the queue's name on the default exchange). Redis: "
+                    "the stream or channel. NATS: the subject. MQTT: the topic."
+                ),
+            ),
+            "exchange": template(
+                "Exchange (AMQP)",
+                maxLength=255,
+                description="Empty: the default exchange, which routes to the queue named "
+                "by the routing key.",
+            ),
+            "redis_mode": {
+                "enum": ["stream", "channel"],
+                "title": "Redis: stream or channel",
+                "default": "stream",
+                "description": "stream: XADD, confirmed by the entry id. channel: PUBLISH, "
+                "unconfirmed (only the number of current subscribers).",
+            },
+            "qos": {
+                "enum": [0, 1],
+                "title": "MQTT QoS",
+                "default": 1,
+                "description": "1: the broker acknowledges the message (PUBACK).",
+            },
+            "body": {
+                "title": "Body",
+                "x-widget": "json",
+                "x-template": "value",
+                "description": 'A JSON value; strings are templates, and "{{ x }}" alone '
+                "keeps x's type.",
+                "examples": [{"order": "{{ event.trigger.body.id }}"}],
+            },
+            "headers": {
+                "type": "object",
+                "title": "Headers / properties",
+                "x-widget": "keyvalue",
+                "maxProperties": 100,
+                "additionalProperties": template("Value", maxLength=8192),
+            },
+            "message_id": template(
+                "Message id",
+                maxLength=200,
+                description="Empty: tributary-<run>-<node>, the same on every retry.",
+            ),
+            "timeout_seconds": {
+                "type": "number",
+                "title": "Timeout (seconds)",
+                "exclusiveMinimum": 0,
+                "maximum": 120,
+                "default": 10,
+            },
+        },
+    }
+
+    def run(self, ctx: StepContext) -> Outcome:
+        name = ctx.config["connection"]
+        workspace_id, used = workspace_of(ctx.secrets)
+        params = resolve(workspace_id, name, BROKER_KINDS, used)
+        request = self._request(ctx)
+        ctx.input = {
+            "connection": name,
+            "exchange": request.exchange,
+            "destination": request.destination,
+            "headers": request.headers,
+            "message_id": request.message_id,
+            "body": json.loads(request.body),
+        }
+        try:
+            receipt = BROKERS[params.kind].publish(params, request)
+        except ConnectionFailed as exc:
+            raise StepError(str(exc), retryable=exc.retryable) from None
+        except PublishFailed as exc:
+            raise StepError(
+                f"The broker did not take the message: {exc}", retryable=False
+            ) from None
+        return Outcome(receipt)
+
+    def _request(self, ctx: StepContext) -> PublishRequest:
+        destination = ctx.render(ctx.config["destination"]).strip()
+        if not destination:
+            raise StepError("The destination rendered empty.", retryable=False)
+        body = json.dumps(ctx.render_value(ctx.config.get("body", {})), separators=(",", ":"))
+        if len(body.encode()) > MAX_MESSAGE_BYTES:
+            raise StepError(
+                f"The message is {len(body.encode()):,} bytes; the limit is {MAX_MESSAGE_BYTES:,}.",
+                retryable=False,
+            )
+        headers = {key: ctx.render(value) for key, value in ctx.config.get("headers", {}).items()}
+        message_id = ctx.render(ctx.config.get("message_id", "")).strip() or _default_id(ctx.info)
+        return PublishRequest(
+            destination=destination,
+            exchange=ctx.render(ctx.config.get("exchange", "")).strip(),
+            body=body.encode(),
+            headers=headers,
+            message_id=message_id[:200],
+            timeout=min(ctx.config.get("timeout_seconds", 10), max(ctx.remaining(), 1)),
+            redis_mode=ctx.config.get("redis_mode", "stream"),
+            qos=ctx.config.get("qos", 1),
+        )
+
+
+def _default_id(info: dict[str, Any]) -> str:
+    return f"tributary-{info.get('run_id')}-{info.get('node_id')}"
+
+
+KIND = QueuePublish()
