@@ -3,6 +3,8 @@ viewers see names and kinds only; outsiders get 404; passwords never come back."
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from designer.services import flow_create, flow_publish
@@ -15,7 +17,7 @@ from tests.runtime.connections.helpers import SERVICES, connect
 pytestmark = pytest.mark.django_db
 
 
-def create(team: Team, **data: object) -> object:
+def create(team: Team, **data: object) -> Any:
     body = {"workspace": team.workspace.pk, "name": "crm", "kind": "mysql", **SERVICES["mysql"]}
     return team.client(team.admin).post("/api/connections/", body | data, format="json")
 
