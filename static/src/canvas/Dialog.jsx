@@ -1,14 +1,21 @@
-// A modal question built on <dialog>: focus moves into it, Escape cancels.
-import { useEffect, useRef } from "react";
+// A modal question built on <dialog>: focus moves into it, Escape cancels, and when it
+// goes focus returns to what opened it (a toolbar button, a node on the canvas).
+import { useLayoutEffect, useRef } from "react";
 
 export function Dialog({ title, children, actions, onCancel, testId, autoFocusBody = false }) {
   const ref = useRef(null);
-  useEffect(() => {
+  // A layout effect: its cleanup runs before React removes the <dialog>, while focus can
+  // still be handed back (a removed open dialog drops it on the page's body).
+  useLayoutEffect(() => {
     const dialog = ref.current;
+    const opener = document.activeElement;
     if (dialog && !dialog.open) dialog.showModal();
     // Focus what the question is about (a message to type), else the first answer.
     dialog?.querySelector("[data-autofocus]")?.focus();
-    return () => { if (dialog?.open) dialog.close(); };
+    return () => {
+      if (dialog?.open) dialog.close();
+      if (opener?.isConnected && opener !== document.body) opener.focus?.();
+    };
   }, []);
   return (
     <dialog ref={ref} className="tb-dialog" aria-labelledby="tb-dialog-title" data-testid={testId}
