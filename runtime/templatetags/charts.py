@@ -97,11 +97,13 @@ def line_chart(
     known = [v for _, values in series for v in values if v is not None]
     top = peak or max(known, default=0) or 1
     count = max((len(values) for _, values in series), default=1)
-    step = width / max(count - 1, 1)
+    # Inset by a point's radius and more, so the first and last days are not cut in half.
+    inset = 4
+    step = (width - 2 * inset) / max(count - 1, 1)
     parts = []
     for index, (name, values) in enumerate(series):
         points = [
-            (i * step, height - 2 - v / top * (height - 4), i, v)
+            (inset + i * step, height - inset - v / top * (height - 2 * inset), i, v)
             for i, v in enumerate(values)
             if v is not None
         ]

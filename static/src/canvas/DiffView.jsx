@@ -5,6 +5,7 @@ import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider } from "@xy
 import { nodeTypes } from "./FlowNode.jsx";
 import { edgeId, layout, needsLayout, toFlow, toFlowEdge } from "./graph.js";
 import { minimapColor } from "./minimap.js";
+import { useKindLabels, withLabels } from "./kindLabels.js";
 
 const FIT = { maxZoom: 1, padding: 0.2 };
 
@@ -38,10 +39,13 @@ function diffFlow(graph, old, diff) {
 }
 
 export function DiffView({ graph, old, diff, label }) {
-  const { nodes, edges } = useMemo(() => {
+  const labels = useKindLabels();
+  const base = useMemo(() => {
     const flow = diffFlow(graph, old, diff);
     return needsLayout(flow.nodes) ? { ...flow, nodes: layout(flow.nodes, flow.edges) } : flow;
   }, [graph, old, diff]);
+  const nodes = useMemo(() => withLabels(base.nodes, labels), [base, labels]);
+  const { edges } = base;
   return (
     <ReactFlowProvider>
       <ReactFlow nodes={nodes} edges={edges} nodeTypes={nodeTypes} fitView fitViewOptions={FIT} minZoom={0.1}

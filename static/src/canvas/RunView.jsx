@@ -5,6 +5,7 @@ import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider } from "@xy
 import { nodeTypes } from "./FlowNode.jsx";
 import { layout, needsLayout, toFlow } from "./graph.js";
 import { minimapColor } from "./minimap.js";
+import { useKindLabels, withLabels } from "./kindLabels.js";
 
 const FIT = { maxZoom: 1, padding: 0.2 };
 const EVENT = "tributary:run-state";
@@ -24,11 +25,12 @@ export function RunView({ graph, label }) {
     const flow = toFlow(graph);
     return needsLayout(flow.nodes) ? { ...flow, nodes: layout(flow.nodes, flow.edges) } : flow;
   }, [graph]);
-  const nodes = useMemo(() => base.nodes.map((node) => {
+  const labels = useKindLabels();
+  const nodes = useMemo(() => withLabels(base.nodes, labels).map((node) => {
     const retry = retrying[node.id];
     return { ...node, data: { ...node.data, status: statuses[node.id],
       retry: retry ? { attempt: retry.failures + 1, wakeAt: retry.wakeAt } : null } };
-  }), [base, statuses, retrying]);
+  }), [base, labels, statuses, retrying]);
   const edges = useMemo(() => base.edges.map((edge) => (
     { ...edge, animated: statuses[edge.target] === "running" })), [base, statuses]);
   return (
