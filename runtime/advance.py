@@ -16,16 +16,25 @@ from runtime.dispatch import enqueue_steps
 from runtime.models import Run, StepRun
 from runtime.status import RUN_FINISHED, STEP_OPEN, RunStatus, StepStatus
 
+Rows = dict[str, tuple[int, float]]  # node id -> (step run id, timeout in seconds)
 
-def advance_run(run: Run, graph: Graph) -> None:
-    """Apply the engine's plan to the run's steps; finish the run when all are done."""
+
+def advance_run(
+    run: Run, graph: Graph, known: tuple[Rows, dict[str, engine.State]] | None = None
+) -> None:
+    """Apply the engine's plan to the run's steps; finish the run when all are done.
+    ``known`` is the steps' rows and states when the caller has just written them (a new
+    run), which saves reading them back."""
     if run.status in RUN_FINISHED:
         return
-    rows: dict[str, tuple[int, float]] = {}
+    rows: Rows = {}
     states: dict[str, engine.State] = {}
-    for step_id, node_id, status, handle, timeout in sql.fetch(_STATES_SQL, [run.pk], _STATES):
-        rows[node_id] = (step_id, timeout)
-        states[node_id] = engine.State(status, handle)
+    if known is not None:
+        rows, states = dict(known[0]), dict(known[1])
+    else:
+        for step_id, node_id, status, handle, timeout in sql.fetch(_STATES_SQL, [run.pk], _STATES):
+            rows[node_id] = (step_id, timeout)
+            states[node_id] = engine.State(status, handle)
     plan = engine.plan(graph, states)
     now = timezone.now()
     if plan.skipped:

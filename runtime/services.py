@@ -90,32 +90,42 @@ def run_start(
     check_payload(payload)
     kind = trigger_kind or graph.nodes[trigger_node].type.removeprefix("trigger.")
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                run = Run.objects.create(
-                    flow=flow,
-                    version=version,
-                    trigger_kind=kind,
-                    trigger_node=trigger_node,
-                    input=payload,
-                    started_by=started_by,
-                    origin=origin,
-                    is_test=is_test,
-                    rerun_of=rerun_of,
-                    idempotency_key=idempotency_key,
-                )
-        except IntegrityError:
-            if not idempotency_key:
-                raise
-            raise AlreadyStarted(
-                Run.objects.get(
-                    flow=flow, trigger_node=trigger_node, idempotency_key=idempotency_key
-                )
-            ) from None
-        _create_steps(run, graph, trigger_node, payload, reuse or {})
+        run = _create_run(
+            flow=flow,
+            version=version,
+            trigger_kind=kind,
+            trigger_node=trigger_node,
+            input=payload,
+            started_by=started_by,
+            origin=origin,
+            is_test=is_test,
+            rerun_of=rerun_of,
+            idempotency_key=idempotency_key,
+        )
+        known = _create_steps(run, graph, trigger_node, payload, reuse or {})
         realtime.publish_run(run)
-        advance.advance_run(run, graph)
+        advance.advance_run(run, graph, known)
     return run
+
+
+def _create_run(**fields: Any) -> Run:
+    """Insert the run; with an idempotency key this trigger already saw, raise
+    AlreadyStarted with the original run. Only then is a savepoint needed (the unique
+    index's violation must not abort the outer transaction): two statements saved on
+    every other start."""
+    if not fields["idempotency_key"]:
+        return Run.objects.create(**fields)
+    try:
+        with transaction.atomic():
+            return Run.objects.create(**fields)
+    except IntegrityError:
+        raise AlreadyStarted(
+            Run.objects.get(
+                flow=fields["flow"],
+                trigger_node=fields["trigger_node"],
+                idempotency_key=fields["idempotency_key"],
+            )
+        ) from None
 
 
 def _first_trigger(flow: Flow, version: FlowVersion) -> str:
@@ -140,7 +150,9 @@ def check_payload(payload: Any) -> None:
 
 def _create_steps(
     run: Run, graph: Any, trigger_node: str, payload: Any, reuse: Mapping[str, StepRun]
-) -> None:
+) -> tuple[advance.Rows, dict[str, engine.State]] | None:
+    """Insert the run's step rows; returns their ids and states for advance_run (None
+    when the database did not return the new ids)."""
     now = timezone.now()
     states = engine.initial_states(graph, trigger_node)
     rows = []
@@ -162,8 +174,12 @@ def _create_steps(
             row.output, row.handle, row.input = earlier.output, earlier.handle, earlier.input
             row.logs, row.attempt = earlier.logs, earlier.attempt
             row.started_at, row.finished_at = earlier.started_at, earlier.finished_at
+            states[node_id] = engine.State(StepStatus.SUCCEEDED, earlier.handle)
         rows.append(row)
     StepRun.objects.bulk_create(rows)
+    if any(row.pk is None for row in rows):
+        return None
+    return {row.node_id: (row.pk, row.timeout_seconds) for row in rows}, states
 
 
 def run_cancel(*, run: Run, user: User) -> Run:

@@ -25,6 +25,8 @@ from urllib.parse import parse_qs
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from designer.graph import Node, json_problem
@@ -104,12 +106,12 @@ async def _handle(scope: dict[str, Any], receive: Any) -> tuple[int, Any, Header
     token = scope["path"].removeprefix("/hooks/").strip("/")
     target = await _db(_resolve)(token, scope["method"])
     raw = await _read_body(receive, headers, target.setting("max_body_bytes"))
-    await _db(_check_signature)(target, raw, headers)
     payload = _payload(scope, headers, raw, target)
-    if target.capture_id is not None and await _db(_capture)(target.capture_id, payload):
-        return 200, {"captured": True, "detail": "Kept as a test event; no run was started."}, {}
     key = _idempotency_key(target, headers)
-    run, repeated = await _db(_start)(target, payload, key)
+    # One trip to a database thread for the rest: each costs a thread hand-off.
+    run, repeated = await _db(_accept)(target, raw, headers, payload, key)
+    if run is None:
+        return 200, {"captured": True, "detail": "Kept as a test event; no run was started."}, {}
     extra = {"Idempotent-Replayed": "true"} if repeated else {}
     if target.setting("response_mode") == "wait" and not repeated:
         return await _wait(target, run, extra)
@@ -127,7 +129,12 @@ def _headers(scope: dict[str, Any]) -> Headers:
 
 def _resolve(token: str, method: str) -> Target:
     endpoint = (
-        WebhookEndpoint.objects.select_related("flow__live_version").filter(token=token).first()
+        WebhookEndpoint.objects.select_related("flow__live_version")
+        # The graph is parsed once per process (engine.graph_of), not read per request.
+        .defer("flow__live_version__graph", "flow__description")
+        .annotate(capture_id=Subquery(_waiting_capture.values("pk")[:1]))
+        .filter(token=token)
+        .first()
         if 0 < len(token) <= 64
         else None
     )
@@ -137,10 +144,8 @@ def _resolve(token: str, method: str) -> Target:
     live = flow.live_version if flow.archived_at is None else None
     node = engine.graph_of(live).nodes.get(endpoint.node_id) if live else None
     in_live = node is not None
-    capture = WebhookCapture.objects.filter(
-        endpoint=endpoint, captured_at__isnull=True, expires_at__gt=timezone.now()
-    ).first()
-    if node is None and capture is not None:
+    capture_id = endpoint.capture_id  # an annotation (see _waiting_capture)
+    if node is None and capture_id is not None:
         node = _draft_node(endpoint)
     if node is None or node.type != WEBHOOK.type:
         raise Reject(404, "No webhook here.")
@@ -148,7 +153,7 @@ def _resolve(token: str, method: str) -> Target:
         endpoint=endpoint,
         node=node,
         live=in_live,
-        capture_id=capture.pk if capture else None,
+        capture_id=capture_id,
         config=dict(node.config),
     )
     allowed = target.setting("methods")
@@ -289,6 +294,23 @@ def _idempotency_key(target: Target, headers: Headers) -> str:
     if len(key) > 200:
         raise Reject(400, f"The {header} header is longer than 200 characters.")
     return key
+
+
+# A test capture of the endpoint that is still waiting for its request.
+_waiting_capture = WebhookCapture.objects.filter(
+    endpoint=OuterRef("pk"), captured_at__isnull=True, expires_at__gt=Now()
+)
+
+
+def _accept(
+    target: Target, raw: bytes, headers: Headers, payload: dict[str, Any], key: str
+) -> tuple[Run | None, bool]:
+    """Verify the signature, then keep the request as the test capture (None) or start
+    the run: (run, whether it repeats an earlier delivery)."""
+    _check_signature(target, raw, headers)
+    if target.capture_id is not None and _capture(target.capture_id, payload):
+        return None, False
+    return _start(target, payload, key)
 
 
 def _capture(capture_id: int, payload: dict[str, Any]) -> bool:
