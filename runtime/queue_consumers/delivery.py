@@ -86,7 +86,7 @@ def _lock(trigger: Trigger) -> Any:
     rollback or archive either finished before (and this sees it) or waits for this
     message's run to commit."""
     flow = (
-        Flow.objects.select_for_update(no_key=True)
+        Flow.objects.select_for_update(no_key=True, of=("self",))
         .select_related("live_version")
         .filter(pk=trigger.flow_id)
         .first()

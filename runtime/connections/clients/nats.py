@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import logging
 import ssl
 import threading
 from collections.abc import Coroutine
@@ -36,6 +37,7 @@ from runtime.connections.clients.base import (
 )
 from runtime.connections.params import Params
 
+logger = logging.getLogger(__name__)
 ACK_WAIT = 10.0
 BATCH = 20
 T = TypeVar("T")
@@ -58,7 +60,27 @@ class NatsClient:
     def consume(
         self, params: Params, source: Source, handle: Handle, stop: threading.Event, ready: Ready
     ) -> None:
-        _run(_consume(params, source, handle, stop, ready))
+        # The loop runs only while waiting on NATS; ``handle`` (which writes to the database
+        # through Django, synchronously) runs between, on this thread, with no loop running.
+        loop = asyncio.new_event_loop()
+        nc: Nats | None = None
+        try:
+            nc = loop.run_until_complete(_connect(params, 10))
+            subscription, stream, created = loop.run_until_complete(_subscribe(nc, source))
+            ready()
+            while not stop.is_set():
+                try:
+                    batch = loop.run_until_complete(subscription.fetch(BATCH, timeout=1))
+                except nats_errors.TimeoutError:
+                    continue
+                for msg in batch:
+                    _deliver(loop, msg, _message(msg, stream, created), handle, stop)
+        except (nats_errors.Error, js_errors.Error, OSError) as exc:
+            raise ConnectionFailed(f"NATS: {first_line(exc)}") from None
+        finally:
+            if nc is not None:
+                _close(loop, nc)
+            loop.close()
 
 
 async def _publish(params: Params, request: PublishRequest) -> dict[str, Any]:
@@ -95,35 +117,18 @@ async def _publish(params: Params, request: PublishRequest) -> dict[str, Any]:
         await nc.close()
 
 
-async def _consume(
-    params: Params, source: Source, handle: Handle, stop: threading.Event, ready: Ready
-) -> None:
-    nc = await _connect(params, 10)
-    try:
-        js = nc.jetstream(timeout=10)
-        stream = await _stream(js, source)
-        created = _epoch((await js.stream_info(stream)).created)
-        await _ensure_consumer(js, stream, source)
-        subscription = await js.pull_subscribe_bind(durable=source.group, stream=stream)
-        ready()
-        while not stop.is_set():
-            try:
-                batch = await subscription.fetch(BATCH, timeout=1)
-            except nats_errors.TimeoutError:
-                continue
-            for msg in batch:
-                await _deliver(msg, stream, created, handle, stop)
-    except (nats_errors.Error, js_errors.Error, OSError) as exc:
-        raise ConnectionFailed(f"NATS: {first_line(exc)}") from None
-    finally:
-        await nc.close()
+async def _subscribe(nc: Nats, source: Source) -> tuple[Any, str, str]:
+    js = nc.jetstream(timeout=10)
+    stream = await _stream(js, source)
+    created = _epoch((await js.stream_info(stream)).created)
+    await _ensure_consumer(js, stream, source)
+    subscription = await js.pull_subscribe_bind(durable=source.group, stream=stream)
+    return subscription, stream, created
 
 
-async def _deliver(
-    msg: Msg, stream: str, created: str, handle: Handle, stop: threading.Event
-) -> None:
+def _message(msg: Msg, stream: str, created: str) -> Message:
     meta = msg.metadata
-    message = Message(
+    return Message(
         body=msg.data,
         headers=dict(msg.headers or {}),
         # The stream's sequence is the message's identity; with the stream's creation time
@@ -137,14 +142,23 @@ async def _deliver(
             "num_delivered": meta.num_delivered,
         },
     )
+
+
+def _deliver(
+    loop: asyncio.AbstractEventLoop,
+    msg: Msg,
+    message: Message,
+    handle: Handle,
+    stop: threading.Event,
+) -> None:
     try:
         if stop.is_set():
             raise Superseded()
         handle(message)
     except BaseException:
-        await msg.nak()  # back to the stream at once rather than after ACK_WAIT
+        loop.run_until_complete(msg.nak())  # back to the stream at once, not after ACK_WAIT
         raise
-    await msg.ack_sync()
+    loop.run_until_complete(msg.ack_sync())
 
 
 def _epoch(created: Any) -> str:
@@ -216,6 +230,13 @@ async def _connect(params: Params, timeout: float) -> Nats:
             f"Could not connect to NATS at {params.host}:{params.port}: {detail}",
             retryable=not authorization,
         ) from None
+
+
+def _close(loop: asyncio.AbstractEventLoop, nc: Nats) -> None:
+    try:
+        loop.run_until_complete(nc.close())
+    except Exception:  # closing a dead connection must not hide what killed it
+        logger.debug("Closing the NATS connection failed", exc_info=True)
 
 
 def _run(coroutine: Coroutine[Any, Any, T]) -> T:
