@@ -48,14 +48,14 @@ class VersionNumberFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         versions = FlowVersion.objects.order_by("number")
         flow = request.GET.get("flow__id__exact", "")
-        if flow.isdigit():
+        if flow.isascii() and flow.isdigit() and len(flow) < 19:
             versions = versions.filter(flow_id=int(flow))
         numbers = versions.values_list("number", flat=True).distinct()[: self.MAX_CHOICES]
         return [(str(number), f"v{number}") for number in numbers]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Run]) -> QuerySet[Run]:
         value = self.value() or ""
-        if value.isdigit() and len(value) < 10:
+        if value.isascii() and value.isdigit() and len(value) < 10:
             return queryset.filter(version__number=int(value))
         return queryset
 

@@ -128,7 +128,9 @@ def run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
 
 def _timeline(run: Run, steps: list[Any]) -> list[dict[str, Any]]:
     """Each step's bar: offset and width as percentages of the run's span."""
-    start = run.started_at or run.created_at
+    # From the run's creation: its trigger step is done then, before a worker claims the
+    # first step and marks the run started.
+    start = min([run.created_at, *(s.started_at for s in steps if s.started_at)])
     ends = [s.finished_at for s in steps if s.finished_at] + [run.finished_at or start]
     span = max((max(ends) - start).total_seconds(), 0.001)
     bars = []

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from runtime.sandbox import (
@@ -172,3 +172,17 @@ def _running(marker: str) -> bool:
             except OSError:
                 continue
     return False
+
+
+@pytest.mark.django_db
+def test_every_page_shows_the_warning_while_code_runs_unsandboxed(
+    settings: SettingsWrapper, runner_dir: Path, client: Client
+) -> None:
+    settings.TRIBUTARY_CODE_RUNNER_DIR = runner_dir
+    settings.TRIBUTARY_CODE_REQUIRE_SANDBOX = False
+    client.force_login(get_user_model().objects.create_user("ada"))
+    assert b"sandbox-warning" not in client.get("/").content
+    settings.TRIBUTARY_CODE_BWRAP = ""
+    page = client.get("/").content.decode()
+    assert 'class="sandbox-warning" role="alert"' in page
+    assert "Code steps run WITHOUT the OS sandbox" in page
