@@ -120,6 +120,11 @@ def forget_mqtt_session(client_id: str) -> None:
     client.disconnect()
 
 
+def declare_queue(name: str) -> None:
+    with _amqp() as channel:
+        channel.queue_declare(name, durable=True, auto_delete=False)
+
+
 @contextmanager
 def _amqp() -> Iterator[Any]:
     conn = amqp.Connection("127.0.0.1:5672", userid="guest", password="guest")
