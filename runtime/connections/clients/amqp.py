@@ -8,6 +8,7 @@ dies goes back to the queue.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from typing import Any
@@ -106,10 +107,11 @@ class AmqpClient:
             channel.basic_consume(source.name, callback=on_message)
             ready()
             while not stop.is_set():
-                try:
+                # Heartbeats both ways, busy or idle: a broker that vanished without closing
+                # the socket is noticed within two heartbeat intervals.
+                with contextlib.suppress(TimeoutError):
                     conn.drain_events(timeout=1)
-                except TimeoutError:
-                    conn.heartbeat_tick()
+                conn.heartbeat_tick()
         except (OSError, exceptions.AMQPError) as exc:
             if isinstance(exc, TimeoutError | socket.timeout):
                 raise ConnectionFailed("The AMQP broker stopped answering.") from None
