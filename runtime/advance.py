@@ -20,17 +20,20 @@ Rows = dict[str, tuple[int, float]]  # node id -> (step run id, timeout in secon
 
 
 def advance_run(
-    run: Run, graph: Graph, known: tuple[Rows, dict[str, engine.State]] | None = None
+    run: Run, graph: Graph, new: tuple[Rows, dict[str, engine.State]] | None = None
 ) -> None:
     """Apply the engine's plan to the run's steps; finish the run when all are done.
-    ``known`` is the steps' rows and states when the caller has just written them (a new
-    run), which saves reading them back."""
+
+    ``new`` is the step rows and states of a run just created in this transaction: they
+    need no reading back, and their first moves need no announcing (nobody can be
+    watching a run that did not exist; a page that opens it later reads its state).
+    """
     if run.status in RUN_FINISHED:
         return
     rows: Rows = {}
     states: dict[str, engine.State] = {}
-    if known is not None:
-        rows, states = dict(known[0]), dict(known[1])
+    if new is not None:
+        rows, states = dict(new[0]), dict(new[1])
     else:
         for step_id, node_id, status, handle, timeout in sql.fetch(_STATES_SQL, [run.pk], _STATES):
             rows[node_id] = (step_id, timeout)
@@ -44,7 +47,7 @@ def advance_run(
         _move(run, plan.ready, StepStatus.QUEUED, queued_at=now)
         states.update({n: engine.State(StepStatus.QUEUED) for n in plan.ready})
         enqueue_steps(rows[node_id] for node_id in plan.ready)
-    for node_id in plan.skipped + plan.ready:
+    for node_id in [] if new else plan.skipped + plan.ready:
         realtime.publish_step_state(
             run_id=run.pk, step_id=rows[node_id][0], node_id=node_id, status=states[node_id].status
         )
@@ -59,6 +62,12 @@ _STATES_SQL = (
 )
 
 
+_OUTPUTS = [sql.column(StepRun, "node_id"), sql.column(StepRun, "output")]
+_OUTPUTS_SQL = (
+    f"SELECT node_id, output FROM {StepRun._meta.db_table} WHERE run_id = %s AND status = %s"
+)
+
+
 def _move(run: Run, node_ids: list[str], to: StepStatus, **fields: Any) -> None:
     sql.step_transition(
         to,
@@ -69,11 +78,7 @@ def _move(run: Run, node_ids: list[str], to: StepStatus, **fields: Any) -> None:
 
 
 def _succeed(run: Run, graph: Graph) -> None:
-    outputs = dict(
-        StepRun.objects.filter(run=run, status=StepStatus.SUCCEEDED)
-        .order_by()
-        .values_list("node_id", "output")
-    )
+    outputs = dict(sql.fetch(_OUTPUTS_SQL, [run.pk, StepStatus.SUCCEEDED], _OUTPUTS))
     output, now = engine.run_output(graph, outputs), timezone.now()
     if Run.objects.filter(pk=run.pk).transition(
         RunStatus.SUCCEEDED, output=output, finished_at=now

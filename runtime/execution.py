@@ -14,12 +14,11 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
-from django.db.models import DEFERRED, Model
 from django.utils import timezone
 
 from designer.graph import Graph, Node, json_problem
@@ -78,8 +77,7 @@ def step_execute(step_id: int) -> None:
 
 # What a claimed step needs of itself, its run, flow and version, read in one query. The
 # version's graph is not among them: graph_of() keeps each parsed version per process.
-M = TypeVar("M", bound=Model)
-_LOADED: list[tuple[type[Model], str, tuple[str, ...]]] = [
+_LOADED: sql.Columns = [
     (StepRun, "s", ("id", "run", "node_id", "status", "attempt", "failures", "lost", "wake_at")),
     (StepRun, "s", ("started_at", "finished_at", "error")),
     (Run, "r", ("id", "flow", "version", "status", "input", "trigger_kind", "is_test", "error")),
@@ -87,15 +85,9 @@ _LOADED: list[tuple[type[Model], str, tuple[str, ...]]] = [
     (Flow, "f", ("id", "name", "workspace")),
     (FlowVersion, "v", ("id", "flow", "number", "created_at")),
 ]
-_LOAD_FIELDS = [sql.column(model, name) for model, _, names in _LOADED for name in names]
+_LOAD_COLUMNS, _LOAD_FIELDS = sql.select_list(_LOADED)
 _LOAD_SQL = (
-    "SELECT "
-    + ", ".join(
-        f"{alias}.{sql.column(model, name).column}"
-        for model, alias, names in _LOADED
-        for name in names
-    )
-    + f" FROM {StepRun._meta.db_table} s"
+    f"SELECT {_LOAD_COLUMNS} FROM {StepRun._meta.db_table} s"
     f" JOIN {Run._meta.db_table} r ON r.id = s.run_id"
     f" JOIN {Flow._meta.db_table} f ON f.id = r.flow_id"
     f" JOIN {FlowVersion._meta.db_table} v ON v.id = r.version_id"
@@ -107,19 +99,12 @@ def _load(step_id: int) -> tuple[StepRun, Run]:
     """The step and its run as model instances holding only what execution uses; any
     other field is deferred (read on access), never silently empty."""
     (row,) = sql.fetch(_LOAD_SQL, [step_id], _LOAD_FIELDS)
-    values: dict[type[Model], dict[str, Any]] = {}
-    for field, value in zip(_LOAD_FIELDS, row, strict=True):
-        values.setdefault(field.model, {})[field.attname] = value
-    step, run = _partial(StepRun, values[StepRun]), _partial(Run, values[Run])
-    run.flow, run.version = _partial(Flow, values[Flow]), _partial(FlowVersion, values[FlowVersion])
+    values = sql.by_model(_LOAD_FIELDS, row)
+    step, run = sql.partial(StepRun, values[StepRun]), sql.partial(Run, values[Run])
+    run.flow = sql.partial(Flow, values[Flow])
+    run.version = sql.partial(FlowVersion, values[FlowVersion])
     step.run = run
     return step, run
-
-
-def _partial(model: type[M], values: dict[str, Any]) -> M:
-    fields = model._meta.concrete_fields
-    row = [values.get(field.attname, DEFERRED) for field in fields]
-    return model.from_db("default", [field.attname for field in fields], row)
 
 
 _CLAIM_SQL = f"""

@@ -32,10 +32,12 @@ def flow_group(flow_id: int) -> str:
     return f"flow-{flow_id}"
 
 
-def publish_run(run: Any) -> None:
-    """The run's own state changed (started, finished, cancelled)."""
+def publish_run(run: Any, *, new: bool = False) -> None:
+    """The run's own state changed (created, started, finished, cancelled). A new run is
+    announced to its flow's page only: nobody can be subscribed to the run itself yet."""
     event = {"type": "run.changed", "run": run_data(run)}
-    _after_commit([run_group(run.pk), flow_group(run.flow_id)], event)
+    groups = [flow_group(run.flow_id)] if new else [run_group(run.pk), flow_group(run.flow_id)]
+    _after_commit(groups, event)
 
 
 def publish_step(step: Any, *, flow_id: int) -> None:
@@ -160,7 +162,7 @@ class _Publisher:
                 )
                 try:
                     await self.layer.group_send(group, message)
-                except Exception as exc:  # a lost live update must never break anything; pages re-sync
+                except Exception as exc:  # a lost update must break nothing; pages re-sync
                     logger.warning("Could not publish to %s: %s", group, exc)
 
     def send(self, message: Message) -> None:

@@ -102,9 +102,9 @@ def run_start(
             rerun_of=rerun_of,
             idempotency_key=idempotency_key,
         )
-        known = _create_steps(run, graph, trigger_node, payload, reuse or {})
-        realtime.publish_run(run)
-        advance.advance_run(run, graph, known)
+        steps = _create_steps(run, graph, trigger_node, payload, reuse or {})
+        realtime.publish_run(run, new=True)
+        advance.advance_run(run, graph, steps)
     return run
 
 

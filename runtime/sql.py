@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connection
-from django.db.models import Field, Model
+from django.db.models import DEFERRED, Field, Model
 
 from runtime.models import StepRun
 from runtime.status import StepStatus, step_sources
@@ -46,6 +46,38 @@ def fetch(sql: str, params: Sequence[Any], fields: Sequence[Field]) -> list[list
         rows = cursor.fetchall()
     converters = [_converters(field) for field in fields]
     return [_convert(row, converters) for row in rows]
+
+
+M = TypeVar("M", bound=Model)
+
+
+def partial(model: type[M], values: dict[str, Any]) -> M:
+    """A model instance holding ``values`` (by attname); every other field is deferred,
+    so reading one queries the database instead of returning an empty default."""
+    fields = model._meta.concrete_fields
+    row = [values.get(field.attname, DEFERRED) for field in fields]
+    return model.from_db("default", [field.attname for field in fields], row)
+
+
+# A query's columns, table by table: (model, the table's alias in the query, field names).
+Columns = list[tuple[type[Model], str, tuple[str, ...]]]
+
+
+def select_list(columns: Columns) -> tuple[str, list[Field]]:
+    """``"s.id, s.node_id, r.status ..."`` and the fields, in the same order, for fetch()."""
+    fields = [column(model, name) for model, _, names in columns for name in names]
+    text = ", ".join(
+        f"{alias}.{column(model, name).column}" for model, alias, names in columns for name in names
+    )
+    return text, fields
+
+
+def by_model(fields: Sequence[Field], row: Sequence[Any]) -> dict[type[Model], dict[str, Any]]:
+    """A fetched row's values grouped by the model they belong to, by attname."""
+    values: dict[type[Model], dict[str, Any]] = {}
+    for field, value in zip(fields, row, strict=False):
+        values.setdefault(field.model, {})[field.attname] = value
+    return values
 
 
 def placeholders(values: Iterable[Any]) -> str:

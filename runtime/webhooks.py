@@ -25,12 +25,11 @@ from urllib.parse import parse_qs
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
-from django.db.models import OuterRef, Subquery
-from django.db.models.functions import Now
 from django.utils import timezone
 
 from designer.graph import Node, json_problem
-from runtime import engine, ratelimit
+from designer.models import Flow, FlowVersion
+from runtime import engine, ratelimit, sql
 from runtime.models import Run, StepRun, WebhookCapture, WebhookEndpoint
 from runtime.secrets import SecretBox
 from runtime.services import AlreadyStarted, RunRefused, run_start
@@ -128,23 +127,14 @@ def _headers(scope: dict[str, Any]) -> Headers:
 
 
 def _resolve(token: str, method: str) -> Target:
-    endpoint = (
-        WebhookEndpoint.objects.select_related("flow__live_version")
-        # The graph is parsed once per process (engine.graph_of), not read per request.
-        .defer("flow__live_version__graph", "flow__description")
-        .annotate(capture_id=Subquery(_waiting_capture.values("pk")[:1]))
-        .filter(token=token)
-        .first()
-        if 0 < len(token) <= 64
-        else None
-    )
+    endpoint = _endpoint(token) if 0 < len(token) <= 64 else None
     if endpoint is None:
         raise Reject(404, "No webhook here.")
     flow = endpoint.flow
     live = flow.live_version if flow.archived_at is None else None
     node = engine.graph_of(live).nodes.get(endpoint.node_id) if live else None
     in_live = node is not None
-    capture_id = endpoint.capture_id  # an annotation (see _waiting_capture)
+    capture_id = endpoint.capture_id  # type: ignore[attr-defined]  # see _endpoint
     if node is None and capture_id is not None:
         node = _draft_node(endpoint)
     if node is None or node.type != WEBHOOK.type:
@@ -296,10 +286,41 @@ def _idempotency_key(target: Target, headers: Headers) -> str:
     return key
 
 
-# A test capture of the endpoint that is still waiting for its request.
-_waiting_capture = WebhookCapture.objects.filter(
-    endpoint=OuterRef("pk"), captured_at__isnull=True, expires_at__gt=Now()
+# Every request resolves its token: one query in plain SQL (runtime.sql) for the endpoint,
+# its flow, the live version (without its graph: engine.graph_of keeps it parsed) and a
+# test capture still waiting for a request.
+_ENDPOINT: sql.Columns = [
+    (WebhookEndpoint, "e", ("id", "flow", "node_id", "token")),
+    (Flow, "f", ("id", "name", "workspace", "archived_at", "live_version")),
+    (FlowVersion, "v", ("id", "flow", "number", "created_at")),
+]
+_ENDPOINT_COLUMNS, _ENDPOINT_FIELDS = sql.select_list(_ENDPOINT)
+_ENDPOINT_SQL = (
+    f"SELECT {_ENDPOINT_COLUMNS}, (SELECT c.id FROM {WebhookCapture._meta.db_table} c"
+    " WHERE c.endpoint_id = e.id AND c.captured_at IS NULL AND c.expires_at > %s"
+    " ORDER BY c.id LIMIT 1)"
+    f" FROM {WebhookEndpoint._meta.db_table} e"
+    f" JOIN {Flow._meta.db_table} f ON f.id = e.flow_id"
+    f" LEFT JOIN {FlowVersion._meta.db_table} v ON v.id = f.live_version_id"
+    " WHERE e.token = %s"
 )
+_CAPTURE_ID = sql.column(WebhookCapture, "id")
+
+
+def _endpoint(token: str) -> WebhookEndpoint | None:
+    now = sql.prep(sql.column(WebhookCapture, "expires_at"), timezone.now())
+    rows = sql.fetch(_ENDPOINT_SQL, [now, token], [*_ENDPOINT_FIELDS, _CAPTURE_ID])
+    if not rows:
+        return None
+    values = sql.by_model(_ENDPOINT_FIELDS, rows[0])
+    endpoint = sql.partial(WebhookEndpoint, values[WebhookEndpoint])
+    endpoint.flow = sql.partial(Flow, values[Flow])
+    version = values[FlowVersion]
+    endpoint.flow.live_version = (
+        sql.partial(FlowVersion, version) if version["id"] is not None else None
+    )
+    endpoint.capture_id = rows[0][-1]  # type: ignore[attr-defined]
+    return endpoint
 
 
 def _accept(
