@@ -262,6 +262,8 @@ TRIBUTARY_HTTP_ALLOWED_NETWORKS = env_networks("TRIBUTARY_HTTP_ALLOWED_NETWORKS"
 # Database-change triggers may watch tables in these schemas only (never Tributary's own
 # tables, whatever the schema).
 TRIBUTARY_DBCHANGE_SCHEMAS = env_list("TRIBUTARY_DBCHANGE_SCHEMAS", ["public"])
+# "Test connection" (database and broker connections) gives up after this many seconds.
+TRIBUTARY_CONNECTION_TEST_TIMEOUT = env_int("TRIBUTARY_CONNECTION_TEST_TIMEOUT", 5, minimum=1)
 # A webhook body that stops arriving for this long is answered 408.
 TRIBUTARY_WEBHOOK_BODY_TIMEOUT_SECONDS = env_int(
     "TRIBUTARY_WEBHOOK_BODY_TIMEOUT_SECONDS", 10, minimum=1

@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+import runtime.connections.admin  # noqa: F401  # registers connections, queue consumers, dead letters
 from designer.admin import ReadOnlyAdmin
 from designer.models import FlowVersion
 from runtime.models import (

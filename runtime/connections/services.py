@@ -86,7 +86,7 @@ def connection_delete(*, connection: Connection) -> None:
 def connection_test(*, params: Params) -> dict[str, Any]:
     """Connect with ``params`` and report what happened, in the server's words. Never
     raises for a failure of the service: that is the answer."""
-    timeout = float(getattr(settings, "TRIBUTARY_CONNECTION_TEST_TIMEOUT", 5))
+    timeout = float(settings.TRIBUTARY_CONNECTION_TEST_TIMEOUT)
     try:
         message = tester(params.kind).test(params, timeout)
     except ConnectionFailed as exc:
