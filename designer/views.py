@@ -164,6 +164,7 @@ def flow_detail(request: HttpRequest, flow_id: int) -> HttpResponse:
             "name": flow.name,
             "live_version": flow.live_version.number if flow.live_version else None,
             "archived": flow.is_archived,
+            "workspace": flow.workspace_id,
         },
         "version": {"number": latest.number, "graph": latest.graph} if latest else None,
         "canWrite": Role.can_write(role),

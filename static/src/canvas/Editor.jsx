@@ -73,6 +73,7 @@ function EditorInner({ boot }) {
   const [run, setRun] = useState(null);
   const [revision, setRevision] = useState(0);
   const [secrets, setSecrets] = useState([]);
+  const [connections, setConnections] = useState([]);
   const stopWatching = useRef(null);
 
   const state = useRef({ nodes, edges });
@@ -95,13 +96,17 @@ function EditorInner({ boot }) {
       if (result.ok) setKinds(Object.fromEntries(result.data.map((kind) => [kind.type, kind])));
       else setKindsProblem(problemText(result));
     });
+    // Names and kinds only: every member may pick a connection, only admins see its settings.
+    api.get(`/api/connections/?workspace=${boot.flow.workspace}`).then((result) => {
+      if (result.ok) setConnections(result.data.map(({ name, kind }) => ({ name, kind })));
+    });
     if (boot.isAdmin) {
       api.get("/api/secrets/").then((result) => {
         if (result.ok) setSecrets([...new Set(result.data.map((secret) => secret.name))]);
       });
     }
     return () => stopWatching.current?.();
-  }, [boot.isAdmin]);
+  }, [boot.isAdmin, boot.flow.workspace]);
 
   // Unsaved work goes to localStorage (debounced, and at once when the page goes away);
   // leaving with unsaved work asks first.
@@ -345,10 +350,10 @@ function EditorInner({ boot }) {
     });
     const outputs = Object.fromEntries(Object.entries(steps).map(([id, s]) => [id, s.output]));
     return {
-      readOnly, secrets, nodeIds: nodes.map((n) => n.id).filter((id) => id !== single.id),
+      readOnly, secrets, connections, nodeIds: nodes.map((n) => n.id).filter((id) => id !== single.id),
       paths: templatePaths({ sample: test.sample(), upstream, outputs }),
     };
-  }, [single, edges, nodes, steps, readOnly, secrets, test]);
+  }, [single, edges, nodes, steps, readOnly, secrets, connections, test]);
 
   if (kindsProblem) return <p className="error">The step catalog could not be loaded: {kindsProblem}</p>;
 

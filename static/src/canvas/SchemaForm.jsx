@@ -1,6 +1,6 @@
 // A form generated from a kind's JSON Schema (config_schema), one field per property.
 // Supports string, number, integer, boolean, enum, array of enum, object of strings and the
-// x-widget hints: code, textarea, json, keyvalue, secret, node, cron.
+// x-widget hints: code, textarea, json, keyvalue, secret, node, cron, connection.
 import { useEffect, useId, useState } from "react";
 import { CodeEditor } from "./CodeEditor.jsx";
 import { TemplateInput } from "./TemplateInput.jsx";
@@ -127,6 +127,9 @@ function Widget({ widget, title, id, schema, value, onChange, context, invalid, 
           {context.nodeIds.map((nodeId) => <option key={nodeId} value={nodeId}>{nodeId}</option>)}
         </select>
       );
+    case "connection":
+      return <ConnectionField textProps={textProps} value={value} onChange={onChange}
+        kinds={schema["x-connection-kinds"]} connections={context.connections} />;
     case "secret":
       return <SecretField textProps={textProps} value={value} onChange={onChange} secrets={context.secrets} />;
     case "cron":
@@ -146,6 +149,20 @@ function Widget({ widget, title, id, schema, value, onChange, context, invalid, 
       return <input {...textProps} value={value ?? ""} placeholder={hint(schema)}
         onChange={(e) => onChange(e.target.value === "" ? undefined : e.target.value)} />;
   }
+}
+
+// A connection by name, from the workspace's connections of the kinds the step can use.
+// A name that is not (or no longer) among them stays as typed, and the step says so when it runs.
+function ConnectionField({ textProps, value, onChange, kinds, connections }) {
+  const choices = (connections || []).filter((c) => !kinds || kinds.includes(c.kind));
+  const known = !value || choices.some((c) => c.name === value);
+  return (
+    <select {...textProps} value={value ?? ""} onChange={(e) => onChange(e.target.value || undefined)}>
+      <option value="">{choices.length ? "— choose a connection —" : "— no connection of this kind yet —"}</option>
+      {choices.map((c) => <option key={c.name} value={c.name}>{c.name} ({c.kind})</option>)}
+      {known ? null : <option value={value}>{value} (not found)</option>}
+    </select>
+  );
 }
 
 function SecretField({ textProps, value, onChange, secrets }) {
