@@ -7,88 +7,171 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('designer', '0003_version_trigger_allows_author_set_null'),
-        ('runtime', '0006_finished_at_indexes'),
+        ("designer", "0003_version_trigger_allows_author_set_null"),
+        ("runtime", "0006_finished_at_indexes"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Connection',
+            name="Connection",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('kind', models.CharField(choices=[('postgres', 'PostgreSQL'), ('mysql', 'MySQL / MariaDB'), ('amqp', 'AMQP (RabbitMQ)'), ('redis', 'Redis'), ('nats', 'NATS'), ('mqtt', 'MQTT')], max_length=10)),
-                ('host', models.CharField(max_length=255)),
-                ('port', models.PositiveIntegerField(blank=True, null=True)),
-                ('database', models.CharField(blank=True, max_length=255)),
-                ('username', models.CharField(blank=True, max_length=255)),
-                ('ciphertext', models.TextField(blank=True)),
-                ('tls', models.BooleanField(default=False)),
-                ('allow_writes', models.BooleanField(default=False)),
-                ('description', models.CharField(blank=True, max_length=500)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('workspace', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='connections', to='designer.workspace')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("postgres", "PostgreSQL"),
+                            ("mysql", "MySQL / MariaDB"),
+                            ("amqp", "AMQP (RabbitMQ)"),
+                            ("redis", "Redis"),
+                            ("nats", "NATS"),
+                            ("mqtt", "MQTT"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("host", models.CharField(max_length=255)),
+                ("port", models.PositiveIntegerField(blank=True, null=True)),
+                ("database", models.CharField(blank=True, max_length=255)),
+                ("username", models.CharField(blank=True, max_length=255)),
+                ("ciphertext", models.TextField(blank=True)),
+                ("tls", models.BooleanField(default=False)),
+                ("allow_writes", models.BooleanField(default=False)),
+                ("description", models.CharField(blank=True, max_length=500)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "workspace",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="connections",
+                        to="designer.workspace",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['workspace', 'name'],
+                "ordering": ["workspace", "name"],
             },
         ),
         migrations.CreateModel(
-            name='QueueDeadLetter',
+            name="QueueDeadLetter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('node_id', models.CharField(max_length=64)),
-                ('connection_name', models.CharField(max_length=100)),
-                ('source', models.CharField(max_length=500)),
-                ('message_id', models.CharField(blank=True, max_length=200)),
-                ('reason', models.TextField()),
-                ('body', models.TextField(blank=True)),
-                ('body_size', models.PositiveIntegerField(default=0)),
-                ('headers', models.JSONField(blank=True, default=dict)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('flow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='dead_letters', to='designer.flow')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("node_id", models.CharField(max_length=64)),
+                ("connection_name", models.CharField(max_length=100)),
+                ("source", models.CharField(max_length=500)),
+                ("message_id", models.CharField(blank=True, max_length=200)),
+                ("reason", models.TextField()),
+                ("body", models.TextField(blank=True)),
+                ("body_size", models.PositiveIntegerField(default=0)),
+                ("headers", models.JSONField(blank=True, default=dict)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "flow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="dead_letters",
+                        to="designer.flow",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='QueueSubscription',
+            name="QueueSubscription",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('node_id', models.CharField(max_length=64)),
-                ('config', models.JSONField(default=dict)),
-                ('revision', models.PositiveIntegerField(default=1)),
-                ('activated_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('state', models.CharField(choices=[('starting', 'Starting'), ('consuming', 'Consuming'), ('retrying', 'Retrying after an error'), ('standby', 'Standby (another process consumes)')], default='starting', max_length=10)),
-                ('last_error', models.CharField(blank=True, max_length=1000)),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
-                ('last_message_at', models.DateTimeField(blank=True, null=True)),
-                ('consumer', models.CharField(blank=True, max_length=200)),
-                ('connection', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='runtime.connection')),
-                ('flow', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='queue_subscriptions', to='designer.flow')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("node_id", models.CharField(max_length=64)),
+                ("config", models.JSONField(default=dict)),
+                ("revision", models.PositiveIntegerField(default=1)),
+                ("activated_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("starting", "Starting"),
+                            ("consuming", "Consuming"),
+                            ("retrying", "Retrying after an error"),
+                            ("standby", "Standby (another process consumes)"),
+                        ],
+                        default="starting",
+                        max_length=10,
+                    ),
+                ),
+                ("last_error", models.CharField(blank=True, max_length=1000)),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
+                ("last_message_at", models.DateTimeField(blank=True, null=True)),
+                ("consumer", models.CharField(blank=True, max_length=200)),
+                (
+                    "connection",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="runtime.connection",
+                    ),
+                ),
+                (
+                    "flow",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="queue_subscriptions",
+                        to="designer.flow",
+                    ),
+                ),
             ],
         ),
         migrations.AddConstraint(
-            model_name='connection',
-            constraint=models.UniqueConstraint(fields=('workspace', 'name'), name='connection_unique_name'),
+            model_name="connection",
+            constraint=models.UniqueConstraint(
+                fields=("workspace", "name"), name="connection_unique_name"
+            ),
         ),
         migrations.AddIndex(
-            model_name='queuedeadletter',
-            index=models.Index(fields=['flow', '-id'], name='deadletter_flow_id'),
+            model_name="queuedeadletter",
+            index=models.Index(fields=["flow", "-id"], name="deadletter_flow_id"),
         ),
         migrations.AddConstraint(
-            model_name='queuedeadletter',
-            constraint=models.UniqueConstraint(condition=models.Q(('message_id', ''), _negated=True), fields=('flow', 'node_id', 'message_id'), name='deadletter_unique_message'),
+            model_name="queuedeadletter",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("message_id", ""), _negated=True),
+                fields=("flow", "node_id", "message_id"),
+                name="deadletter_unique_message",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='queuesubscription',
-            constraint=models.UniqueConstraint(fields=('flow', 'node_id'), name='queue_unique_node'),
+            model_name="queuesubscription",
+            constraint=models.UniqueConstraint(
+                fields=("flow", "node_id"), name="queue_unique_node"
+            ),
         ),
     ]
