@@ -14,7 +14,6 @@ half a millisecond, a real share of a short step.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import uuid
 from datetime import datetime, timedelta
@@ -25,6 +24,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from runtime.models import StepRun
+from runtime.perprocess import PerProcess
 from runtime.status import StepStatus
 
 logger = logging.getLogger(__name__)
@@ -56,28 +56,13 @@ class Heartbeat:
         _Beater.get().remove(self)
 
 
-class _Beater:
-    """The process's heartbeat thread (re-created after a fork: Celery's prefork children
-    inherit no threads)."""
-
-    _instance: _Beater | None = None
-    _create = threading.Lock()
+class _Beater(PerProcess):
+    """The process's heartbeat thread."""
 
     def __init__(self) -> None:
-        self.pid = os.getpid()
         self.beats: dict[int, Heartbeat] = {}
         self.lock = threading.Lock()
         threading.Thread(target=self._run, name="heartbeat", daemon=True).start()
-
-    @classmethod
-    def get(cls) -> _Beater:
-        instance = cls._instance
-        if instance is None or instance.pid != os.getpid():
-            with cls._create:
-                if cls._instance is None or cls._instance.pid != os.getpid():
-                    cls._instance = cls()
-                instance = cls._instance
-        return instance
 
     def add(self, beat: Heartbeat) -> None:
         with self.lock:

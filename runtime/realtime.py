@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
+
+from runtime.perprocess import PerProcess
 
 logger = logging.getLogger(__name__)
 Message = tuple[list[str], dict[str, Any]]
@@ -115,14 +116,10 @@ def _after_commit(groups: list[str], event: dict[str, Any]) -> None:
     transaction.on_commit(lambda: _Publisher.get().send((groups, event)))
 
 
-class _Publisher:
-    """One per process (re-created after a fork: Celery's prefork children)."""
-
-    _instance: _Publisher | None = None
-    _lock = threading.Lock()
+class _Publisher(PerProcess):
+    """The process's publisher."""
 
     def __init__(self) -> None:
-        self.pid = os.getpid()
         self.layer = get_channel_layer()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.queue: asyncio.Queue[Message] | None = None
@@ -130,16 +127,6 @@ class _Publisher:
             loop = asyncio.new_event_loop()
             threading.Thread(target=loop.run_forever, name="realtime", daemon=True).start()
             self.bind(loop)
-
-    @classmethod
-    def get(cls) -> _Publisher:
-        instance = cls._instance
-        if instance is None or instance.pid != os.getpid():
-            with cls._lock:
-                if cls._instance is None or cls._instance.pid != os.getpid():
-                    cls._instance = cls()
-                instance = cls._instance
-        return instance
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.loop is loop:
