@@ -32,7 +32,9 @@ def celery_roundtrips(count_: int) -> list[float]:
         started = time.perf_counter()
         # Not inside a task, but the embedded worker shares this process and Celery cannot
         # tell: allow the blocking get explicitly.
-        echo.delay(index).get(timeout=30, disable_sync_subtasks=False)
+        # interval: a polling result backend (the embedded one) would otherwise look 0.5 s
+        # slow; Redis's pushes the result and ignores it.
+        echo.delay(index).get(timeout=30, interval=0.001, disable_sync_subtasks=False)
         timings.append(time.perf_counter() - started)
     return timings
 

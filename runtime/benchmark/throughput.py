@@ -81,17 +81,38 @@ def cron_delay(stack: Stack, *, flows_count: int, minutes: int) -> list[Row]:
     return [row]
 
 
-def memory_rows(idle: dict[str, float], busy: dict[str, float]) -> list[Row]:
-    return [
-        Row(
-            "8. Memory",
-            f"{name} RSS, idle (busy in p95 column)",
-            "MiB",
-            idle.get(name),
-            busy.get(name),
+def memory_rows(
+    idle: dict[str, float], busy: dict[str, float], runners: dict[str, float]
+) -> list[Row]:
+    """Idle and peak RSS per process group. Scenario 6 runs no code, so the code-step
+    runners' peak is taken while scenario 2 runs them."""
+    rows = []
+    for name in sorted(idle):
+        runner = name == "runner"
+        rows.append(
+            Row(
+                "8. Memory",
+                f"{name} RSS, idle (busy in p95 column)",
+                "MiB",
+                idle.get(name),
+                (runners if runner else busy).get(name),
+                note="busy: while scenario 2 runs code steps" if runner else "",
+            )
         )
-        for name in sorted(idle)
-    ]
+    return rows
+
+
+class Sampling:
+    """``with Sampling(stack, peaks):`` keeps each group's highest RSS in ``peaks``."""
+
+    def __init__(self, stack: Stack, peaks: dict[str, float]):
+        self.sampler = _Sampler(stack, peaks)
+
+    def __enter__(self) -> None:
+        self.sampler.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.sampler.stop()
 
 
 def measure_memory(stack: Stack) -> dict[str, float]:

@@ -106,6 +106,7 @@ class Command(BaseCommand):
     def _scenarios(self, stack: harness.Stack, sizes: dict[str, Any]) -> list[Row]:
         idle = throughput.measure_memory(stack)
         busy: dict[str, float] = {}
+        runners: dict[str, float] = {}
         steps: list[tuple[str, Any]] = [
             (
                 "per-step overhead",
@@ -113,11 +114,15 @@ class Command(BaseCommand):
             ),
             (
                 "code steps",
-                lambda: overhead.code_steps(
+                lambda: self._sampled(
                     stack,
-                    steps=sizes["steps"],
-                    repeats=sizes["repeats"],
-                    fib_steps=sizes["fib_steps"],
+                    runners,
+                    lambda: overhead.code_steps(
+                        stack,
+                        steps=sizes["steps"],
+                        repeats=sizes["repeats"],
+                        fib_steps=sizes["fib_steps"],
+                    ),
                 ),
             ),
             ("webhook → result", lambda: webhooks.result(stack, requests=sizes["requests"])),
@@ -149,4 +154,9 @@ class Command(BaseCommand):
             self.stdout.flush()
             rows += scenario()
             self.stdout.write(f" {time.monotonic() - began:.1f} s")
-        return rows + throughput.memory_rows(idle, busy)
+        return rows + throughput.memory_rows(idle, busy, runners)
+
+    @staticmethod
+    def _sampled(stack: harness.Stack, peaks: dict[str, float], scenario: Any) -> list[Row]:
+        with throughput.Sampling(stack, peaks):
+            return list(scenario())
