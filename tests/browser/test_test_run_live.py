@@ -25,7 +25,7 @@ COUNT_STOCK = """import time
 
 def handler(event, context):
     print("checking stock of", event["trigger"]["sku"])
-    time.sleep(2)
+    time.sleep(8)  # long enough for the test to see the first line alone, even on a busy box
     print("stock ok")
     return {"in_stock": True}
 """

@@ -90,7 +90,13 @@ def test_the_designer_page_boots_the_canvas_with_the_latest_version(team: Team) 
     page = team.client(team.editor).get(f"/flows/{orders.pk}/").content.decode()
     assert 'data-mode="editor"' in page and "data-canvas" in page
     boot = boot_of(page)
-    assert boot["flow"] == {"id": orders.pk, "name": "Orders", "live_version": 1, "archived": False}
+    assert boot["flow"] == {
+        "id": orders.pk,
+        "name": "Orders",
+        "live_version": 1,
+        "archived": False,
+        "workspace": orders.workspace_id,
+    }
     assert boot["version"]["number"] == 2
     assert boot["canWrite"] is True
     assert "timeout_seconds" in boot["settingsSchema"]["properties"]
