@@ -226,10 +226,13 @@ def _free_port() -> int:
 
 def _descendants(pid: int) -> list[int]:
     found: list[int] = []
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return found
+    children: list[str] = []
+    # Every thread's children: the embedded server starts sandboxes from worker threads.
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children += (task / "children").read_text().split()
+        except OSError:
+            continue
     for child in map(int, children):
         found += [child, *_descendants(child)]
     return found
