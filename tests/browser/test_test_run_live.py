@@ -25,7 +25,7 @@ COUNT_STOCK = """import time
 
 def handler(event, context):
     print("checking stock of", event["trigger"]["sku"])
-    time.sleep(8)  # long enough for the test to see the first line alone, even on a busy box
+    time.sleep(20)  # long enough for the test to see the first line alone, even on a busy box
     print("stock ok")
     return {"in_stock": True}
 """
@@ -57,13 +57,14 @@ def test_a_code_steps_lines_show_in_its_panel_as_they_are_printed(
     designer.select("count")
 
     logs = page.get_by_test_id("step-logs")
-    expect(logs).to_have_text("checking stock of MUG-1")
+    # A worker's first code step starts its sandbox pool: on a loaded machine, seconds.
+    expect(logs).to_have_text("checking stock of MUG-1", timeout=30_000)
     # Seen while the step still runs: the line came over the socket, not from the stored run.
     step = StepRun.objects.get(run__flow_id=flow_id, node_id="count")
     assert step.status == StepStatus.RUNNING and step.logs == ""
     assert "stock ok" not in logs.inner_text()
 
-    designer.expect_status("count", "succeeded")
+    designer.expect_status("count", "succeeded", timeout=60_000)
     expect(logs).to_have_text("checking stock of MUG-1\nstock ok")
 
 
