@@ -149,7 +149,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {
-                "hosts": [REDIS_URL],
+                # redis-py 8 gives every read a 5 s socket timeout, exactly the 5 s that
+                # channels_redis blocks in BZPOPMIN while waiting for a message: a socket
+                # idle for 5 s then failed its consumer and was closed. Reads get longer.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": 30}],
                 # The default capacity of 100 silently drops bursts; pages re-sync from the
                 # database on (re)connect, but most of the time they should not have to.
                 "capacity": 5000,

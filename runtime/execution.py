@@ -69,8 +69,8 @@ def step_execute(step_id: int) -> None:
         )
         _record(step, run, claim, graph, node, result, ctx=None)
         return
-    ctx = _context(step, run, graph, node)
-    with Heartbeat(step_id, claim, ctx.cancelled):
+    ctx, live = _context(step, run, graph, node)
+    with Heartbeat(step_id, claim, ctx.cancelled, logs=live.text):
         result = _invoke(step_kind(node.type), ctx)
     _record(step, run, claim, graph, node, result, ctx)
 
@@ -150,7 +150,27 @@ def _claim(step_id: int, claim: uuid.UUID) -> bool:
     )
 
 
-def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> StepContext:
+class _LiveLog:
+    """The lines a code step prints, as it prints them: each is sent to the run's live
+    page at once (redacted: a viewer must not see a secret the code printed) and kept, so
+    the heartbeat can store the lines so far for a page that connects later."""
+
+    def __init__(self, run_id: int, node_id: str, secrets: SecretBox) -> None:
+        self.run_id, self.node_id, self.secrets = run_id, node_id, secrets
+        self.lines: list[str] = []
+
+    def __call__(self, line: str) -> None:
+        shown = redact(line, self.secrets.used)
+        self.lines.append(shown)
+        realtime.publish_log(
+            run_id=self.run_id, node_id=self.node_id, line=shown, index=len(self.lines) - 1
+        )
+
+    def text(self) -> str:
+        return _cap("\n".join(self.lines))
+
+
+def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> tuple[StepContext, _LiveLog]:
     outputs = _upstream_outputs(run.pk, graph.upstream(node.id))
     info = {
         "run_id": run.pk,
@@ -162,23 +182,18 @@ def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> StepContext:
         "trigger_kind": run.trigger_kind,
         "is_test": run.is_test,
     }
-
     secrets = SecretBox(run.flow.workspace_id)
-
-    def on_log(line: str) -> None:
-        # Streamed before the step ends, so redacted here: a viewer of the live page must
-        # not see a secret the code printed (the stored logs are redacted in _record).
-        realtime.publish_log(run_id=run.pk, node_id=node.id, line=redact(line, secrets.used))
-
-    return StepContext(
+    live = _LiveLog(run.pk, node.id, secrets)
+    ctx = StepContext(
         node=node,
         event={"trigger": run.input, "steps": outputs},
         info=info,
         secrets=secrets,
         deadline=time.monotonic() + node.settings.timeout_seconds,
         wake_at=step.wake_at,
-        on_log=on_log,
+        on_log=live,
     )
+    return ctx, live
 
 
 _OUTPUT_FIELDS = [sql.column(StepRun, "node_id"), sql.column(StepRun, "output")]

@@ -5,7 +5,8 @@ renews the lease of every step the process is running every fifth of that. If th
 dies (SIGKILL, OOM, lost machine) the renewals stop, the lease expires and the scheduler
 hands the step to another worker. A renewal that updates nothing means the step was
 cancelled (or taken over): the heartbeat sets the step's ``cancelled`` event so the step
-can stop early.
+can stop early. Each renewal also stores the lines a code step has printed so far (they are
+streamed live as printed; this is for pages that connect later).
 
 One long-lived thread rather than one per step: starting and joining a thread cost about
 half a millisecond, a real share of a short step.
@@ -16,8 +17,10 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import TracebackType
+from typing import Any
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -38,10 +41,18 @@ class Heartbeat:
     """``with Heartbeat(step_id, claim, cancelled):`` keeps the step's lease while the
     block runs."""
 
-    def __init__(self, step_id: int, claim: uuid.UUID, cancelled: threading.Event):
+    def __init__(
+        self,
+        step_id: int,
+        claim: uuid.UUID,
+        cancelled: threading.Event,
+        logs: Callable[[], str] | None = None,
+    ):
         self.step_id = step_id
         self.claim = claim
         self.cancelled = cancelled
+        self.logs = logs
+        self.stored_logs = ""
 
     def __enter__(self) -> Heartbeat:
         _Beater.get().add(self)
@@ -88,9 +99,15 @@ class _Beater(PerProcess):
                 logger.exception("Could not renew step leases; trying again next beat")
 
     def _renew(self, beat: Heartbeat) -> None:
+        fields: dict[str, Any] = {"lease_expires_at": lease_deadline()}
+        logs = beat.logs() if beat.logs is not None else ""
+        if logs != beat.stored_logs:
+            fields["logs"] = logs
         renewed = StepRun.objects.filter(
             pk=beat.step_id, claim=beat.claim, status=StepStatus.RUNNING
-        ).update(lease_expires_at=lease_deadline())
-        if not renewed:
+        ).update(**fields)
+        if renewed:
+            beat.stored_logs = logs
+        else:
             beat.cancelled.set()
             self.remove(beat)

@@ -66,11 +66,12 @@ def publish_step_state(*, run_id: int, step_id: int, node_id: str, status: str) 
     _after_commit([run_group(run_id)], event)
 
 
-def publish_log(*, run_id: int, node_id: str, line: str) -> None:
-    """A line printed by a code step, sent at once: it is stored when the step ends."""
-    _Publisher.get().send(
-        ([run_group(run_id)], {"type": "step.log", "node_id": node_id, "line": line})
-    )
+def publish_log(*, run_id: int, node_id: str, line: str, index: int) -> None:
+    """Line ``index`` (from 0) printed by a code step, sent at once. The heartbeat stores
+    the lines so far every few seconds, so a page that connects late reads the earlier
+    ones from the API and places later ones by their index."""
+    event = {"type": "step.log", "node_id": node_id, "line": line, "index": index}
+    _Publisher.get().send(([run_group(run_id)], event))
 
 
 def step_data(step: Any) -> dict[str, Any]:

@@ -108,9 +108,22 @@ function updateProgress() {
   bar.querySelector("[data-done]").textContent = String(done);
 }
 
-function appendLog(nodeId, line) {
+// Lines printed while we watch, by their index: the API's stored logs (saved every few
+// seconds while a step runs, in full when it ends) hold the earlier ones.
+const printed = new Map(); // node id -> sparse array of lines
+
+function appendLog(nodeId, line, index) {
+  if (!printed.has(nodeId)) printed.set(nodeId, []);
+  const lines = printed.get(nodeId);
+  lines[index ?? lines.length] = line;
   const pane = document.querySelector(`[data-step="${CSS.escape(nodeId)}"] [data-step-logs]`);
-  if (pane) pane.textContent += (pane.textContent ? "\n" : "") + line;
+  if (pane) pane.textContent = mergeLogs(pane.dataset.stored || "", lines);
+}
+
+function mergeLogs(stored, lines) {
+  const merged = stored ? stored.split("\n") : [];
+  lines.forEach((line, index) => { merged[index] = line; });
+  return merged.filter((line) => line !== undefined).join("\n");
 }
 
 // What the API says about a step beyond its status: input, output, logs, error detail and
@@ -123,7 +136,10 @@ function showDetails(step) {
   const output = card.querySelector("[data-step-output]");
   if (output && step.output !== null) output.textContent = pretty(step.output);
   const logs = card.querySelector("[data-step-logs]");
-  if (logs && step.logs) logs.textContent = step.logs;
+  if (logs && step.logs) {
+    logs.dataset.stored = step.logs;
+    logs.textContent = mergeLogs(step.logs, printed.get(step.node_id) || []);
+  }
   showText(card.querySelector("[data-step-detail]"), step.error_detail);
   const attempts = card.querySelector("[data-step-attempts]");
   if (attempts) {
@@ -168,7 +184,7 @@ function onMessage(message) {
   } else if (data.type === "run.changed") {
     applyRun(data.run);
   } else if (data.type === "step.log") {
-    appendLog(data.node_id, data.line);
+    appendLog(data.node_id, data.line, data.index);
   }
 }
 

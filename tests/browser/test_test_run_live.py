@@ -59,9 +59,10 @@ def test_a_code_steps_lines_show_in_its_panel_as_they_are_printed(
     logs = page.get_by_test_id("step-logs")
     # A worker's first code step starts its sandbox pool: on a loaded machine, seconds.
     expect(logs).to_have_text("checking stock of MUG-1", timeout=30_000)
-    # Seen while the step still runs: the line came over the socket, not from the stored run.
+    # Seen while the step still runs (over the socket, or from the lines the heartbeat
+    # stored, whichever came first: the page may have connected after the print).
     step = StepRun.objects.get(run__flow_id=flow_id, node_id="count")
-    assert step.status == StepStatus.RUNNING and step.logs == ""
+    assert step.status == StepStatus.RUNNING
     assert "stock ok" not in logs.inner_text()
 
     designer.expect_status("count", "succeeded", timeout=60_000)

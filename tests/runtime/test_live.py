@@ -4,6 +4,7 @@ channel layer: snapshot then stream, permission and origin checks, reconnects.""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -144,3 +145,32 @@ def test_printed_lines_stream_live_with_secrets_redacted(team: Team, web: Web) -
     lines = [e["line"] for e in events if e["type"] == "step.log" and e["node_id"] == "use"]
     assert lines == ["calling with [redacted:API_KEY]", "done"]
     assert "sk-live-999" not in json.dumps(events)
+
+
+def test_a_page_that_connects_late_reads_the_lines_printed_so_far(team: Team, web: Web) -> None:
+    source = (
+        "import time\n"
+        "def handler(event, context):\n"
+        "    print('first')\n"
+        "    time.sleep(6)\n"
+        "    print('second')\n"
+        "    return 1\n"
+    )
+    run = start(team, chain(node("slow", "code.python", source=source)))
+    wait_for_step(run, "slow", StepStatus.RUNNING)
+    api = team.client(team.viewer)
+    deadline = time.monotonic() + 20
+    while True:  # the heartbeat stores the lines so far every fifth of the lease
+        step = next(
+            s for s in api.get(f"/api/runs/{run.pk}/").json()["steps"] if s["node_id"] == "slow"
+        )
+        if step["logs"] == "first":
+            break
+        assert time.monotonic() < deadline, f"never stored the first line: {step}"
+        time.sleep(0.1)
+    assert step["status"] == "running"
+    with live(web, f"/ws/runs/{run.pk}/", team.viewer) as socket:
+        receive(socket)
+        events = until(socket, lambda m: m["type"] == "step.log")
+    assert (events[-1]["line"], events[-1]["index"]) == ("second", 1)
+    assert wait_for_run(run).steps.get(node_id="slow").logs == "first\nsecond"

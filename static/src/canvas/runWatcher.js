@@ -1,8 +1,9 @@
 // Follows one run until it finishes: the run's websocket (/ws/runs/<id>/) says when
 // something changed, and the API says what (the database is the truth, so a dropped
 // message cannot leave the canvas wrong). Without a socket it falls back to polling.
-// The lines code steps print come only over the socket (the API has them once the step
-// ends): they are added to the step's logs until the stored logs arrive.
+// The lines code steps print come over the socket as printed, each with its index; the
+// API has the lines so far (stored every few seconds while the step runs, all of them when
+// it ends), so a watcher that connected late still shows the earlier ones.
 import { api, problemText } from "./api.js";
 
 const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
@@ -18,14 +19,17 @@ export function watchRun(runId, { onUpdate, onDone, onError }) {
   let inFlight = false;
   let again = false;
   let last = null;
-  const printed = new Map(); // node id -> lines printed so far
+  const printed = new Map(); // node id -> sparse array of the lines printed, by index
 
   function deliver(run) {
     last = run;
     if (!printed.size) { onUpdate?.(run); return; }
     const steps = (run.steps || []).map((step) => {
       const lines = printed.get(step.node_id);
-      return lines && !step.logs ? { ...step, logs: lines.join("\n") } : step;
+      if (!lines) return step;
+      const merged = step.logs ? step.logs.split("\n") : [];
+      lines.forEach((line, index) => { merged[index] = line; });
+      return { ...step, logs: merged.filter((line) => line !== undefined).join("\n") };
     });
     onUpdate?.({ ...run, steps });
   }
@@ -35,7 +39,8 @@ export function watchRun(runId, { onUpdate, onDone, onError }) {
     try { data = JSON.parse(message.data); } catch { /* not ours: read the API anyway */ }
     if (data?.type === "step.log") {
       if (!printed.has(data.node_id)) printed.set(data.node_id, []);
-      printed.get(data.node_id).push(data.line);
+      const lines = printed.get(data.node_id);
+      lines[data.index ?? lines.length] = data.line;
       if (last) deliver(last);
       return;
     }
