@@ -4,11 +4,10 @@ and is never returned by the API nor written to runs (see runtime/connections/).
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.db import models
-from django.utils import timezone
 
 from designer.models import Workspace
+from runtime.models.base import WorkspaceNamed
 
 
 class ConnectionKind(models.TextChoices):
@@ -32,12 +31,11 @@ DEFAULT_PORTS = {
 }
 
 
-class Connection(models.Model):
+class Connection(WorkspaceNamed):
     """How to reach one service. Step and trigger configs name it (``connection``);
     editors see its name and kind, only admins its settings, nobody its password."""
 
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="connections")
-    name = models.CharField(max_length=100)
     kind = models.CharField(max_length=10, choices=ConnectionKind.choices)
     host = models.CharField(max_length=255)
     port = models.PositiveIntegerField(null=True, blank=True)  # the kind's default when empty
@@ -48,18 +46,9 @@ class Connection(models.Model):
     tls = models.BooleanField(default=False)
     # Databases only: without it every query runs in a read-only transaction.
     allow_writes = models.BooleanField(default=False)
-    description = models.CharField(max_length=500, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
-    )
-    created_at = models.DateTimeField(default=timezone.now)
-    updated_at = models.DateTimeField(default=timezone.now)
 
-    class Meta:
-        ordering = ["workspace", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["workspace", "name"], name="connection_unique_name")
-        ]
+    class Meta(WorkspaceNamed.Meta):
+        pass
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_kind_display()}, {self.workspace})"
