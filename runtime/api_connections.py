@@ -13,6 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from designer import selectors as flows
+from designer.models import Workspace
 from designer.params import id_param
 from runtime import serializers
 from runtime.api import NewestFirst
@@ -36,6 +37,15 @@ def _shown(request: Request, connections: list[Connection]) -> list[dict[str, An
         )(connection).data
         for connection in connections
     ]
+
+
+def _admin_workspace(request: Request, data: dict[str, Any]) -> Workspace:
+    """The workspace ``data`` names (taken out of it), where the user must be an admin."""
+    if "workspace" not in data:
+        raise RunRefused("Say which workspace the connection is for.", field="workspace")
+    return selectors.workspace_get_for_connection_admin(
+        user=_user(request), workspace_id=data.pop("workspace")
+    )
 
 
 def _given(request: Request, *, partial: bool = True) -> dict[str, Any]:
@@ -68,11 +78,7 @@ class ConnectionList(APIView):
     )
     def post(self, request: Request) -> Response:
         data = _given(request, partial=False)
-        if "workspace" not in data:
-            raise RunRefused("Say which workspace the connection is for.", field="workspace")
-        workspace = selectors.workspace_get_for_connection_admin(
-            user=_user(request), workspace_id=data.pop("workspace")
-        )
+        workspace = _admin_workspace(request, data)
         connection = services.connection_create(workspace=workspace, user=_user(request), data=data)
         return Response(
             serializers.ConnectionSerializer(connection).data, status=status.HTTP_201_CREATED
@@ -141,11 +147,7 @@ class ConnectionTestUnsaved(APIView):
     )
     def post(self, request: Request) -> Response:
         data = _given(request, partial=False)
-        if "workspace" not in data:
-            raise RunRefused("Say which workspace the connection is for.", field="workspace")
-        workspace = selectors.workspace_get_for_connection_admin(
-            user=_user(request), workspace_id=data.pop("workspace")
-        )
+        workspace = _admin_workspace(request, data)
         for field in ("name", "kind", "host"):
             data.setdefault(field, "test" if field == "name" else "")
         params = services.connection_params_for_test(

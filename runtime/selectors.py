@@ -52,13 +52,17 @@ def run_get_for_user(*, user: User, run_id: int | str, write: bool = False) -> R
     return run
 
 
-def workspace_get_for_admin(*, user: User, workspace_id: int | str) -> Workspace:
+def workspace_get_for_admin(
+    *, user: User, workspace_id: int | str, what: str = "secrets"
+) -> Workspace:
+    """The workspace, if the user is one of its admins (404 outside it, 403 for other
+    roles: "Only workspace admins manage <what>.")."""
     try:
         workspace = workspace_list_for_user(user=user).get(pk=int(workspace_id))
     except (Workspace.DoesNotExist, ValueError, OverflowError):
         raise Http404("No such workspace.") from None
     if role_for_user(user=user, workspace=workspace) != Role.ADMIN:
-        raise PermissionDenied("Only workspace admins manage secrets.")
+        raise PermissionDenied(f"Only workspace admins manage {what}.")
     return workspace
 
 

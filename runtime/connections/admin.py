@@ -31,18 +31,7 @@ class ConnectionForm(forms.ModelForm):
 
     class Meta:
         model = Connection
-        fields = [
-            "workspace",
-            "name",
-            "kind",
-            "host",
-            "port",
-            "database",
-            "username",
-            "tls",
-            "allow_writes",
-            "description",
-        ]
+        fields = ["workspace", *services.FIELDS]
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

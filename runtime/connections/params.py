@@ -49,13 +49,12 @@ def redaction_name(name: str) -> str:
     return f"connection:{name}"
 
 
-def resolve(
-    workspace_id: int, name: str, kinds: Iterable[ConnectionKind], used: dict[str, str] | None
-) -> Params:
-    """The settings of connection ``name`` of the workspace for a running step. Its
-    password goes into ``used`` (a SecretBox's record), so whatever the run stores is
-    redacted like a secret. Raises a non-retryable StepError naming the connection when it
-    does not exist or is of another kind."""
+def for_step(secrets: Mapping[str, str], name: str, kinds: Iterable[ConnectionKind]) -> Params:
+    """The settings of connection ``name`` for a running step, found in the workspace of
+    its SecretBox. Its password goes into the box's record of what was used, so whatever
+    the run stores is redacted like a secret. Raises a non-retryable StepError naming the
+    connection when it does not exist or is of another kind."""
+    workspace_id, used = _workspace_of(secrets)
     allowed = list(kinds)
     connection = Connection.objects.filter(workspace_id=workspace_id, name=name).first()
     if connection is None:
@@ -76,7 +75,7 @@ def resolve(
     return params
 
 
-def workspace_of(secrets: Mapping[str, str]) -> tuple[int, dict[str, str] | None]:
+def _workspace_of(secrets: Mapping[str, str]) -> tuple[int, dict[str, str] | None]:
     """The workspace a step runs in, and the record of what it used, from its SecretBox."""
     workspace_id = getattr(secrets, "workspace_id", None)
     if not isinstance(workspace_id, int):

@@ -10,6 +10,7 @@ from django.http import Http404
 from designer.models import Role, Workspace
 from designer.selectors import User, role_for_user, workspace_list_for_user
 from runtime.models import Connection
+from runtime.selectors import workspace_get_for_admin
 
 ADMINS_ONLY = "Only workspace admins manage connections."
 
@@ -42,13 +43,7 @@ def connection_get_for_user(
 
 
 def workspace_get_for_connection_admin(*, user: User, workspace_id: int | str) -> Workspace:
-    try:
-        workspace = workspace_list_for_user(user=user).get(pk=int(workspace_id))
-    except (Workspace.DoesNotExist, ValueError, OverflowError):
-        raise Http404("No such workspace.") from None
-    if not is_admin(user=user, workspace=workspace):
-        raise PermissionDenied(ADMINS_ONLY)
-    return workspace
+    return workspace_get_for_admin(user=user, workspace_id=workspace_id, what="connections")
 
 
 def is_admin(*, user: User, workspace: Workspace) -> bool:

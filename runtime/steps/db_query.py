@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.connections.clients.base import ConnectionFailed, QueryRequest, StatementFailed
-from runtime.connections.params import resolve, workspace_of
+from runtime.connections.params import for_step
 from runtime.connections.registry import DATABASES
 from runtime.connections.schema import connection_field
 from runtime.kinds import Outcome, StepContext, StepError, StepKind
@@ -78,8 +78,7 @@ class DbQuery(StepKind):
 
     def run(self, ctx: StepContext) -> Outcome:
         name = ctx.config["connection"]
-        workspace_id, used = workspace_of(ctx.secrets)
-        params = resolve(workspace_id, name, DATABASE_KINDS, used)
+        params = for_step(ctx.secrets, name, DATABASE_KINDS)
         parameters = self._parameters(ctx)
         ctx.input = {
             "connection": name,

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from runtime.connections.clients.base import ConnectionFailed, PublishFailed, PublishRequest
-from runtime.connections.params import resolve, workspace_of
+from runtime.connections.params import for_step
 from runtime.connections.registry import BROKERS
 from runtime.connections.schema import connection_field
 from runtime.kinds import Outcome, StepContext, StepError, StepKind, template
@@ -95,8 +95,7 @@ class QueuePublish(StepKind):
 
     def run(self, ctx: StepContext) -> Outcome:
         name = ctx.config["connection"]
-        workspace_id, used = workspace_of(ctx.secrets)
-        params = resolve(workspace_id, name, BROKER_KINDS, used)
+        params = for_step(ctx.secrets, name, BROKER_KINDS)
         request = self._request(ctx)
         ctx.input = {
             "connection": name,

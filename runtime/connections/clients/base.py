@@ -54,6 +54,25 @@ class QueryResult:
     truncated: bool
     row_count: int  # rows returned, or rows affected by a statement without a result
 
+    @classmethod
+    def read(
+        cls,
+        columns: list[str],
+        fetched: list[Any],
+        max_rows: int,
+        value: Callable[[Any], Any] = lambda raw: raw,
+    ) -> QueryResult:
+        """The rows of a result whose first ``max_rows + 1`` rows were fetched (one more
+        than kept, to tell whether there were more); ``value`` turns each driver value into
+        a JSON value."""
+        rows = [
+            {name: value(item) for name, item in zip(columns, row, strict=True)}
+            for row in fetched[:max_rows]
+        ]
+        return cls(
+            columns=columns, rows=rows, truncated=len(fetched) > max_rows, row_count=len(rows)
+        )
+
 
 @dataclass
 class PublishRequest:

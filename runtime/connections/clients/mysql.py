@@ -73,15 +73,8 @@ def _run(conn: Any, request: QueryRequest) -> QueryResult:
     else:
         columns = [str(column[0]) for column in cursor.description]
         fetched = cursor.fetchmany(request.max_rows + 1)
-        rows = [
-            {name: json_safe(_text(value)) for name, value in zip(columns, row, strict=True)}
-            for row in fetched[: request.max_rows]
-        ]
-        result = QueryResult(
-            columns=columns,
-            rows=rows,
-            truncated=len(fetched) > request.max_rows,
-            row_count=len(rows),
+        result = QueryResult.read(
+            columns, fetched, request.max_rows, lambda raw: json_safe(_text(raw))
         )
         cursor.fetchall()  # the rest of the result must be read before the connection is reused
     conn.commit()

@@ -73,16 +73,7 @@ def _run(conn: psycopg.Connection, request: QueryRequest) -> QueryResult:
         else:
             columns = [column.name for column in cursor.description]
             fetched = cursor.fetchmany(request.max_rows + 1)
-            rows = [
-                {name: json_safe(value) for name, value in zip(columns, row, strict=True)}
-                for row in fetched[: request.max_rows]
-            ]
-            result = QueryResult(
-                columns=columns,
-                rows=rows,
-                truncated=len(fetched) > request.max_rows,
-                row_count=len(rows),
-            )
+            result = QueryResult.read(columns, fetched, request.max_rows, json_safe)
     conn.commit()
     return result
 
