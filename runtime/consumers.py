@@ -54,7 +54,7 @@ class _Live(AsyncJsonWebsocketConsumer):
 
     async def events_batch(self, message: dict[str, Any]) -> None:
         """Several events published together (runtime.realtime): one frame each, in order."""
-        for event in message["events"]:
+        for event in realtime.events_of(message):
             await self.send_json(event)
 
     def authorize(self) -> str:

@@ -120,6 +120,10 @@ WHERE id = %s
 """
 
 
+_STARTED_AT, _LEASE = sql.column(StepRun, "started_at"), sql.column(StepRun, "lease_expires_at")
+_CLAIM = sql.column(StepRun, "claim")
+
+
 def _claim(step_id: int, claim: uuid.UUID) -> bool:
     """Take the step: queued, or waiting and due, or running on an expired lease (its
     worker stopped renewing it: it is gone, and ``lost`` counts that).
@@ -128,14 +132,14 @@ def _claim(step_id: int, claim: uuid.UUID) -> bool:
     race, PostgreSQL re-checks them on the row the winner left behind and the loser
     updates nothing.
     """
-    at = sql.prep(sql.column(StepRun, "started_at"), timezone.now())
+    at = sql.prep(_STARTED_AT, timezone.now())
     return bool(
         sql.execute(
             _CLAIM_SQL,
             [
                 StepStatus.RUNNING,
-                sql.prep(sql.column(StepRun, "claim"), claim),
-                sql.prep(sql.column(StepRun, "lease_expires_at"), lease_deadline()),
+                sql.prep(_CLAIM, claim),
+                sql.prep(_LEASE, lease_deadline()),
                 at,
                 StepStatus.RUNNING,
                 step_id,
@@ -280,7 +284,7 @@ def _record(
         fields["logs"] = _cap(redact("\n".join(ctx.logs), used))
     with transaction.atomic():
         _lock_run(run)
-        mine = [step.pk, sql.prep(sql.column(StepRun, "claim"), claim)]
+        mine = [step.pk, sql.prep(_CLAIM, claim)]
         if not sql.step_transition(target, fields, "id = %s AND claim = %s", mine):
             return  # cancelled meanwhile, or taken over after our lease expired
         for name, value in fields.items():  # what the row now holds, without re-reading it

@@ -164,6 +164,13 @@ class _Publisher(PerProcess):
             self.queue.put_nowait(message)
 
 
+def events_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events a channel-layer message carries: one, or a batch sent together."""
+    if message.get("type") == "events.batch":
+        return list(message["events"])
+    return [message]
+
+
 def _by_group(batch: list[Message]) -> dict[str, list[dict[str, Any]]]:
     grouped: dict[str, list[dict[str, Any]]] = {}
     for groups, event in batch:

@@ -11,7 +11,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import close_old_connections
 
 from runtime.models import Run
-from runtime.realtime import run_group
+from runtime.realtime import events_of, run_group
 from runtime.status import RUN_FINISHED
 
 
@@ -55,9 +55,10 @@ async def _poll(run_id: int, deadline: float) -> Run | None:
 
 
 def _is_finish(message: dict[str, Any]) -> bool:
-    if message.get("type") == "events.batch":  # several events of one commit (realtime)
-        return any(_is_finish(event) for event in message["events"])
-    return message.get("type") == "run.changed" and message["run"]["status"] in RUN_FINISHED
+    return any(
+        event.get("type") == "run.changed" and event["run"]["status"] in RUN_FINISHED
+        for event in events_of(message)
+    )
 
 
 @sync_to_async(thread_sensitive=False)
