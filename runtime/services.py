@@ -150,9 +150,9 @@ def check_payload(payload: Any) -> None:
 
 def _create_steps(
     run: Run, graph: Any, trigger_node: str, payload: Any, reuse: Mapping[str, StepRun]
-) -> tuple[advance.Rows, dict[str, engine.State]] | None:
-    """Insert the run's step rows; returns their ids and states for advance_run (None
-    when the database did not return the new ids)."""
+) -> tuple[advance.Rows, dict[str, engine.State]]:
+    """Insert the run's step rows; returns their ids and states for advance_run (both
+    PostgreSQL and SQLite hand back the new ids from bulk_create)."""
     now = timezone.now()
     states = engine.initial_states(graph, trigger_node)
     rows = []
@@ -177,8 +177,6 @@ def _create_steps(
             states[node_id] = engine.State(StepStatus.SUCCEEDED, earlier.handle)
         rows.append(row)
     StepRun.objects.bulk_create(rows)
-    if any(row.pk is None for row in rows):
-        return None
     return {row.node_id: (row.pk, row.timeout_seconds) for row in rows}, states
 
 
