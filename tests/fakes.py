@@ -110,7 +110,7 @@ def start_fake_api() -> tuple[FakeApi, ThreadingHTTPServer]:
             except OSError:
                 api.abandoned.set()  # the client gave up before the end
 
-        def _send(self, status: int, payload: Any, content_type: str = "application/json"):
+        def _send(self, status: int, payload: Any, content_type: str = "application/json") -> None:
             data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", content_type)

@@ -18,7 +18,7 @@ EXIT_INTERNAL = 114
 class Unavailable:
     """Last meta path finder: a clear message for a top-level module nobody provides."""
 
-    def find_spec(self, name, path=None, target=None):
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
         if path is None:
             message = (
                 f"Module {name!r} is not available to code steps; "
@@ -28,7 +28,7 @@ class Unavailable:
         return None
 
 
-def _write_result(tag, payload):
+def _write_result(tag: bytes, payload: str) -> None:
     # Everything printed goes first; closing fd 3 then tells the host the report is whole.
     _flush_stdio()
     data = tag + payload.encode("utf-8", "surrogatepass")
@@ -38,11 +38,11 @@ def _write_result(tag, payload):
     os.close(3)
 
 
-def _user_traceback(exc, guest_dir):
+def _user_traceback(exc: BaseException, guest_dir: str) -> str:
     """The traceback without the runner's frames (or importlib's): only the user's code."""
     import traceback
 
-    def prune(summary, seen):
+    def prune(summary: traceback.TracebackException | None, seen: set[int]) -> None:
         if summary is None or id(summary) in seen:
             return
         seen.add(id(summary))
@@ -56,17 +56,17 @@ def _user_traceback(exc, guest_dir):
     return "".join(summary.format())
 
 
-def _is_user_frame(filename, guest_dir):
+def _is_user_frame(filename: str, guest_dir: str) -> bool:
     return not (filename.startswith(guest_dir + "/") or filename.startswith("<frozen importlib"))
 
 
-def _one_line(exc):
+def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     name = type(exc).__name__
     return f"{name}: {text[0][:1000]}" if text else name
 
 
-def _call_handler(source, event, context):
+def _call_handler(source: str, event: object, context: object) -> object:
     import collections.abc
     import linecache
     import types
@@ -84,14 +84,14 @@ def _call_handler(source, event, context):
     if isinstance(value, collections.abc.Awaitable):
         import asyncio
 
-        async def _wait():
+        async def _wait() -> object:
             return await value
 
         value = asyncio.run(_wait())
     return value
 
 
-def _prepare_stdio():
+def _prepare_stdio() -> None:
     import io
 
     for fd, name in ((1, "stdout"), (2, "stderr")):
@@ -106,7 +106,7 @@ def _prepare_stdio():
     sys.stdin = open(0, closefd=False)  # noqa: SIM115 - fd 0 lives as long as the process
 
 
-def run_user_code(limits, packages, guest_dir):
+def run_user_code(limits: dict[str, int], packages: str, guest_dir: str) -> None:
     """C3: read the request, run the handler, write the result on fd 3, exit."""
     chunks = []
     while chunk := os.read(0, 1 << 20):
@@ -132,7 +132,7 @@ def run_user_code(limits, packages, guest_dir):
     _write_output(value, limits["output_bytes"])
 
 
-def _write_output(value, limit):
+def _write_output(value: object, limit: int) -> None:
     try:
         text = json.dumps(value, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     except (ValueError, TypeError, RecursionError) as exc:
@@ -148,13 +148,13 @@ def _write_output(value, limit):
         _write_result(b"O", text)
 
 
-def _flush_stdio():
+def _flush_stdio() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
 
 
-def run_c3(limits, packages, guest_dir):
+def run_c3(limits: dict[str, int], packages: str, guest_dir: str) -> None:
     """Run the user code and exit; never returns."""
     code = 0
     try:

@@ -29,20 +29,20 @@ class _SockFprog(ctypes.Structure):
     _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_char_p))
 
 
-def _check(result, what):
+def _check(result: int, what: str) -> None:
     if result != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"{what}: {os.strerror(err)}")
 
 
-def load_seccomp(bpf):
+def load_seccomp(bpf: bytes) -> None:
     """Install a BPF filter (8-byte instructions) on this process; it is inherited."""
     _check(libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
     prog = _SockFprog(len(bpf) // 8, bpf)
     _check(libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(prog), 0, 0), "seccomp")
 
 
-def drop_capabilities():
+def drop_capabilities() -> None:
     """Empty the effective, permitted and inheritable sets (a new user namespace grants all)."""
     header = (ctypes.c_uint32 * 2)(CAP_VERSION_3, 0)
     data = (ctypes.c_uint32 * 6)()
@@ -50,7 +50,9 @@ def drop_capabilities():
     libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
 
 
-def _mount(source, target, fstype, flags, options):
+def _mount(
+    source: str | None, target: str, fstype: str | None, flags: int, options: str | None
+) -> None:
     _check(
         libc.mount(
             source and source.encode(),
@@ -63,7 +65,7 @@ def _mount(source, target, fstype, flags, options):
     )
 
 
-def _kept_flags(path):
+def _kept_flags(path: str) -> int:
     """The mount flags of ``path`` a remount must repeat: a less privileged mount namespace
     may add restrictions (read-only) but the kernel refuses any remount that drops one."""
     current = os.statvfs(path).f_flag
@@ -81,7 +83,7 @@ def _kept_flags(path):
     return kept
 
 
-def enter_namespaces(limits, in_bwrap):
+def enter_namespaces(limits: dict[str, int], in_bwrap: bool) -> bool:
     """Give this process (C1) its own user, mount and PID namespaces. False if unsupported."""
     uid, gid = os.getuid(), os.getgid()
     if libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) != 0:
@@ -103,7 +105,7 @@ def enter_namespaces(limits, in_bwrap):
     return True
 
 
-def count_my_tasks():
+def count_my_tasks() -> int:
     """Tasks (processes and threads) of this uid: what RLIMIT_NPROC counts without a userns."""
     uid, total = os.getuid(), 0
     for entry in Path("/proc").iterdir():
@@ -116,7 +118,7 @@ def count_my_tasks():
     return total
 
 
-def set_limits(limits, namespaced):
+def set_limits(limits: dict[str, int], namespaced: bool) -> None:
     mib = 1024 * 1024
     cpu = int(limits["cpu_seconds"])
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
@@ -129,7 +131,7 @@ def set_limits(limits, namespaced):
     resource.setrlimit(resource.RLIMIT_NPROC, (base + limits["max_processes"],) * 2)
 
 
-def set_named_limits(limits, per_uid):
+def set_named_limits(limits: dict[str, int], per_uid: bool) -> None:
     """Set ``{"RLIMIT_X": soft}`` (hard = soft; CPU hard = soft + 1, for SIGXCPU first).
 
     ``per_uid``: no user namespace of our own, so RLIMIT_NPROC counts every task of the

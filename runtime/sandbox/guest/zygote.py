@@ -37,7 +37,7 @@ isolation = importlib.import_module("isolation")
 EXIT_PARENT_GONE = 115
 
 
-def run_init(alive_r, limits):
+def run_init(alive_r: int, limits: dict[str, int]) -> None:
     """C2: PID 1 of the execution's namespace. Runs C3, reaps orphans, exits with C3's code."""
     isolation.libc.prctl(isolation.PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if _closed(alive_r):  # C1 died before PDEATHSIG was armed
@@ -57,7 +57,7 @@ def run_init(alive_r, limits):
             os._exit(code if code >= 0 else 128 - code)
 
 
-def _release_stdio():
+def _release_stdio() -> None:
     # Only C3 and its children may hold the execution's pipes, so that the host sees them
     # close the moment the code is done, without waiting for the namespace to be torn down.
     null = os.open(os.devnull, os.O_RDWR)
@@ -66,14 +66,14 @@ def _release_stdio():
     os.close(null)
 
 
-def _closed(fd):
+def _closed(fd: int) -> bool:
     import select
 
     readable, _, _ = select.select([fd], [], [], 0)
     return bool(readable)
 
 
-def run_c1(fds, limits):
+def run_c1(fds: list[int], limits: dict[str, int]) -> None:
     """The forked child of the zygote: isolate, limit, then start C2 and wait for it."""
     try:
         signal.set_wakeup_fd(-1)
@@ -108,10 +108,10 @@ def run_c1(fds, limits):
 
 
 class Zygote:
-    def __init__(self, control):
+    def __init__(self, control: socket.socket) -> None:
         self.control = control
-        self.running = {}  # execution id -> (c1 pid, status fd)
-        self.by_pid = {}  # c1 pid -> execution id
+        self.running: dict[int, tuple[int, int]] = {}  # execution id -> (c1 pid, status fd)
+        self.by_pid: dict[int, int] = {}  # c1 pid -> execution id
         self.selector = selectors.DefaultSelector()
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         signal.signal(signal.SIGCHLD, lambda signum, frame: None)
@@ -120,7 +120,7 @@ class Zygote:
         self.selector.register(control, selectors.EVENT_READ, "control")
         self.selector.register(wake_r, selectors.EVENT_READ, "child")
 
-    def serve(self):
+    def serve(self) -> None:
         while True:
             for key, _ in self.selector.select():
                 if key.data == "control" and not self.on_message():
@@ -128,7 +128,7 @@ class Zygote:
                 if key.data == "child":
                     self.reap()
 
-    def on_message(self):
+    def on_message(self) -> bool:
         try:
             data, fds, _, _ = socket.recv_fds(self.control, 65536, 8)
         except InterruptedError:
@@ -145,25 +145,31 @@ class Zygote:
                 self.kill(message["id"])
         return True
 
-    def start(self, message, fds):
+    def start(self, message: dict[str, object], fds: list[int]) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            run_c1(fds, message["limits"])
+            limits = message["limits"]
+            # Narrowing for mypy only (no TypedDict without importing typing): the host
+            # always sends {"op": "run", "id": int, "limits": {name: int}}.
+            assert isinstance(limits, dict)
+            run_c1(fds, limits)
         for fd in fds[:3]:
             os.close(fd)
         status_fd = fds[3]
-        self.running[message["id"]] = (pid, status_fd)
-        self.by_pid[pid] = message["id"]
+        execution_id = message["id"]
+        assert isinstance(execution_id, int)  # narrowing only, as above
+        self.running[execution_id] = (pid, status_fd)
+        self.by_pid[pid] = execution_id
         _tell(status_fd, "started")
 
-    def kill(self, execution_id):
+    def kill(self, execution_id: int) -> None:
         entry = self.running.get(execution_id)
         if entry is not None:
             _kill_group(entry[0])
 
-    def reap(self):
+    def reap(self) -> None:
         with contextlib.suppress(BlockingIOError):
             while os.read(self.wake_r, 4096):
                 pass
@@ -182,7 +188,7 @@ class Zygote:
             _tell(status_fd, f"exit {os.waitstatus_to_exitcode(status)}")
             os.close(status_fd)
 
-    def finish(self, pid):
+    def finish(self, pid: int) -> None:
         """Kill whatever the execution left behind (only needed without namespaces)."""
         _kill_group(pid)
         if not CONFIG["namespaces_ok"]:
@@ -190,7 +196,7 @@ class Zygote:
             shutil.rmtree(_fallback_workdir(pid), ignore_errors=True)
 
 
-def _kill_group(pid):
+def _kill_group(pid: int) -> None:
     # C1 leads its own session/process group; killing the group reaches C2 and C3 even when
     # no PID namespace exists. With one, killing C1 alone would suffice (PDEATHSIG).
     with contextlib.suppress(OSError):
@@ -199,7 +205,7 @@ def _kill_group(pid):
         os.kill(pid, signal.SIGKILL)
 
 
-def kill_orphans(keep):
+def kill_orphans(keep: set[int]) -> None:
     """SIGKILL every child of the zygote that is not a running execution (adopted orphans)."""
     me = str(os.getpid())
     for entry in Path("/proc").iterdir():
@@ -213,18 +219,18 @@ def kill_orphans(keep):
             _kill_group(int(entry.name))
 
 
-def _tell(fd, text):
+def _tell(fd: int, text: str) -> None:
     # OSError: the host stopped listening (it timed out or already has the result).
     with contextlib.suppress(OSError):
         os.write(fd, text.encode() + b"\n")
 
 
-def _fallback_workdir(pid):
+def _fallback_workdir(pid: int) -> Path:
     """The private directory of execution ``pid`` when it has no mount namespace."""
     return Path(CONFIG["tmp"]) / f"exec-{pid}"
 
 
-def _read_fd(fd):
+def _read_fd(fd: int) -> bytes:
     chunks = []
     while chunk := os.read(fd, 65536):
         chunks.append(chunk)
@@ -232,7 +238,7 @@ def _read_fd(fd):
     return b"".join(chunks)
 
 
-def _preimport():
+def _preimport() -> None:
     # Modules every execution needs, or code steps commonly use, imported once here so each
     # fork inherits them. Not asyncio: its 6 MiB of heap make every fork ~1 ms slower.
     for name in ("datetime", "re", "traceback", "linecache", "types", "io", "collections.abc"):
@@ -245,7 +251,7 @@ def _preimport():
     gc.freeze()
 
 
-def main():
+def main() -> None:
     global STRICT_FILTER
     if CONFIG.get("self_filter_fd") is not None:  # no bubblewrap: filter ourselves
         isolation.load_seccomp(_read_fd(CONFIG["self_filter_fd"]))
@@ -267,7 +273,7 @@ def main():
     Zygote(control).serve()
 
 
-def _namespaces_work():
+def _namespaces_work() -> bool:
     """Try the per-execution namespaces once, so a kernel without them degrades up front."""
     pid = os.fork()
     if pid == 0:

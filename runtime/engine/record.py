@@ -1,0 +1,123 @@
+"""Recording how a step attempt ended, and moving its run on.
+
+What an attempt produced becomes the step's new state in one transaction that holds the
+run's row lock: success, a retry after a backoff (waiting), a wait (a delay), or a failure
+that either ends the run or, with "continue on failure", lets it go on. The update is
+conditional on the attempt's claim token, so a worker whose lease was taken over, or a
+step cancelled meanwhile, records nothing.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from designer.graph import Graph, Node
+from runtime.engine import advance, planner, sql
+from runtime.engine.status import StepStatus
+from runtime.kinds.contract import StepContext
+from runtime.live import publish
+from runtime.models import Run, StepRun
+from runtime.secrets import SecretBox, redact
+
+MAX_BACKOFF_SECONDS = 3600
+_CLAIM = sql.column(StepRun, "claim")
+
+
+@dataclass
+class AttemptResult:
+    """How one attempt of a step ended, before the retry policy decides what it means."""
+
+    status: StepStatus
+    output: Any = None
+    handle: str | None = None
+    error: str = ""
+    detail: str = ""
+    retryable: bool = True
+    wake_at: datetime | None = None
+
+
+def record(
+    step: StepRun,
+    run: Run,
+    claim: uuid.UUID,
+    graph: Graph,
+    node: Node,
+    result: AttemptResult,
+    ctx: StepContext | None,
+) -> None:
+    used = ctx.secrets.used if ctx is not None and isinstance(ctx.secrets, SecretBox) else {}
+    target, fields = _outcome_fields(step, node, result, used)
+    if ctx is not None:
+        fields["input"] = redact(ctx.input, used)
+        fields["logs"] = cap(redact("\n".join(ctx.logs), used))
+    with transaction.atomic():
+        sql.lock_run(run)
+        mine = [step.pk, sql.prep(_CLAIM, claim)]
+        if not sql.step_transition(target, fields, "id = %s AND claim = %s", mine):
+            return  # cancelled meanwhile, or taken over after our lease expired
+        for name, value in fields.items():  # what the row now holds, without re-reading it
+            setattr(step, name, value)
+        step.status = target
+        publish.publish_step(step, flow_id=run.flow_id)
+        if target == StepStatus.FAILED and planner.is_fatal(graph, node.id, target):
+            advance.fail_run(run, f"{node.name} failed: {step.error}")
+        elif target in (StepStatus.SUCCEEDED, StepStatus.FAILED):
+            advance.advance_run(run, graph)
+
+
+def _outcome_fields(
+    step: StepRun, node: Node, result: AttemptResult, used: dict[str, str]
+) -> tuple[StepStatus, dict[str, Any]]:
+    now = timezone.now()
+    done = {"claim": None, "lease_expires_at": None}
+    if result.status == StepStatus.SUCCEEDED:
+        return StepStatus.SUCCEEDED, done | {
+            "output": redact(result.output, used),
+            "handle": result.handle or "",
+            "error": "",
+            "error_detail": "",
+            "finished_at": now,
+            "wake_at": None,
+        }
+    if result.status == StepStatus.WAITING:
+        return StepStatus.WAITING, done | {"wake_at": result.wake_at}
+    error, detail = redact(result.error, used), redact(result.detail, used)
+    failures = step.failures + 1
+    if result.retryable and failures <= node.settings.retries:
+        return StepStatus.WAITING, done | {
+            "failures": failures,
+            "error": error,
+            "error_detail": detail,
+            "wake_at": now + timedelta(seconds=backoff(node, failures)),
+        }
+    output = {"error": error} if node.settings.continue_on_failure else None
+    return StepStatus.FAILED, done | {
+        "failures": failures,
+        "error": error,
+        "error_detail": detail,
+        "output": output,
+        "finished_at": now,
+    }
+
+
+def backoff(node: Node, failures: int) -> float:
+    """Seconds before retry number ``failures``: doubling from the node's first delay,
+    with ±25% jitter so that many runs failing together do not retry in lockstep."""
+    base = node.settings.retry_backoff_seconds * 2 ** (failures - 1)
+    return min(MAX_BACKOFF_SECONDS, base * random.uniform(0.75, 1.25))  # noqa: S311 - jitter
+
+
+def cap(text: str) -> str:
+    """``text`` cut to TRIBUTARY_MAX_LOG_BYTES, saying how much was left out."""
+    limit = settings.TRIBUTARY_MAX_LOG_BYTES
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n… [{len(text) - limit:,} more characters not kept]"
