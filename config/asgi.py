@@ -15,8 +15,8 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from runtime.routing import websocket_urlpatterns  # noqa: E402
-from runtime.webhooks import webhook_app  # noqa: E402
+from runtime.live.routing import websocket_urlpatterns  # noqa: E402
+from runtime.triggers.webhook.endpoint import webhook_app  # noqa: E402
 
 websockets = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
 

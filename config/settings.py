@@ -79,6 +79,9 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "runtime.sandbox.warning.banner",  # says loudly when code runs unsandboxed
             ],
+            # The pages' tag libraries live with the pages (runtime/http), not in an app's
+            # templatetags/ folder.
+            "libraries": {"charts": "runtime.http.charts", "runs": "runtime.http.run_tags"},
         },
     },
 ]
@@ -134,8 +137,8 @@ if REDIS_URL:
     # so a slow step is not delivered twice; a worker that really died is detected sooner
     # by its expired lease in Postgres. No task carries an ETA: waits live in Postgres.
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, float] = {"visibility_timeout": 2 * 3600}
-    # kombu's Redis transport, minus a crash on connection loss (see runtime/broker.py).
-    CELERY_BROKER_TRANSPORT = "runtime.broker:Transport"
+    # kombu's Redis transport, minus a crash on connection loss (see runtime/engine/broker.py).
+    CELERY_BROKER_TRANSPORT = "runtime.engine.broker:Transport"
 else:
     # The in-memory transport polls its queues (1 s by default): poll fast enough that a
     # step waits milliseconds, not a second, for the embedded worker to notice it.

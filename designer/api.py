@@ -13,9 +13,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from designer import selectors, serializers, services
+from designer import access, selectors, serializers, services
 from designer.diff import graph_diff
-from designer.models import Flow, Membership
+from designer.models import Flow
 from designer.params import id_param, search_param
 from runtime.services import step_catalog
 
@@ -27,12 +27,8 @@ def _user(request: Request) -> Any:
 class WorkspaceList(APIView):
     @extend_schema(responses=serializers.WorkspaceSerializer(many=True))
     def get(self, request: Request) -> Response:
-        workspaces = selectors.workspace_list_for_user(user=_user(request))
-        roles = dict(
-            Membership.objects.filter(user=request.user.pk).values_list("workspace_id", "role")
-        )
-        if request.user.is_superuser:
-            roles = {workspace.pk: "admin" for workspace in workspaces}
+        workspaces = access.workspace_list_for_user(user=_user(request))
+        roles = access.roles_for_user(user=_user(request))
         data = serializers.WorkspaceSerializer(workspaces, many=True, context={"roles": roles})
         return Response(data.data)
 
@@ -52,7 +48,7 @@ class FlowList(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         params = self.request.query_params
-        return selectors.flow_list_for_user(
+        return access.flow_list_for_user(
             user=_user(self.request),
             search=search_param(params),
             archived=params.get("archived") in {"1", "true", "yes"},
@@ -83,12 +79,12 @@ class FlowList(generics.ListAPIView):
 class FlowDetail(APIView):
     @extend_schema(responses=serializers.FlowSerializer)
     def get(self, request: Request, flow_id: int) -> Response:
-        flow = selectors.flow_get_for_user(user=_user(request), flow_id=flow_id)
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id)
         return Response(serializers.FlowSerializer(flow).data)
 
     @extend_schema(request=serializers.FlowUpdateSerializer, responses=serializers.FlowSerializer)
     def patch(self, request: Request, flow_id: int) -> Response:
-        flow = selectors.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
         given = serializers.FlowUpdateSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         flow = services.flow_update(flow=flow, user=_user(request), **given.validated_data)
@@ -98,7 +94,7 @@ class FlowDetail(APIView):
         description="Archive the flow: its triggers stop; history stays.", responses={204: None}
     )
     def delete(self, request: Request, flow_id: int) -> Response:
-        flow = selectors.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
         services.flow_archive(flow=flow, user=_user(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -106,7 +102,7 @@ class FlowDetail(APIView):
 class FlowRestore(APIView):
     @extend_schema(request=None, responses=serializers.FlowSerializer)
     def post(self, request: Request, flow_id: int) -> Response:
-        flow = selectors.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
         flow = services.flow_restore(flow=flow, user=_user(request))
         return Response(serializers.FlowSerializer(flow).data)
 
@@ -114,7 +110,7 @@ class FlowRestore(APIView):
 class VersionList(APIView):
     @extend_schema(responses=serializers.VersionSerializer(many=True))
     def get(self, request: Request, flow_id: int) -> Response:
-        flow = selectors.flow_get_for_user(user=_user(request), flow_id=flow_id)
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id)
         versions = selectors.flow_version_list(flow=flow)
         context = {"live_version_id": flow.live_version_id}
         return Response(serializers.VersionSerializer(versions, many=True, context=context).data)
@@ -124,7 +120,7 @@ class VersionList(APIView):
         responses={201: serializers.VersionDetailSerializer},
     )
     def post(self, request: Request, flow_id: int) -> Response:
-        flow = selectors.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
         given = serializers.VersionCreateSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         version = services.flow_version_save(flow=flow, user=_user(request), **given.validated_data)
@@ -137,7 +133,7 @@ class VersionList(APIView):
 class VersionDetail(APIView):
     @extend_schema(responses=serializers.VersionDetailSerializer)
     def get(self, request: Request, flow_id: int, number: int) -> Response:
-        flow = selectors.flow_get_for_user(user=_user(request), flow_id=flow_id)
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id)
         version = selectors.flow_version_get(flow=flow, number=number)
         context = {"live_version_id": flow.live_version_id}
         return Response(serializers.VersionDetailSerializer(version, context=context).data)
@@ -152,7 +148,7 @@ class VersionDiff(APIView):
         ]
     )
     def get(self, request: Request, flow_id: int, number: int) -> Response:
-        flow = selectors.flow_get_for_user(user=_user(request), flow_id=flow_id)
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id)
         against = id_param(request.query_params, "against")
         if against is None:
             return Response(
@@ -170,7 +166,7 @@ class VersionDiff(APIView):
 class FlowPublish(APIView):
     @extend_schema(request=serializers.PublishSerializer, responses=serializers.FlowEventSerializer)
     def post(self, request: Request, flow_id: int) -> Response:
-        flow = selectors.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
         given = serializers.PublishSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         event = services.flow_publish(
@@ -183,7 +179,7 @@ class FlowEventList(generics.ListAPIView):
     serializer_class = serializers.FlowEventSerializer
 
     def get_queryset(self) -> Any:
-        flow = selectors.flow_get_for_user(user=_user(self.request), flow_id=self.kwargs["flow_id"])
+        flow = access.flow_get_for_user(user=_user(self.request), flow_id=self.kwargs["flow_id"])
         return selectors.flow_event_list(flow=flow)
 
 
@@ -192,7 +188,7 @@ class FlowExport(APIView):
         parameters=[OpenApiParameter("version", int, description="Default: live, else latest")]
     )
     def get(self, request: Request, flow_id: int) -> HttpResponse:
-        flow = selectors.flow_get_for_user(user=_user(request), flow_id=flow_id)
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id)
         number = id_param(request.query_params, "version")
         version = (
             selectors.flow_version_get(flow=flow, number=number)

@@ -13,6 +13,13 @@ A graph is JSON (it is also the import/export format)::
 ``GraphInvalid`` listing every problem, each naming its node and field. It is pure: the
 node kinds (their config schemas and extra checks) are passed in as a catalog, so this
 module knows nothing about what any kind does.
+
+``load_stored_graph`` reads a graph that ``parse_graph`` accepted when it was saved (a
+stored, immutable version) without judging it again: schemas may tighten later, and an
+old version must stay runnable forever.
+
+Trigger kinds are named ``trigger.<kind>`` (the catalog's tests hold every kind to it), so
+a stored graph knows its triggers without asking the catalog.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from jsonschema import Draft202012Validator
 from designer.schema_errors import schema_errors
 
 NODE_ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+TRIGGER_PREFIX = "trigger."
 MAX_NAME_LENGTH = 200
 MAX_JSON_DEPTH = 64
 
@@ -104,6 +112,10 @@ class Node:
     position: tuple[float, float] = (0, 0)
     settings: StepSettings = field(default_factory=StepSettings)
     raw_settings: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_trigger(self) -> bool:
+        return self.type.startswith(TRIGGER_PREFIX)
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -213,6 +225,32 @@ def parse_graph(
     if problems:
         raise GraphInvalid(problems)
     return graph
+
+
+def load_stored_graph(data: Mapping[str, Any]) -> Graph:
+    """The graph of a stored version, read for execution. Its structure and configs were
+    validated when it was saved; nothing here re-judges them against today's schemas or
+    limits. Settings keys this code no longer knows are ignored, the rest take their
+    defaults when absent."""
+    known = set(StepSettings.__dataclass_fields__)
+    nodes: dict[str, Node] = {}
+    for raw in data["nodes"]:
+        raw_settings = raw.get("settings") or {}
+        position = raw.get("position") or {}
+        nodes[raw["id"]] = Node(
+            id=raw["id"],
+            type=raw["type"],
+            name=raw.get("name", raw["id"]).strip() or raw["id"],
+            config=raw.get("config", {}),
+            position=(position.get("x", 0), position.get("y", 0)),
+            settings=StepSettings(**{k: v for k, v in raw_settings.items() if k in known}),
+            raw_settings=raw_settings,
+        )
+    edges = tuple(
+        Edge(source=raw["source"], target=raw["target"], source_handle=raw.get("sourceHandle"))
+        for raw in data.get("edges", [])
+    )
+    return Graph(nodes=nodes, edges=edges)
 
 
 def _check_envelope(data: Any, *, max_nodes: int, max_bytes: int) -> Iterator[Problem]:

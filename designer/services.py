@@ -13,6 +13,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.text import slugify
 
+from designer import access
 from designer.graph import Graph, parse_graph, text_problem
 from designer.models import Flow, FlowEvent, FlowVersion, Membership, Role, Workspace
 from runtime.services import step_catalog, triggers_sync
@@ -75,11 +76,7 @@ def workspace_create(*, name: str, admin: User | None = None) -> Workspace:
 
 def workspace_for_new_flow(*, user: User, workspace_id: int | None) -> Workspace:
     """The workspace a new flow goes to: the one asked for, or the user's only writable one."""
-    candidates = Workspace.objects.all()
-    if not getattr(user, "is_superuser", False):
-        candidates = candidates.filter(
-            memberships__user=user.pk, memberships__role__in=[Role.ADMIN, Role.EDITOR]
-        )
+    candidates = access.workspace_list_for_user(user=user, min_role=Role.EDITOR)
     if workspace_id is not None:
         workspace = candidates.filter(pk=workspace_id).first()
         if workspace is None:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
-from designer import selectors, services
+from designer import access, selectors, services
 from designer.diff import graph_diff
 from designer.graph import SETTINGS_SCHEMA, GraphInvalid
 from designer.models import Flow, FlowVersion, Role, Workspace
@@ -50,7 +50,7 @@ def flow_list(request: HtmxHttpRequest) -> HttpResponse:
     search = search_param(request.GET)
     archived = request.GET.get("archived") == "1"
     flows = list(
-        selectors.flow_list_for_user(user=request.user, search=search, archived=archived)[:500]
+        access.flow_list_for_user(user=request.user, search=search, archived=archived)[:500]
     )
     context: dict[str, Any] = {
         "rows": _rows(flows),
@@ -64,11 +64,7 @@ def flow_list(request: HtmxHttpRequest) -> HttpResponse:
 
 def _writable_workspaces(request: HttpRequest) -> list[Workspace]:
     """Where the user may create flows (the create form offers a choice when several)."""
-    return [
-        workspace
-        for workspace in selectors.workspace_list_for_user(user=request.user)
-        if Role.can_write(selectors.role_for_user(user=request.user, workspace=workspace))
-    ]
+    return list(access.workspace_list_for_user(user=request.user, min_role=Role.EDITOR))
 
 
 def _rows(flows: list[Flow]) -> list[dict[str, Any]]:
@@ -126,7 +122,7 @@ def flow_create(request: HttpRequest) -> HttpResponse:
 
 
 def _list_with_error(request: HttpRequest, message: str) -> HttpResponse:
-    flows = list(selectors.flow_list_for_user(user=request.user)[:500])
+    flows = list(access.flow_list_for_user(user=request.user)[:500])
     context = {
         "rows": _rows(flows),
         "search": "",
@@ -141,7 +137,7 @@ def _list_with_error(request: HttpRequest, message: str) -> HttpResponse:
 @login_required
 @require_POST
 def flow_archive(request: HtmxHttpRequest, flow_id: int) -> HttpResponse:
-    flow = selectors.flow_get_for_user(user=request.user, flow_id=flow_id, write=True)
+    flow = access.flow_get_for_user(user=request.user, flow_id=flow_id, write=True)
     if request.POST.get("restore") == "1":
         services.flow_restore(flow=flow, user=request.user)  # type: ignore[arg-type]
     else:
@@ -155,8 +151,8 @@ def flow_archive(request: HtmxHttpRequest, flow_id: int) -> HttpResponse:
 @require_GET
 def flow_detail(request: HttpRequest, flow_id: int) -> HttpResponse:
     """The designer: the canvas island edits the latest version through the API."""
-    flow = selectors.flow_get_for_user(user=request.user, flow_id=flow_id)
-    role = selectors.role_for_user(user=request.user, workspace=flow.workspace)
+    flow = access.flow_get_for_user(user=request.user, flow_id=flow_id)
+    role = access.role_for_user(user=request.user, workspace=flow.workspace)
     latest = selectors.flow_version_latest(flow=flow)
     boot = {
         "flow": {
@@ -186,13 +182,13 @@ def flow_detail(request: HttpRequest, flow_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def flow_versions(request: HtmxHttpRequest, flow_id: int) -> HttpResponse:
-    flow = selectors.flow_get_for_user(user=request.user, flow_id=flow_id)
+    flow = access.flow_get_for_user(user=request.user, flow_id=flow_id)
     versions = list(selectors.flow_version_list(flow=flow)[:200])
     context: dict[str, Any] = {
         "flow": flow,
         "versions": versions,
         "can_write": Role.can_write(
-            selectors.role_for_user(user=request.user, workspace=flow.workspace)
+            access.role_for_user(user=request.user, workspace=flow.workspace)
         ),
         "events": selectors.flow_event_list(flow=flow)[:20],
     }
@@ -206,7 +202,7 @@ def flow_versions(request: HtmxHttpRequest, flow_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def version_diff(request: HtmxHttpRequest, flow_id: int) -> HttpResponse:
-    flow = selectors.flow_get_for_user(user=request.user, flow_id=flow_id)
+    flow = access.flow_get_for_user(user=request.user, flow_id=flow_id)
     context = _diff_context(flow, request.GET.get("from", ""), request.GET.get("to", ""))
     if not request.htmx:
         return redirect(
@@ -232,7 +228,7 @@ def _diff_empty(diff: dict[str, Any]) -> bool:
 @require_POST
 def version_publish(request: HtmxHttpRequest, flow_id: int, number: int) -> HttpResponse:
     """Publish version ``number``; an older one than the live version is a rollback."""
-    flow = selectors.flow_get_for_user(user=request.user, flow_id=flow_id, write=True)
+    flow = access.flow_get_for_user(user=request.user, flow_id=flow_id, write=True)
     error = None
     try:
         services.flow_publish(flow=flow, user=request.user, number=number)  # type: ignore[arg-type]

@@ -11,9 +11,9 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-import runtime.connections.admin  # noqa: F401  # registers connections, queue consumers, dead letters
-from designer.admin import ReadOnlyAdmin
-from designer.models import FlowVersion
+import runtime.resources.connections.admin  # noqa: F401  # registers connections, queue consumers, dead letters
+from designer.admin import ReadOnlyAdmin, ScopedFilter, WorkspaceScoped
+from designer.selectors import version_numbers_for_user
 from runtime.models import (
     CronSchedule,
     DbChangeSubscription,
@@ -23,7 +23,7 @@ from runtime.models import (
     StepRun,
     WebhookEndpoint,
 )
-from runtime.secrets import NAME_PATTERN, secret_encrypt
+from runtime.resources.secrets import NAME_PATTERN, secret_encrypt
 
 
 class StepRunInline(admin.TabularInline):
@@ -47,11 +47,12 @@ class VersionNumberFilter(admin.SimpleListFilter):
     MAX_CHOICES = 100
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        versions = FlowVersion.objects.order_by("number")
         flow = request.GET.get("flow__id__exact", "")
-        if flow.isascii() and flow.isdigit() and len(flow) < 19:
-            versions = versions.filter(flow_id=int(flow))
-        numbers = versions.values_list("number", flat=True).distinct()[: self.MAX_CHOICES]
+        numbers = version_numbers_for_user(
+            user=request.user,
+            flow_id=int(flow) if flow.isascii() and flow.isdigit() and len(flow) < 19 else None,
+            limit=self.MAX_CHOICES,
+        )
         return [(str(number), f"v{number}") for number in numbers]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Run]) -> QuerySet[Run]:
@@ -63,6 +64,7 @@ class VersionNumberFilter(admin.SimpleListFilter):
 
 @admin.register(Run)
 class RunAdmin(ReadOnlyAdmin):
+    workspace_path = "flow__workspace"
     list_display = [
         "id",
         "flow",
@@ -74,12 +76,12 @@ class RunAdmin(ReadOnlyAdmin):
     ]
     # "flow" lists the flows themselves (not a DISTINCT over millions of runs).
     list_filter = [
-        "flow",
+        ("flow", ScopedFilter),
         VersionNumberFilter,
         "status",
         "trigger_kind",
         "is_test",
-        "flow__workspace",
+        ("flow__workspace", ScopedFilter),
     ]
     search_fields = ["=id", "flow__name", "origin", "error"]
     list_select_related = ["flow", "version"]
@@ -105,6 +107,7 @@ class RunAdmin(ReadOnlyAdmin):
 
 @admin.register(StepRun)
 class StepRunAdmin(ReadOnlyAdmin):
+    workspace_path = "run__flow__workspace"
     list_display = ["run", "node_id", "kind", "status", "attempt", "started_at", "finished_at"]
     list_filter = ["status", "kind"]
     search_fields = ["=run__id", "node_id", "error"]
@@ -146,10 +149,10 @@ class SecretForm(forms.ModelForm):
 
 
 @admin.register(Secret)
-class SecretAdmin(admin.ModelAdmin):
+class SecretAdmin(WorkspaceScoped):
     form = SecretForm
     list_display = ["name", "workspace", "description", "created_by", "updated_at"]
-    list_filter = ["workspace"]
+    list_filter = [("workspace", ScopedFilter)]
     search_fields = ["name", "description"]
     exclude = ["ciphertext"]
 
@@ -161,6 +164,7 @@ class SecretAdmin(admin.ModelAdmin):
 
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(ReadOnlyAdmin):
+    workspace_path = "flow__workspace"
     list_display = ["flow", "node_id", "created_at", "rotated_at", "last_error"]
     search_fields = ["flow__name", "node_id"]
     list_select_related = ["flow"]
@@ -168,6 +172,7 @@ class WebhookEndpointAdmin(ReadOnlyAdmin):
 
 @admin.register(CronSchedule)
 class CronScheduleAdmin(ReadOnlyAdmin):
+    workspace_path = "flow__workspace"
     list_display = ["flow", "node_id", "expression", "timezone", "next_fire_at", "last_error"]
     search_fields = ["flow__name", "expression"]
     list_select_related = ["flow"]
@@ -175,6 +180,7 @@ class CronScheduleAdmin(ReadOnlyAdmin):
 
 @admin.register(EventSubscription)
 class EventSubscriptionAdmin(ReadOnlyAdmin):
+    workspace_path = "flow__workspace"
     list_display = ["pattern", "flow", "node_id", "condition"]
     search_fields = ["pattern", "flow__name"]
     list_select_related = ["flow"]
@@ -182,6 +188,7 @@ class EventSubscriptionAdmin(ReadOnlyAdmin):
 
 @admin.register(DbChangeSubscription)
 class DbChangeSubscriptionAdmin(ReadOnlyAdmin):
+    workspace_path = "flow__workspace"
     list_display = ["table", "flow", "node_id", "operations", "columns"]
     search_fields = ["table", "flow__name"]
     list_select_related = ["flow"]

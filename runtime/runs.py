@@ -226,5 +226,3 @@ def _target_version(run: Run, on_live: bool) -> FlowVersion:
             f"{run.flow.name} has no live version; publish one first.", field="version"
         )
     return run.flow.live_version
-
-

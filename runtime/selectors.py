@@ -1,33 +1,44 @@
-"""Reads of runs and secrets, through the same permissions as flows: a run is visible to
-whoever may see its flow (designer.selectors decides), and only admins see secrets."""
+"""Reads of runs, their health and secrets, through designer.access: a run is visible to
+whoever may see its flow, and only admins see secrets."""
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.db.models import BooleanField, Count, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models import (
+    Aggregate,
+    BooleanField,
+    Count,
+    DurationField,
+    ExpressionWrapper,
+    F,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+)
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Cast, TruncDate
+from django.db.models.functions import Cast, Mod, TruncDate
 from django.http import Http404
 from django.utils import timezone
 
-from designer.models import Role, Workspace
+from designer import access
+from designer.access import User
+from designer.models import Flow, Role, Workspace
 from designer.params import positive_int
-from designer.selectors import role_for_user, workspace_list_for_user
-from runtime.models import Run, Secret
-
-User = AbstractBaseUser | AnonymousUser
+from runtime.models import Run, Secret, StepRun
 
 
 def run_list_for_user(
     *, user: User, flow_id: int | None = None, status: str | None = None
 ) -> QuerySet[Run]:
-    runs = Run.objects.filter(flow__workspace__in=workspace_list_for_user(user=user))
+    runs = access.scope(Run.objects.all(), user=user, via="flow__workspace")
     if flow_id is not None:
         runs = runs.filter(flow_id=flow_id)
     if status:
@@ -47,9 +58,19 @@ def run_get_for_user(*, user: User, run_id: int | str, write: bool = False) -> R
         )
     except (Run.DoesNotExist, ValueError, OverflowError):
         raise Http404("No such run.") from None
-    if write and not Role.can_write(role_for_user(user=user, workspace=run.flow.workspace)):
-        raise PermissionDenied("Your role in this workspace can read runs but not act on them.")
+    if write:
+        access.require_role(
+            user=user,
+            workspace=run.flow.workspace,
+            min_role=Role.EDITOR,
+            message="Your role in this workspace can read runs but not act on them.",
+        )
     return run
+
+
+def run_steps(*, run: Run) -> QuerySet[StepRun]:
+    """The steps of a run the caller fetched through run_get_for_user, in order."""
+    return StepRun.objects.filter(run=run).order_by("id")
 
 
 def workspace_get_for_admin(
@@ -57,20 +78,14 @@ def workspace_get_for_admin(
 ) -> Workspace:
     """The workspace, if the user is one of its admins (404 outside it, 403 for other
     roles: "Only workspace admins manage <what>.")."""
-    try:
-        workspace = workspace_list_for_user(user=user).get(pk=int(workspace_id))
-    except (Workspace.DoesNotExist, ValueError, OverflowError):
-        raise Http404("No such workspace.") from None
-    if role_for_user(user=user, workspace=workspace) != Role.ADMIN:
-        raise PermissionDenied(f"Only workspace admins manage {what}.")
-    return workspace
+    return access.workspace_get_for_user(
+        user=user, workspace_id=workspace_id, min_role=Role.ADMIN, what=what
+    )
 
 
 def secret_list_for_admin(*, user: User) -> QuerySet[Secret]:
-    admin_of = workspace_list_for_user(user=user)
-    if not getattr(user, "is_superuser", False):
-        admin_of = admin_of.filter(memberships__user=user.pk, memberships__role=Role.ADMIN)
-    return Secret.objects.filter(workspace__in=admin_of).select_related("workspace")
+    secrets = access.scope(Secret.objects.all(), user=user, via="workspace", min_role=Role.ADMIN)
+    return secrets.select_related("workspace")
 
 
 def secret_get_for_admin(*, user: User, secret_id: int | str) -> Secret:
@@ -173,21 +188,48 @@ def _search(runs: QuerySet[Run], search: str) -> QuerySet[Run]:
     )
 
 
-def flow_health(*, flow_id: int, days: int = 30) -> dict[str, Any]:
-    """Success rate, p50/p95 duration and runs per day over ``days`` days, for charts.
-    Durations come from the most recent finished runs (at most DURATION_SAMPLE)."""
+def flow_health(*, flow: Flow, days: int = 30) -> dict[str, Any]:
+    """The health of ``flow`` (fetched through designer.access) over ``days`` days, for
+    the charts: totals by status, success rate, p50/p95 run duration, runs and failures
+    per day, and per day the success rate and p50/p95 duration (``daily``).
+
+    Durations are sorted per day: past SAMPLE runs in the window they come from an even
+    sample (every n-th id), which keeps the sort small at a million runs and the days even.
+    """
     since = timezone.localdate() - timedelta(days=days - 1)
-    runs = Run.objects.filter(flow_id=flow_id, created_at__gte=_start_of(since))
+    runs = Run.objects.filter(flow=flow, created_at__gte=_start_of(since))
     by_status = dict(runs.values_list("status").annotate(n=Count("id")).order_by())
     finished = by_status.get("succeeded", 0) + by_status.get("failed", 0)
-    timed = runs.filter(started_at__isnull=False, finished_at__isnull=False).order_by("-id")
+    timed = runs.filter(TIMED).order_by("-id")
     durations = sorted(
         (end - start).total_seconds()
         for start, end in timed.values_list("started_at", "finished_at")[:DURATION_SAMPLE]
         if start is not None and end is not None
     )
-    per_day = [0] * days
-    failed_per_day = [0] * days
+    total = sum(by_status.values())
+    per_day, failed_per_day = _runs_per_day(runs, since, days)
+    return {
+        "days": days,
+        "since": since,
+        "total": total,
+        "by_status": by_status,
+        "success_rate": by_status.get("succeeded", 0) / finished if finished else None,
+        "p50": _percentile(durations, 0.5),
+        "p95": _percentile(durations, 0.95),
+        "per_day": per_day,
+        "failed_per_day": failed_per_day,
+        "daily": _daily_health(runs, since, days, total),
+    }
+
+
+DURATION_SAMPLE = 5000
+SAMPLE = 20_000
+DURATION = ExpressionWrapper(F("finished_at") - F("started_at"), output_field=DurationField())
+TIMED = Q(started_at__isnull=False, finished_at__isnull=False)
+
+
+def _runs_per_day(runs: QuerySet[Run], since: date, days: int) -> tuple[list[int], list[int]]:
+    per_day, failed_per_day = [0] * days, [0] * days
     daily = (
         runs.annotate(day=TruncDate("created_at"))
         .values_list("day", "status")
@@ -198,20 +240,7 @@ def flow_health(*, flow_id: int, days: int = 30) -> dict[str, Any]:
         per_day[(day - since).days] += n
         if status == "failed":
             failed_per_day[(day - since).days] += n
-    return {
-        "days": days,
-        "since": since,
-        "total": sum(by_status.values()),
-        "by_status": by_status,
-        "success_rate": by_status.get("succeeded", 0) / finished if finished else None,
-        "p50": _percentile(durations, 0.5),
-        "p95": _percentile(durations, 0.95),
-        "per_day": per_day,
-        "failed_per_day": failed_per_day,
-    }
-
-
-DURATION_SAMPLE = 5000
+    return per_day, failed_per_day
 
 
 def _percentile(values: list[float], fraction: float) -> float | None:
@@ -219,3 +248,66 @@ def _percentile(values: list[float], fraction: float) -> float | None:
         return None
     index = min(len(values) - 1, max(0, round(fraction * (len(values) - 1))))
     return values[index]
+
+
+def _daily_health(
+    runs: QuerySet[Run], since: date, days: int, total: int
+) -> dict[str, list[float | None]]:
+    """Per day from ``since`` (oldest first): ``success_rate`` (0-1, of the finished
+    runs), ``p50`` and ``p95`` (seconds); None for a day without such runs."""
+    by_day = runs.annotate(day=TruncDate("created_at"))
+    rates = by_day.values("day").annotate(
+        ok=Count("id", filter=Q(status="succeeded")),
+        finished=Count("id", filter=Q(status__in=["succeeded", "failed"])),
+    )
+    out: dict[str, list[float | None]] = {
+        name: [None] * days for name in ("success_rate", "p50", "p95")
+    }
+    for row in rates.order_by():
+        index = (row["day"] - since).days
+        if 0 <= index < days and row["finished"]:
+            out["success_rate"][index] = row["ok"] / row["finished"]
+    timed = by_day.filter(TIMED)
+    stride = math.ceil(total / SAMPLE)
+    if stride > 1:
+        timed = timed.alias(slot=Mod("id", stride)).filter(slot=0)
+    for day, p50, p95 in _durations(timed):
+        index = (day - since).days
+        if 0 <= index < days:
+            out["p50"][index], out["p95"][index] = p50, p95
+    return out
+
+
+class PercentileDisc(Aggregate):
+    """PostgreSQL's percentile_disc: the smallest value with at least ``fraction`` of the
+    values at or below it (the same definition as ``nearest_rank`` below)."""
+
+    function = "percentile_disc"
+    template = "%(function)s(%(fraction)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+    def __init__(self, expression: Any, fraction: float, **extra: Any) -> None:
+        super().__init__(expression, fraction=float(fraction), **extra)
+
+
+def nearest_rank(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
+
+
+def _durations(timed: Any) -> list[tuple[date, float | None, float | None]]:
+    if connection.vendor == "postgresql":
+        rows = timed.values("day").annotate(
+            p50=PercentileDisc(DURATION, 0.5, output_field=DurationField()),
+            p95=PercentileDisc(DURATION, 0.95, output_field=DurationField()),
+        )
+        return [(r["day"], _seconds(r["p50"]), _seconds(r["p95"])) for r in rows.order_by()]
+    by_day: dict[date, list[float]] = defaultdict(list)
+    for day, start, end in timed.values_list("day", "started_at", "finished_at"):
+        by_day[day].append((end - start).total_seconds())
+    return [(d, nearest_rank(v, 0.5), nearest_rank(v, 0.95)) for d, v in by_day.items()]
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return value.total_seconds() if value is not None else None

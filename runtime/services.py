@@ -1,43 +1,24 @@
-"""What the rest of Tributary may ask of the runtime: the catalog, starting, cancelling and
-retrying runs, and managing secrets. Callers have checked the user's permission."""
+"""What the designer may ask of the runtime: the catalog of node kinds, activating a
+flow's triggers, run statistics for the flow list, and managing secrets. Callers have
+checked the user's permission. ``RunRefused`` (runtime.runs) is how the runtime says no; the
+designer's API turns it into a 400."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from designer.graph import json_problem
-from designer.models import Flow, FlowVersion, Workspace
-from runtime import advance, engine, realtime, selectors
-from runtime.catalog import CATALOG
-from runtime.kinds import Kind
-from runtime.models import Run, Secret, StepRun
-from runtime.secrets import NAME_PATTERN, secret_encrypt
-from runtime.status import RUN_FINISHED, RunStatus, StepStatus
+from designer.models import Flow, Workspace
+from runtime import selectors
+from runtime.kinds.catalog import CATALOG
+from runtime.kinds.contract import Kind
+from runtime.models import Secret
+from runtime.resources.secrets import NAME_PATTERN, secret_encrypt
+from runtime.runs import RunRefused
 from runtime.triggers import activation
-
-
-class AlreadyStarted(Exception):
-    """A delivery with an idempotency key that already started ``run``."""
-
-    def __init__(self, run: Run):
-        self.run = run
-        super().__init__(f"Already started as run #{run.pk}")
-
-
-class RunRefused(Exception):
-    """A run cannot be started or changed as asked; the message says why, ``field`` where."""
-
-    def __init__(self, message: str, *, field: str | None = None):
-        self.field = field
-        super().__init__(message)
 
 
 def step_catalog() -> Mapping[str, Kind]:
@@ -54,201 +35,6 @@ def triggers_sync(*, flow: Flow) -> None:
 def flow_run_stats(*, flow_ids: list[int], days: int = 7) -> dict[int, dict[str, object]]:
     """Last run status/time and daily run counts per flow (for the flow list)."""
     return selectors.flow_run_stats(flow_ids=flow_ids, days=days)
-
-
-def run_start(
-    *,
-    flow: Flow,
-    version: FlowVersion,
-    payload: Any,
-    trigger_node: str | None = None,
-    trigger_kind: str | None = None,
-    started_by: User | None = None,
-    origin: str = "",
-    is_test: bool = False,
-    reuse: Mapping[str, StepRun] | None = None,
-    rerun_of: Run | None = None,
-    idempotency_key: str = "",
-) -> Run:
-    """Record a run and its steps, then queue the first steps once that is committed.
-
-    ``payload`` is the fired trigger's output (``event["trigger"]``). ``reuse`` carries
-    succeeded steps of an earlier run whose outputs this run keeps (retry from failed).
-    With an ``idempotency_key`` this trigger already saw, raises AlreadyStarted with the
-    original run instead (safe under concurrent duplicates: the unique index makes all
-    but the first wait, then fail).
-    """
-    graph = engine.graph_of(version)
-    trigger_node = trigger_node or _first_trigger(flow, version)
-    if (
-        trigger_node not in graph.nodes
-        or CATALOG[graph.nodes[trigger_node].type].category != "trigger"
-    ):
-        raise RunRefused(
-            f"{trigger_node!r} is not a trigger of version {version.number}.", field="trigger"
-        )
-    check_payload(payload)
-    kind = trigger_kind or graph.nodes[trigger_node].type.removeprefix("trigger.")
-    with transaction.atomic():
-        run = _create_run(
-            flow=flow,
-            version=version,
-            trigger_kind=kind,
-            trigger_node=trigger_node,
-            input=payload,
-            started_by=started_by,
-            origin=origin,
-            is_test=is_test,
-            rerun_of=rerun_of,
-            idempotency_key=idempotency_key,
-        )
-        steps = _create_steps(run, graph, trigger_node, payload, reuse or {})
-        realtime.publish_run(run, new=True)
-        advance.advance_run(run, graph, steps)
-    return run
-
-
-def _create_run(**fields: Any) -> Run:
-    """Insert the run; with an idempotency key this trigger already saw, raise
-    AlreadyStarted with the original run. Only then is a savepoint needed (the unique
-    index's violation must not abort the outer transaction): two statements saved on
-    every other start."""
-    if not fields["idempotency_key"]:
-        return Run.objects.create(**fields)
-    try:
-        with transaction.atomic():
-            return Run.objects.create(**fields)
-    except IntegrityError:
-        raise AlreadyStarted(
-            Run.objects.get(
-                flow=fields["flow"],
-                trigger_node=fields["trigger_node"],
-                idempotency_key=fields["idempotency_key"],
-            )
-        ) from None
-
-
-def _first_trigger(flow: Flow, version: FlowVersion) -> str:
-    for node in engine.graph_of(version).nodes.values():
-        if CATALOG[node.type].category == "trigger":
-            return node.id
-    raise RunRefused(f"Version {version.number} of {flow.name} has no trigger.")
-
-
-def check_payload(payload: Any) -> None:
-    """Refuse an input that cannot be stored (NUL, NaN, absurd nesting) or is too large."""
-    problem = json_problem(payload, what="The input", max_depth=200)
-    if problem:
-        raise RunRefused(problem, field="input")
-    size = len(json.dumps(payload, separators=(",", ":")))
-    if size > settings.TRIBUTARY_MAX_OUTPUT_BYTES:
-        raise RunRefused(
-            f"The input is {size:,} bytes; the limit is {settings.TRIBUTARY_MAX_OUTPUT_BYTES:,}.",
-            field="input",
-        )
-
-
-def _create_steps(
-    run: Run, graph: Any, trigger_node: str, payload: Any, reuse: Mapping[str, StepRun]
-) -> tuple[advance.Rows, dict[str, engine.State]]:
-    """Insert the run's step rows; returns their ids and states for advance_run (both
-    PostgreSQL and SQLite hand back the new ids from bulk_create)."""
-    now = timezone.now()
-    states = engine.initial_states(graph, trigger_node)
-    rows = []
-    for node_id, node in graph.nodes.items():
-        row = StepRun(
-            run=run,
-            node_id=node_id,
-            kind=node.type,
-            status=states[node_id].status,
-            timeout_seconds=node.settings.timeout_seconds,
-        )
-        if node_id == trigger_node:
-            row.output, row.started_at, row.finished_at = payload, now, now
-        elif row.status == StepStatus.SKIPPED:
-            row.finished_at = now
-        elif node_id in reuse:
-            earlier = reuse[node_id]
-            row.status, row.reused = StepStatus.SUCCEEDED, True
-            row.output, row.handle, row.input = earlier.output, earlier.handle, earlier.input
-            row.logs, row.attempt = earlier.logs, earlier.attempt
-            row.started_at, row.finished_at = earlier.started_at, earlier.finished_at
-            states[node_id] = engine.State(StepStatus.SUCCEEDED, earlier.handle)
-        rows.append(row)
-    StepRun.objects.bulk_create(rows)
-    return {row.node_id: (row.pk, row.timeout_seconds) for row in rows}, states
-
-
-def run_cancel(*, run: Run, user: User) -> Run:
-    """Cancel an unfinished run: open steps are cancelled; a running step notices at its
-    next heartbeat and stops (a code step's sandbox is killed)."""
-    with transaction.atomic():
-        locked = Run.objects.select_for_update().get(pk=run.pk)
-        if locked.status in RUN_FINISHED:
-            raise RunRefused(f"Run #{run.pk} already finished ({locked.status}).")
-        advance.end_run(locked, RunStatus.CANCELLED, f"Cancelled by {user.get_username()}.")
-    return locked
-
-
-def run_rerun(*, run: Run, user: User, on_live: bool = False, payload: Any = None) -> Run:
-    """Start the run again from its trigger with the same (or an edited) input, on its own
-    version or the flow's live one."""
-    version = _target_version(run, on_live)
-    return run_start(
-        flow=run.flow,
-        version=version,
-        payload=run.input if payload is None else payload,
-        trigger_node=run.trigger_node
-        if run.trigger_node in engine.graph_of(version).nodes
-        else None,
-        trigger_kind=run.trigger_kind,
-        started_by=user,
-        origin=f"re-run of #{run.pk}",
-        is_test=run.is_test,
-        rerun_of=run,
-    )
-
-
-def run_retry(*, run: Run, user: User, on_live: bool = False) -> Run:
-    """Retry a failed run from its failed step(s): a new run that keeps the outputs of the
-    steps that succeeded (matched by node id) and runs the rest, on the run's version or on
-    the live one (e.g. after fixing the code)."""
-    if run.status not in (RunStatus.FAILED, RunStatus.CANCELLED):
-        raise RunRefused(
-            f"Only failed or cancelled runs can be retried; #{run.pk} is {run.status}."
-        )
-    version = _target_version(run, on_live)
-    graph = engine.graph_of(version)
-    if run.trigger_node not in graph.nodes:
-        raise RunRefused(
-            f"Version {version.number} no longer has the trigger "
-            f"{run.trigger_node!r}; re-run it instead."
-        )
-    succeeded = run.steps.filter(status=StepStatus.SUCCEEDED).exclude(node_id=run.trigger_node)
-    reuse = {step.node_id: step for step in succeeded if step.node_id in graph.nodes}
-    return run_start(
-        flow=run.flow,
-        version=version,
-        payload=run.input,
-        trigger_node=run.trigger_node,
-        trigger_kind=run.trigger_kind,
-        started_by=user,
-        origin=f"retry of #{run.pk}",
-        is_test=run.is_test,
-        reuse=reuse,
-        rerun_of=run,
-    )
-
-
-def _target_version(run: Run, on_live: bool) -> FlowVersion:
-    if not on_live:
-        return run.version
-    if run.flow.live_version is None:
-        raise RunRefused(
-            f"{run.flow.name} has no live version; publish one first.", field="version"
-        )
-    return run.flow.live_version
 
 
 def secret_set(
@@ -277,3 +63,18 @@ def secret_set(
         },
     )
     return secret
+
+
+def secret_delete(*, secret: Secret) -> None:
+    """Delete the secret; steps that name it fail from now on, saying which is missing."""
+    secret.delete()
+
+
+__all__ = [
+    "RunRefused",
+    "flow_run_stats",
+    "secret_delete",
+    "secret_set",
+    "step_catalog",
+    "triggers_sync",
+]

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from runtime.execution import step_execute
+from runtime.engine.execute import step_execute
 
 
 @shared_task(name="runtime.tasks.execute_step", ignore_result=True)

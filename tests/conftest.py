@@ -32,6 +32,8 @@ def pytest_report_header() -> str:
 
 @pytest.fixture(autouse=True)
 def _require_postgres(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("any_database"):
+        return
     if "django_db_setup" in request.fixturenames and connection.vendor != "postgresql":
         pytest.fail(
             "Tests run against PostgreSQL: set DATABASE_URL (scripts/test does), e.g. "

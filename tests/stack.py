@@ -17,8 +17,8 @@ from cryptography.fernet import Fernet
 from django.conf import settings
 from django.db import connection
 
+from runtime.engine.status import RUN_FINISHED
 from runtime.models import Run
-from runtime.status import RUN_FINISHED
 from tests.processes import running
 
 SECRETS_KEY = Fernet.generate_key().decode()

@@ -19,11 +19,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from designer.models import Flow
-from runtime import realtime
 from runtime.benchmark import baselines
+from runtime.engine.status import RUN_FINISHED, RunStatus
+from runtime.live import publish as realtime
 from runtime.models import CronFire, Run, StepRun
-from runtime.services import run_start
-from runtime.status import RUN_FINISHED, RunStatus
+from runtime.runs import run_start
 
 View = Callable[[HttpRequest], HttpResponse]
 

@@ -1,7 +1,7 @@
 """Moving a run forward after a step settles: queue what became ready, skip what cannot
 run, and finish the run when nothing is left. Callers hold the run's row lock
-(``Run.objects.select_for_update()``), which serializes every advance of one run, so two
-parents finishing at once cannot both miss (or both queue) their join.
+(``sql.lock_run``), which serializes every advance of one run, so two parents finishing
+at once cannot both miss (or both queue) their join.
 """
 
 from __future__ import annotations
@@ -11,16 +11,17 @@ from typing import Any
 from django.utils import timezone
 
 from designer.graph import Graph
-from runtime import engine, realtime, sql
-from runtime.dispatch import enqueue_steps
+from runtime.engine import planner, sql
+from runtime.engine.dispatch import enqueue_steps
+from runtime.engine.status import RUN_FINISHED, STEP_OPEN, RunStatus, StepStatus
+from runtime.live import publish
 from runtime.models import Run, StepRun
-from runtime.status import RUN_FINISHED, STEP_OPEN, RunStatus, StepStatus
 
 Rows = dict[str, tuple[int, float]]  # node id -> (step run id, timeout in seconds)
 
 
 def advance_run(
-    run: Run, graph: Graph, new: tuple[Rows, dict[str, engine.State]] | None = None
+    run: Run, graph: Graph, new: tuple[Rows, dict[str, planner.State]] | None = None
 ) -> None:
     """Apply the engine's plan to the run's steps; finish the run when all are done.
 
@@ -31,41 +32,28 @@ def advance_run(
     if run.status in RUN_FINISHED:
         return
     rows: Rows = {}
-    states: dict[str, engine.State] = {}
+    states: dict[str, planner.State] = {}
     if new is not None:
         rows, states = dict(new[0]), dict(new[1])
     else:
-        for step_id, node_id, status, handle, timeout in sql.fetch(_STATES_SQL, [run.pk], _STATES):
+        for step_id, node_id, status, handle, timeout in sql.step_states(run.pk):
             rows[node_id] = (step_id, timeout)
-            states[node_id] = engine.State(status, handle)
-    plan = engine.plan(graph, states)
+            states[node_id] = planner.State(status, handle)
+    plan = planner.plan(graph, states)
     now = timezone.now()
     if plan.skipped:
         _move(run, plan.skipped, StepStatus.SKIPPED, finished_at=now)
-        states.update({n: engine.State(StepStatus.SKIPPED) for n in plan.skipped})
+        states.update({n: planner.State(StepStatus.SKIPPED) for n in plan.skipped})
     if plan.ready:
         _move(run, plan.ready, StepStatus.QUEUED, queued_at=now)
-        states.update({n: engine.State(StepStatus.QUEUED) for n in plan.ready})
+        states.update({n: planner.State(StepStatus.QUEUED) for n in plan.ready})
         enqueue_steps(rows[node_id] for node_id in plan.ready)
     for node_id in [] if new else plan.skipped + plan.ready:
-        realtime.publish_step_state(
+        publish.publish_step_state(
             run_id=run.pk, step_id=rows[node_id][0], node_id=node_id, status=states[node_id].status
         )
-    if engine.is_finished(states):
+    if planner.is_finished(states):
         _succeed(run, graph)
-
-
-_STATES = [sql.column(StepRun, n) for n in ("id", "node_id", "status", "handle", "timeout_seconds")]
-_STATES_SQL = (
-    f"SELECT id, node_id, status, handle, timeout_seconds FROM {StepRun._meta.db_table}"
-    " WHERE run_id = %s"
-)
-
-
-_OUTPUTS = [sql.column(StepRun, "node_id"), sql.column(StepRun, "output")]
-_OUTPUTS_SQL = (
-    f"SELECT node_id, output FROM {StepRun._meta.db_table} WHERE run_id = %s AND status = %s"
-)
 
 
 def _move(run: Run, node_ids: list[str], to: StepStatus, **fields: Any) -> None:
@@ -78,13 +66,11 @@ def _move(run: Run, node_ids: list[str], to: StepStatus, **fields: Any) -> None:
 
 
 def _succeed(run: Run, graph: Graph) -> None:
-    outputs = dict(sql.fetch(_OUTPUTS_SQL, [run.pk, StepStatus.SUCCEEDED], _OUTPUTS))
-    output, now = engine.run_output(graph, outputs), timezone.now()
-    if Run.objects.filter(pk=run.pk).transition(
-        RunStatus.SUCCEEDED, output=output, finished_at=now
-    ):
+    outputs = sql.step_outputs(run.pk, statuses=[StepStatus.SUCCEEDED])
+    output, now = planner.run_output(graph, outputs), timezone.now()
+    if sql.run_transition(run.pk, RunStatus.SUCCEEDED, {"output": output, "finished_at": now}):
         run.status, run.output, run.finished_at = RunStatus.SUCCEEDED, output, now
-        realtime.publish_run(run)
+        publish.publish_run(run)
 
 
 def fail_run(run: Run, error: str) -> None:
@@ -96,24 +82,28 @@ def fail_run(run: Run, error: str) -> None:
 def end_run(run: Run, status: RunStatus, error: str) -> None:
     now = timezone.now()
     started = run.started_at or now
-    if not Run.objects.filter(pk=run.pk).transition(
-        status, error=error, finished_at=now, started_at=started
+    if not sql.run_transition(
+        run.pk, status, {"error": error, "finished_at": now, "started_at": started}
     ):
         return  # already finished: nothing to cancel or announce
     run.status, run.error, run.finished_at, run.started_at = status, error, now, started
     open_steps = StepRun.objects.filter(run=run, status__in=STEP_OPEN).order_by()
     cancelled = list(open_steps.values_list("pk", flat=True))
-    StepRun.objects.filter(pk__in=cancelled).transition(
-        StepStatus.CANCELLED, finished_at=now, claim=None, lease_expires_at=None
-    )
+    if cancelled:
+        sql.step_transition(
+            StepStatus.CANCELLED,
+            {"finished_at": now, "claim": None, "lease_expires_at": None},
+            f"id IN ({sql.placeholders(cancelled)})",
+            cancelled,
+        )
     for step in StepRun.objects.filter(pk__in=cancelled):
-        realtime.publish_step(step, flow_id=run.flow_id)
-    realtime.publish_run(run)
+        publish.publish_step(step, flow_id=run.flow_id)
+    publish.publish_run(run)
 
 
 def mark_started(run: Run) -> None:
     """The first claimed step moves a pending run to running (once: a conditional update)."""
     now = timezone.now()
-    if Run.objects.filter(pk=run.pk).transition(RunStatus.RUNNING, started_at=now):
+    if sql.run_transition(run.pk, RunStatus.RUNNING, {"started_at": now}):
         run.status, run.started_at = RunStatus.RUNNING, now
-        realtime.publish_run(run)
+        publish.publish_run(run)

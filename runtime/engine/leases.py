@@ -26,9 +26,9 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from runtime.engine.perprocess import PerProcess
+from runtime.engine.status import StepStatus
 from runtime.models import StepRun
-from runtime.perprocess import PerProcess
-from runtime.status import StepStatus
 
 logger = logging.getLogger(__name__)
 

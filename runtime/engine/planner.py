@@ -1,4 +1,4 @@
-"""The DAG scheduler, as pure functions over a graph and the state of its steps: which
+"""The planner: pure functions over a graph and the state of its steps that say which
 steps are ready, which are skipped, whether the run is over and what it produced.
 
 Semantics: a step runs when every parent has finished and at least one incoming edge is
@@ -14,10 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from designer.graph import Graph, parse_graph
-from designer.models import FlowVersion
-from runtime.catalog import CATALOG
-from runtime.status import STEP_FINISHED, StepStatus
+from designer.graph import Graph
+from runtime.engine.status import STEP_FINISHED, StepStatus
 
 
 @dataclass(frozen=True)
@@ -30,25 +28,6 @@ class State:
 class Plan:
     ready: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-
-
-_graphs: dict[tuple[int, float], Graph] = {}
-
-
-def graph_of(version: FlowVersion) -> Graph:
-    """The parsed graph of a version. Versions are immutable, so each process parses one
-    once (keyed by id and creation time, which a test database reset cannot repeat)."""
-    key = (version.pk, version.created_at.timestamp())
-    graph = _graphs.get(key)
-    if graph is None:
-        if len(_graphs) > 256:
-            _graphs.clear()
-        # Saved graphs were validated against the limits in force then; parse, don't judge.
-        graph = parse_graph(
-            version.graph, catalog=CATALOG, max_nodes=10**6, max_bytes=10**9, check_kinds=False
-        )
-        _graphs[key] = graph
-    return graph
 
 
 def topological_order(graph: Graph) -> list[str]:
@@ -72,7 +51,7 @@ def initial_states(graph: Graph, trigger_node: str) -> dict[str, State]:
     for node_id, node in graph.nodes.items():
         if node_id == trigger_node:
             states[node_id] = State(StepStatus.SUCCEEDED)
-        elif CATALOG[node.type].category == "trigger":
+        elif node.is_trigger:
             states[node_id] = State(StepStatus.SKIPPED)
         else:
             states[node_id] = State(StepStatus.PENDING)

@@ -25,7 +25,7 @@ from runtime.engine.status import StepStatus
 from runtime.kinds.contract import StepContext
 from runtime.live import publish
 from runtime.models import Run, StepRun
-from runtime.secrets import SecretBox, redact
+from runtime.resources.secrets import SecretBox, redact
 
 MAX_BACKOFF_SECONDS = 3600
 _CLAIM = sql.column(StepRun, "claim")
@@ -53,6 +53,8 @@ def record(
     result: AttemptResult,
     ctx: StepContext | None,
 ) -> None:
+    """Store ``result`` as the step's new state and advance or end the run, if the step
+    still belongs to ``claim``. Takes the run's row lock; publishes after commit."""
     used = ctx.secrets.used if ctx is not None and isinstance(ctx.secrets, SecretBox) else {}
     target, fields = _outcome_fields(step, node, result, used)
     if ctx is not None:

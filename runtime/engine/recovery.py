@@ -19,9 +19,9 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from runtime.dispatch import send_now
+from runtime.engine.dispatch import send_now
+from runtime.engine.status import RUN_LIVE, StepStatus
 from runtime.models import StepRun
-from runtime.status import RUN_LIVE, StepStatus
 
 logger = logging.getLogger(__name__)
 BATCH = 500

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from runtime.engine.status import RUN_FINISHED
 from runtime.models import Run, StepRun
-from runtime.status import RUN_FINISHED
 
 logger = logging.getLogger(__name__)
 BATCH = 1000

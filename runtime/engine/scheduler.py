@@ -15,9 +15,9 @@ from collections.abc import Callable
 
 from django.db import close_old_connections, connection
 
-from runtime import recovery, retention
-from runtime.services import run_start
-from runtime.triggers import cron, dbchange
+from runtime.engine import recovery, retention
+from runtime.triggers.cron import fire
+from runtime.triggers.dbchange import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +25,9 @@ Job = tuple[float, Callable[[], int]]
 # (seconds between passes, job). Cron is checked often so a 02:00 run starts within a
 # fraction of a second; recovery is a safety net and can be lazier.
 JOBS: list[Job] = [
-    (0.2, lambda: cron.fire_due_schedules(run_start)),
+    (0.2, fire.fire_due_schedules),
     (0.25, recovery.wake_due_steps),
-    (1.0, lambda: dbchange.drain_outbox(run_start)),
+    (1.0, outbox.drain_outbox),
     (2.0, recovery.requeue_expired_leases),
     (5.0, recovery.requeue_lost_messages),
     (3600.0, retention.prune_some),
@@ -39,7 +39,7 @@ def run_forever(stop: threading.Event) -> None:
     wake = threading.Event()
     if connection.vendor == "postgresql":
         threading.Thread(
-            target=dbchange.listen, args=(wake, stop), name="change-listener", daemon=True
+            target=outbox.listen, args=(wake, stop), name="change-listener", daemon=True
         ).start()
     due = [0.0] * len(JOBS)
     while not stop.is_set():

@@ -1,24 +1,41 @@
-"""Plain SQL for the few statements every step runs (claim, load, record, advance).
+"""Every hand-written SQL statement of the runtime, in one place: the few that each step
+and each webhook runs (claim, load, lock, record, advance, resolve a token).
 
 Django's ORM spends 0.3 to 1 ms of CPU building each query — several times what PostgreSQL
 spends running it — and a step runs about eight of them, which made query building a
-third of a step's overhead. These helpers send fixed SQL text instead, but pass every
-value through the model field's own adapter (``get_db_prep_save``) and every result
-through the converters the ORM would apply, so PostgreSQL and the embedded SQLite
-receive and return exactly what the ORM would. Everything else uses the ORM.
+third of a step's overhead. These statements are fixed text instead, but every value
+passes through the model field's own adapter (``get_db_prep_save``) and every result
+through the converters the ORM would apply, so PostgreSQL and the embedded SQLite receive
+and return exactly what the ORM would (tests/runtime/engine/test_sql_parity.py runs each
+statement beside its ORM equivalent on both). Status moves take their source statuses
+from the one table in ``runtime.engine.status``, as the ORM's ``.transition()`` does.
+Everything else uses the ORM.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
 from django.db import connection
 from django.db.models import DEFERRED, Field, Model
 
-from runtime.models import StepRun
-from runtime.status import StepStatus, step_sources
+from designer.models import Flow, FlowVersion
+from runtime.engine.status import (
+    CLAIM_CONDITIONS,
+    RUN_LIVE,
+    RunStatus,
+    StepStatus,
+    run_sources,
+    step_sources,
+)
+from runtime.models import Run, StepRun, WebhookCapture, WebhookEndpoint
+
+# ---------------------------------------------------------------------------------------
+# Helpers: values in through the fields' adapters, results out through their converters.
 
 
 def column(model: type[Model], name: str) -> Field:
@@ -110,18 +127,212 @@ def _convert(row: Sequence[Any], converters: list[Converter]) -> list[Any]:
     return values
 
 
+def _assignments(model: type[Model], fields: dict[str, Any]) -> tuple[str, list[Any]]:
+    text = ", ".join(f"{column(model, name).column} = %s" for name in fields)
+    return text, [prep(column(model, name), value) for name, value in fields.items()]
+
+
+STEPS, RUNS = StepRun._meta.db_table, Run._meta.db_table
+
+# ---------------------------------------------------------------------------------------
+# Status moves: the ORM's QuerySet.transition() in plain SQL, from the same table.
+
+
 def step_transition(to: str, fields: dict[str, Any], where: str, params: Sequence[Any]) -> int:
-    """``StepRun.objects.filter(...).transition(to, **fields)`` in plain SQL: move the
-    steps matching ``where`` to ``to`` from any status that may lead there (the one
-    table in runtime.status), setting ``fields``. Returns how many moved."""
+    """``StepRun.objects.filter(...).transition(to, **fields)``: move the steps matching
+    ``where`` to ``to`` from any status that may lead there, setting ``fields``. Returns
+    how many moved."""
     sources = step_sources(StepStatus(to))
-    names = ["status", *fields]
-    assignments = ", ".join(f"{column(StepRun, name).column} = %s" for name in names)
-    values = [
-        prep(column(StepRun, name), value) for name, value in {"status": to, **fields}.items()
-    ]
+    if not sources:
+        return 0  # nothing may move there (the ORM answers the same to "status IN ()")
+    assignments, values = _assignments(StepRun, {"status": to, **fields})
     return execute(
-        f"UPDATE {StepRun._meta.db_table} SET {assignments} "
-        f"WHERE ({where}) AND status IN ({placeholders(sources)})",
+        f"UPDATE {STEPS} SET {assignments} WHERE ({where}) AND status IN ({placeholders(sources)})",
         [*values, *params, *sources],
     )
+
+
+def run_transition(run_id: int, to: RunStatus, fields: dict[str, Any]) -> int:
+    """``Run.objects.filter(pk=run_id).transition(to, **fields)``; 1 if it moved."""
+    sources = run_sources(to)
+    if not sources:
+        return 0
+    assignments, values = _assignments(Run, {"status": to, **fields})
+    return execute(
+        f"UPDATE {RUNS} SET {assignments} WHERE id = %s AND status IN ({placeholders(sources)})",
+        [*values, run_id, *sources],
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Claiming and loading a step.
+
+# When a step may be claimed from each status runtime.engine.status.CLAIM_CONDITIONS
+# names: the condition on the step's own row, with %s for the current time.
+_WHEN = {"always": "", "due": " AND wake_at <= %s", "lease_expired": " AND lease_expires_at < %s"}
+_NOW = object()  # stands for the current time among the claim's parameters
+
+
+def _claim_where() -> tuple[str, list[Any]]:
+    parts: list[str] = []
+    params: list[Any] = []
+    for status, when in CLAIM_CONDITIONS.items():
+        parts.append(f"(status = %s{_WHEN[when]})")
+        params.extend([status, _NOW] if _WHEN[when] else [status])
+    return " OR ".join(parts), params
+
+
+_CLAIM_WHERE, _CLAIM_PARAMS = _claim_where()
+_CLAIM_SQL = f"""
+UPDATE {STEPS}
+SET status = %s, claim = %s, lease_expires_at = %s, started_at = %s, finished_at = NULL,
+    attempt = attempt + 1,
+    lost = lost + CASE WHEN status = %s THEN 1 ELSE 0 END
+WHERE id = %s
+  AND run_id IN (SELECT id FROM {RUNS} WHERE status IN ({placeholders(RUN_LIVE)}))
+  AND ({_CLAIM_WHERE})
+"""
+_STARTED_AT, _LEASE = column(StepRun, "started_at"), column(StepRun, "lease_expires_at")
+_CLAIM = column(StepRun, "claim")
+
+
+def claim_step(step_id: int, claim: uuid.UUID, now: datetime, lease: datetime) -> bool:
+    """Take the step: from any status CLAIM_CONDITIONS allows (queued; waiting and due;
+    running on an expired lease, its worker gone, which ``lost`` counts).
+
+    The step's own conditions sit on the updated table itself, so when two deliveries
+    race, PostgreSQL re-checks them on the row the winner left behind and the loser
+    updates nothing.
+    """
+    at = prep(_STARTED_AT, now)
+    params = [
+        StepStatus.RUNNING,
+        prep(_CLAIM, claim),
+        prep(_LEASE, lease),
+        at,
+        StepStatus.RUNNING,
+        step_id,
+        *sorted(RUN_LIVE),
+        *(at if param is _NOW else param for param in _CLAIM_PARAMS),
+    ]
+    return bool(execute(_CLAIM_SQL, params))
+
+
+# What a claimed step needs of itself, its run, flow and version, read in one query. The
+# version's graph is not among them: engine.graphs keeps each parsed version per process.
+_LOADED: Columns = [
+    (StepRun, "s", ("id", "run", "node_id", "status", "attempt", "failures", "lost", "wake_at")),
+    (StepRun, "s", ("started_at", "finished_at", "error")),
+    (Run, "r", ("id", "flow", "version", "status", "input", "trigger_kind", "is_test", "error")),
+    (Run, "r", ("created_at", "started_at", "finished_at")),
+    (Flow, "f", ("id", "name", "workspace")),
+    (FlowVersion, "v", ("id", "flow", "number", "created_at")),
+]
+_LOAD_COLUMNS, _LOAD_FIELDS = select_list(_LOADED)
+_LOAD_SQL = (
+    f"SELECT {_LOAD_COLUMNS} FROM {STEPS} s"
+    f" JOIN {RUNS} r ON r.id = s.run_id"
+    f" JOIN {Flow._meta.db_table} f ON f.id = r.flow_id"
+    f" JOIN {FlowVersion._meta.db_table} v ON v.id = r.version_id"
+    " WHERE s.id = %s"
+)
+
+
+def load_step(step_id: int) -> tuple[StepRun, Run]:
+    """The step and its run (with flow and version) as model instances holding only what
+    execution uses; any other field is deferred (read on access), never silently empty."""
+    (row,) = fetch(_LOAD_SQL, [step_id], _LOAD_FIELDS)
+    values = by_model(_LOAD_FIELDS, row)
+    step, run = partial(StepRun, values[StepRun]), partial(Run, values[Run])
+    run.flow = partial(Flow, values[Flow])
+    run.version = partial(FlowVersion, values[FlowVersion])
+    step.run = run
+    return step, run
+
+
+_LOCK_FIELDS = [column(Run, name) for name in ("status", "error", "finished_at")]
+
+
+def lock_run(run: Run) -> None:
+    """Take the run's row lock, which serializes every advance of this run, and refresh
+    what may have changed meanwhile (a cancel)."""
+    (row,) = fetch(
+        f"SELECT status, error, finished_at FROM {RUNS} WHERE id = %s" + for_update(),
+        [run.pk],
+        _LOCK_FIELDS,
+    )
+    run.status, run.error, run.finished_at = row
+
+
+# ---------------------------------------------------------------------------------------
+# A run's steps: their states (to plan) and their outputs (for templates and the result).
+
+_STATES = [column(StepRun, n) for n in ("id", "node_id", "status", "handle", "timeout_seconds")]
+_STATES_SQL = f"SELECT id, node_id, status, handle, timeout_seconds FROM {STEPS} WHERE run_id = %s"
+
+
+def step_states(run_id: int) -> list[tuple[int, str, str, str, float]]:
+    """(id, node_id, status, handle, timeout_seconds) of every step of the run."""
+    return [tuple(row) for row in fetch(_STATES_SQL, [run_id], _STATES)]
+
+
+_OUTPUTS = [column(StepRun, "node_id"), column(StepRun, "output")]
+
+
+def step_outputs(
+    run_id: int, *, statuses: Iterable[str], nodes: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """``{node_id: output}`` of the run's steps in ``statuses`` that have an output,
+    limited to ``nodes`` when given. The one query for a run's outputs: templates read
+    the upstream ones, a finished run its sinks', a webhook in wait mode one step's."""
+    wanted = sorted(statuses)
+    where, params = "", [run_id, *wanted]
+    if nodes is not None:
+        if not nodes:
+            return {}
+        where = f" AND node_id IN ({placeholders(nodes)})"
+        params.extend(nodes)
+    rows = fetch(
+        f"SELECT node_id, output FROM {STEPS} WHERE run_id = %s"
+        f" AND status IN ({placeholders(wanted)}) AND output IS NOT NULL{where}",
+        params,
+        _OUTPUTS,
+    )
+    return dict(rows)
+
+
+# ---------------------------------------------------------------------------------------
+# Webhooks: every request resolves its token in one query — the endpoint, its flow, the
+# live version (without its graph: engine.graphs keeps it parsed) and a test capture
+# still waiting for a request.
+
+_ENDPOINT: Columns = [
+    (WebhookEndpoint, "e", ("id", "flow", "node_id", "token")),
+    (Flow, "f", ("id", "name", "workspace", "archived_at", "live_version")),
+    (FlowVersion, "v", ("id", "flow", "number", "created_at")),
+]
+_ENDPOINT_COLUMNS, _ENDPOINT_FIELDS = select_list(_ENDPOINT)
+_ENDPOINT_SQL = (
+    f"SELECT {_ENDPOINT_COLUMNS}, (SELECT c.id FROM {WebhookCapture._meta.db_table} c"
+    " WHERE c.endpoint_id = e.id AND c.captured_at IS NULL AND c.expires_at > %s"
+    " ORDER BY c.id LIMIT 1)"
+    f" FROM {WebhookEndpoint._meta.db_table} e"
+    f" JOIN {Flow._meta.db_table} f ON f.id = e.flow_id"
+    f" LEFT JOIN {FlowVersion._meta.db_table} v ON v.id = f.live_version_id"
+    " WHERE e.token = %s"
+)
+_CAPTURE_ID, _EXPIRES = column(WebhookCapture, "id"), column(WebhookCapture, "expires_at")
+
+
+def webhook_endpoint(token: str, now: datetime) -> tuple[WebhookEndpoint, int | None] | None:
+    """The endpoint of ``token`` with its flow and live version loaded, and the id of a
+    test capture waiting at ``now`` (or None); None for an unknown token."""
+    rows = fetch(_ENDPOINT_SQL, [prep(_EXPIRES, now), token], [*_ENDPOINT_FIELDS, _CAPTURE_ID])
+    if not rows:
+        return None
+    values = by_model(_ENDPOINT_FIELDS, rows[0])
+    endpoint = partial(WebhookEndpoint, values[WebhookEndpoint])
+    endpoint.flow = partial(Flow, values[Flow])
+    version = values[FlowVersion]
+    endpoint.flow.live_version = partial(FlowVersion, version) if version["id"] else None
+    return endpoint, rows[0][-1]

@@ -1,8 +1,9 @@
 """Run and step statuses, and the one place that knows their legal transitions.
 
-Every status change is a conditional UPDATE filtered by the statuses it may come from
-(``StepRun.objects.filter(...).transition(...)``), so a duplicate delivery or a late
-worker finds "0 rows" and backs off instead of overwriting newer state.
+Every status change is a conditional UPDATE filtered by the statuses it may come from —
+through the ORM (``StepRun.objects.filter(...).transition(...)``) or the hot path's plain
+SQL (``runtime.engine.sql``), both reading the tables below — so a duplicate delivery or
+a late worker finds "0 rows" and backs off instead of overwriting newer state.
 """
 
 from __future__ import annotations
@@ -74,3 +75,14 @@ def step_sources(target: StepStatus) -> list[str]:
 def run_sources(target: RunStatus) -> list[str]:
     """The statuses a run may move to ``target`` from."""
     return [source for source, targets in RUN_TRANSITIONS.items() if target in targets]
+
+
+# When a worker may claim a step (move it to running) from each status that leads there:
+# a queued one always, a waiting one once its wake_at is due, a running one only when its
+# lease expired (its worker is gone).
+CLAIM_CONDITIONS: dict[StepStatus, str] = {
+    StepStatus.QUEUED: "always",
+    StepStatus.WAITING: "due",
+    StepStatus.RUNNING: "lease_expired",
+}
+assert set(CLAIM_CONDITIONS) == set(step_sources(StepStatus.RUNNING)), "claim ≠ transitions"

@@ -12,14 +12,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from designer import selectors as flows
+from designer import access
 from designer.models import Workspace
 from designer.params import id_param
-from runtime import serializers
-from runtime.api import NewestFirst
-from runtime.connections import selectors, services
-from runtime.models import Connection, ConnectionKind, QueueDeadLetter, QueueSubscription
-from runtime.services import RunRefused
+from runtime.http import serializers
+from runtime.http.api_runs import NewestFirst
+from runtime.models import Connection, ConnectionKind
+from runtime.resources.connections import selectors, services
+from runtime.runs import RunRefused
 
 
 def _user(request: Request) -> User:
@@ -163,17 +163,13 @@ class FlowDeadLetters(generics.ListAPIView):
     pagination_class = NewestFirst
 
     def get_queryset(self) -> Any:
-        flow = flows.flow_get_for_user(user=_user(self.request), flow_id=self.kwargs["flow_id"])
-        return QueueDeadLetter.objects.filter(flow=flow)
+        flow = access.flow_get_for_user(user=_user(self.request), flow_id=self.kwargs["flow_id"])
+        return selectors.dead_letter_list(flow=flow)
 
 
 class FlowQueueConsumers(APIView):
     @extend_schema(responses=serializers.QueueSubscriptionSerializer(many=True))
     def get(self, request: Request, flow_id: int) -> Response:
-        flow = flows.flow_get_for_user(user=_user(request), flow_id=flow_id)
-        subscriptions = QueueSubscription.objects.filter(flow=flow).select_related("connection")
-        return Response(
-            serializers.QueueSubscriptionSerializer(
-                subscriptions.order_by("node_id"), many=True
-            ).data
-        )
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id)
+        subscriptions = selectors.queue_subscription_list(flow=flow)
+        return Response(serializers.QueueSubscriptionSerializer(subscriptions, many=True).data)

@@ -1,4 +1,4 @@
-"""REST API for runs and secrets. Thin: parse, call a selector or service, render."""
+"""REST API for runs. Thin: parse, call a selector or service, render."""
 
 from __future__ import annotations
 
@@ -13,10 +13,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from designer import access
 from designer import selectors as flows
 from designer.params import id_param, positive_int
-from runtime import selectors, serializers, services
-from runtime.status import RunStatus
+from runtime import runs, selectors
+from runtime.engine.status import RunStatus
+from runtime.http import serializers
 
 
 def _user(request: Request) -> User:
@@ -45,7 +47,7 @@ class FlowRunStart(APIView):
         request=serializers.RunStartSerializer, responses={201: serializers.RunDetailSerializer}
     )
     def post(self, request: Request, flow_id: int) -> Response:
-        flow = flows.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
         given = serializers.RunStartSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         data = given.validated_data
@@ -56,8 +58,8 @@ class FlowRunStart(APIView):
             else flow.live_version or flows.flow_version_latest(flow=flow)
         )
         if version is None:
-            raise services.RunRefused("This flow has no saved version to run.", field="version")
-        run = services.run_start(
+            raise runs.RunRefused("This flow has no saved version to run.", field="version")
+        run = runs.run_start(
             flow=flow,
             version=version,
             payload=data["input"],
@@ -104,7 +106,7 @@ class RunCancel(APIView):
     @extend_schema(request=None, responses=serializers.RunDetailSerializer)
     def post(self, request: Request, run_id: int) -> Response:
         run = selectors.run_get_for_user(user=_user(request), run_id=run_id, write=True)
-        run = services.run_cancel(run=run, user=_user(request))
+        run = runs.run_cancel(run=run, user=_user(request))
         return Response(serializers.RunDetailSerializer(run).data)
 
 
@@ -119,7 +121,7 @@ class RunRerun(APIView):
         run = selectors.run_get_for_user(user=_user(request), run_id=run_id, write=True)
         given = serializers.RunAgainSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        new = services.run_rerun(
+        new = runs.run_rerun(
             run=run,
             user=_user(request),
             on_live=given.validated_data["version"] == "live",
@@ -138,60 +140,7 @@ class RunRetry(APIView):
         run = selectors.run_get_for_user(user=_user(request), run_id=run_id, write=True)
         given = serializers.RunAgainSerializer(data=request.data)
         given.is_valid(raise_exception=True)
-        new = services.run_retry(
+        new = runs.run_retry(
             run=run, user=_user(request), on_live=given.validated_data["version"] == "live"
         )
         return Response(serializers.RunDetailSerializer(new).data, status=status.HTTP_201_CREATED)
-
-
-class SecretList(APIView):
-    @extend_schema(responses=serializers.SecretSerializer(many=True))
-    def get(self, request: Request) -> Response:
-        secrets = selectors.secret_list_for_admin(user=_user(request))
-        return Response(serializers.SecretSerializer(secrets, many=True).data)
-
-    @extend_schema(
-        request=serializers.SecretWriteSerializer, responses={201: serializers.SecretSerializer}
-    )
-    def post(self, request: Request) -> Response:
-        given = serializers.SecretWriteSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        data = given.validated_data
-        if "workspace" not in data or "name" not in data:
-            raise services.RunRefused(
-                "Say which workspace and name the secret has.",
-                field="name" if "workspace" in data else "workspace",
-            )
-        workspace = selectors.workspace_get_for_admin(
-            user=_user(request), workspace_id=data["workspace"]
-        )
-        secret = services.secret_set(
-            workspace=workspace,
-            name=data["name"],
-            value=data["value"],
-            user=_user(request),
-            description=data["description"],
-        )
-        return Response(serializers.SecretSerializer(secret).data, status=status.HTTP_201_CREATED)
-
-
-class SecretDetail(APIView):
-    @extend_schema(
-        request=serializers.SecretWriteSerializer, responses=serializers.SecretSerializer
-    )
-    def put(self, request: Request, secret_id: int) -> Response:
-        secret = selectors.secret_get_for_admin(user=_user(request), secret_id=secret_id)
-        given = serializers.SecretWriteSerializer(data=request.data)
-        given.is_valid(raise_exception=True)
-        secret = services.secret_set(
-            workspace=secret.workspace,
-            name=secret.name,
-            value=given.validated_data["value"],
-            user=_user(request),
-            description=given.validated_data["description"],
-        )
-        return Response(serializers.SecretSerializer(secret).data)
-
-    def delete(self, request: Request, secret_id: int) -> Response:
-        selectors.secret_get_for_admin(user=_user(request), secret_id=secret_id).delete()
-        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -15,13 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from designer import access
 from designer import selectors as flows
-from designer.models import Membership, Role, Workspace
-from runtime import engine, events
-from runtime.models import WebhookEndpoint
-from runtime.services import RunRefused
-from runtime.triggers import webhook
-from runtime.triggers.cron import next_fire_times, schedule_problem, zone
+from designer.models import Role
+from runtime.engine import graphs
+from runtime.runs import RunRefused
+from runtime.triggers import events
+from runtime.triggers.cron.kind import next_fire_times, schedule_problem, zone
+from runtime.triggers.webhook import kind as webhook
 
 
 def _user(request: Request) -> User:
@@ -31,7 +31,7 @@ def _user(request: Request) -> User:
 def _webhook_node(flow: Any, node_id: str) -> str:
     """Refuse a node that is not a webhook trigger of the flow's live or latest version."""
     for version in (flow.live_version, flows.flow_version_latest(flow=flow)):
-        node = engine.graph_of(version).nodes.get(node_id) if version else None
+        node = graphs.graph_of(version).nodes.get(node_id) if version else None
         if node is not None and node.type == webhook.KIND.type:
             return node_id
     raise RunRefused(f"{node_id!r} is not a webhook trigger of this flow.", field="node_id")
@@ -43,11 +43,11 @@ class FlowTriggerList(APIView):
         "their webhook URLs and whether they are active."
     )
     def get(self, request: Request, flow_id: int) -> Response:
-        flow = flows.flow_get_for_user(user=_user(request), flow_id=flow_id)
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id)
         version = flow.live_version or flows.flow_version_latest(flow=flow)
         if version is None:
             return Response([])
-        graph = engine.graph_of(version)
+        graph = graphs.graph_of(version)
         active = flow.live_version_id == version.pk and flow.archived_at is None
         triggers = []
         for node in graph.nodes.values():
@@ -63,7 +63,7 @@ class FlowTriggerList(APIView):
 class WebhookRotate(APIView):
     @extend_schema(request=None, description="A new URL; the old one stops working at once.")
     def post(self, request: Request, flow_id: int, node_id: str) -> Response:
-        flow = flows.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
         endpoint = webhook.endpoint_for(flow, _webhook_node(flow, node_id))
         webhook.endpoint_rotate(endpoint)
         return Response({"node_id": node_id, "url": webhook.endpoint_url(endpoint)})
@@ -76,7 +76,7 @@ class WebhookListen(APIView):
         "5 minutes) as a test event instead of starting a run.",
     )
     def post(self, request: Request, flow_id: int, node_id: str) -> Response:
-        flow = flows.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
         endpoint = webhook.endpoint_for(flow, _webhook_node(flow, node_id))
         capture = webhook.listen_start(endpoint)
         return Response(
@@ -89,9 +89,8 @@ class WebhookListen(APIView):
         )
 
     def get(self, request: Request, flow_id: int, node_id: str) -> Response:
-        flow = flows.flow_get_for_user(user=_user(request), flow_id=flow_id)
-        endpoint = WebhookEndpoint.objects.filter(flow=flow, node_id=node_id).first()
-        capture = webhook.listen_status(endpoint) if endpoint else None
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id)
+        capture = webhook.listen_status(flow=flow, node_id=node_id)
         if capture is None:
             return Response({"status": "idle", "payload": None})
         if capture.captured_at is not None:
@@ -146,7 +145,7 @@ class EventEmit(APIView):
         runs = events.emit(
             given.validated_data["type"],
             given.validated_data["payload"],
-            workspaces=list(_writable_workspaces(user)),
+            workspaces=list(access.workspace_list_for_user(user=user, min_role=Role.EDITOR)),
             emitted_by=user,
         )
         return Response(
@@ -158,10 +157,3 @@ class EventEmit(APIView):
             },
             status=status.HTTP_202_ACCEPTED,
         )
-
-
-def _writable_workspaces(user: User) -> Any:
-    if user.is_superuser:
-        return Workspace.objects.all()
-    writable = Membership.objects.filter(user=user, role__in=[Role.ADMIN, Role.EDITOR])
-    return Workspace.objects.filter(Q(pk__in=writable.values("workspace_id")))

@@ -1,14 +1,14 @@
 from django.urls import path
 
-from runtime import api, api_connections, api_triggers
+from runtime.http import api_connections, api_runs, api_secrets, api_triggers
 
 urlpatterns = [
-    path("flows/<int:flow_id>/runs/", api.FlowRunStart.as_view(), name="api-flow-runs"),
-    path("runs/", api.RunList.as_view(), name="api-runs"),
-    path("runs/<int:run_id>/", api.RunDetail.as_view(), name="api-run"),
-    path("runs/<int:run_id>/cancel/", api.RunCancel.as_view(), name="api-run-cancel"),
-    path("runs/<int:run_id>/rerun/", api.RunRerun.as_view(), name="api-run-rerun"),
-    path("runs/<int:run_id>/retry/", api.RunRetry.as_view(), name="api-run-retry"),
+    path("flows/<int:flow_id>/runs/", api_runs.FlowRunStart.as_view(), name="api-flow-runs"),
+    path("runs/", api_runs.RunList.as_view(), name="api-runs"),
+    path("runs/<int:run_id>/", api_runs.RunDetail.as_view(), name="api-run"),
+    path("runs/<int:run_id>/cancel/", api_runs.RunCancel.as_view(), name="api-run-cancel"),
+    path("runs/<int:run_id>/rerun/", api_runs.RunRerun.as_view(), name="api-run-rerun"),
+    path("runs/<int:run_id>/retry/", api_runs.RunRetry.as_view(), name="api-run-retry"),
     path(
         "flows/<int:flow_id>/triggers/",
         api_triggers.FlowTriggerList.as_view(),
@@ -26,8 +26,8 @@ urlpatterns = [
     ),
     path("cron/preview/", api_triggers.CronPreview.as_view(), name="api-cron-preview"),
     path("events/", api_triggers.EventEmit.as_view(), name="api-events"),
-    path("secrets/", api.SecretList.as_view(), name="api-secrets"),
-    path("secrets/<int:secret_id>/", api.SecretDetail.as_view(), name="api-secret"),
+    path("secrets/", api_secrets.SecretList.as_view(), name="api-secrets"),
+    path("secrets/<int:secret_id>/", api_secrets.SecretDetail.as_view(), name="api-secret"),
     path("connections/", api_connections.ConnectionList.as_view(), name="api-connections"),
     path(
         "connections/test/",

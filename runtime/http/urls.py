@@ -1,6 +1,6 @@
 from django.urls import path
 
-from runtime import metrics, views
+from runtime.http import metrics, views
 
 app_name = "runtime"
 

@@ -10,18 +10,18 @@ from typing import Any, cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.middleware import HtmxDetails
 
+from designer import access
 from designer.models import Role
 from designer.params import positive_int, search_param
-from designer.selectors import flow_list_for_user, role_for_user
-from runtime import selectors, services
+from runtime import runs, selectors
+from runtime.engine.status import RUN_FINISHED, RunStatus, StepStatus
 from runtime.models import Run
-from runtime.status import RUN_FINISHED, RunStatus, StepStatus
 
 PAGE = 50
 TRIGGER_KINDS = ["webhook", "cron", "event", "dbchange", "manual"]
@@ -50,12 +50,12 @@ def run_list(request: HtmxHttpRequest) -> HttpResponse:
         "query": query.urlencode(),
         "statuses": RunStatus.choices,
         "kinds": TRIGGER_KINDS,
-        "flows": flow_list_for_user(user=request.user)
+        "flows": access.flow_list_for_user(user=request.user)
         .select_related(None)
         .only("id", "name")[:500],
     }
     if filters.flow_id is not None and not filters.before_id:
-        context["health"] = selectors.flow_health(flow_id=filters.flow_id)
+        context["health"] = _health(request, filters.flow_id)
     template = (
         "runtime/partials/run_rows.html"
         if request.htmx and filters.before_id
@@ -64,6 +64,16 @@ def run_list(request: HtmxHttpRequest) -> HttpResponse:
         else "runtime/run_list.html"
     )
     return render(request, template, context)
+
+
+def _health(request: HttpRequest, flow_id: int) -> dict[str, Any] | None:
+    """The flow's health, if the user may see the flow (else nothing: a foreign id in the
+    query string shows no more than an unknown one)."""
+    try:
+        flow = access.flow_get_for_user(user=request.user, flow_id=flow_id)
+    except Http404:
+        return None
+    return selectors.flow_health(flow=flow)
 
 
 def _filters(params: Any) -> selectors.RunFilters:
@@ -107,7 +117,7 @@ def run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
         in (StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED)
         for step in steps
     )
-    role = role_for_user(user=request.user, workspace=run.flow.workspace)
+    role = access.role_for_user(user=request.user, workspace=run.flow.workspace)
     template = PARTIALS.get(request.htmx.target or "", "runtime/run_detail.html")
     return render(
         request,
@@ -155,8 +165,8 @@ def _timeline(run: Run, steps: list[Any]) -> list[dict[str, Any]]:
 def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
     run = selectors.run_get_for_user(user=request.user, run_id=run_id, write=True)
     try:
-        services.run_cancel(run=run, user=_user(request))
-    except services.RunRefused as exc:
+        runs.run_cancel(run=run, user=_user(request))
+    except runs.RunRefused as exc:
         messages.error(request, str(exc))
     return redirect("runtime:run-detail", run_id=run.pk)
 
@@ -170,10 +180,10 @@ def run_again(request: HttpRequest, run_id: int, how: str) -> HttpResponse:
     on_live = request.POST.get("version") == "live"
     try:
         if how == "retry":
-            new = services.run_retry(run=run, user=_user(request), on_live=on_live)
+            new = runs.run_retry(run=run, user=_user(request), on_live=on_live)
         else:
-            new = services.run_rerun(run=run, user=_user(request), on_live=on_live)
-    except services.RunRefused as exc:
+            new = runs.run_rerun(run=run, user=_user(request), on_live=on_live)
+    except runs.RunRefused as exc:
         messages.error(request, str(exc))
         return redirect("runtime:run-detail", run_id=run.pk)
     return redirect("runtime:run-detail", run_id=new.pk)
@@ -189,7 +199,7 @@ def run_edit_input(request: HttpRequest, run_id: int) -> HttpResponse:
     if text is not None:
         try:
             payload = json.loads(text)
-            new = services.run_rerun(
+            new = runs.run_rerun(
                 run=run,
                 user=_user(request),
                 on_live=request.POST.get("version") == "live",
@@ -200,7 +210,7 @@ def run_edit_input(request: HttpRequest, run_id: int) -> HttpResponse:
             error = "The input is nested too deeply."
         except ValueError as exc:
             error = f"The input is not valid JSON: {exc}"
-        except services.RunRefused as exc:
+        except runs.RunRefused as exc:
             error = str(exc)
     return render(
         request,

@@ -2,7 +2,7 @@
 
 from collections.abc import Mapping
 
-from runtime.kinds import Kind, StepKind
+from runtime.kinds.contract import Kind, StepKind
 from runtime.steps import (
     code_javascript,
     code_python,
@@ -14,7 +14,11 @@ from runtime.steps import (
     logic_branch,
     queue_publish,
 )
-from runtime.triggers import cron, dbchange, events, manual, queue, webhook
+from runtime.triggers import events, manual
+from runtime.triggers.cron import kind as cron
+from runtime.triggers.dbchange import kind as dbchange
+from runtime.triggers.queue import kind as queue
+from runtime.triggers.webhook import kind as webhook
 
 CATALOG: Mapping[str, Kind] = {
     kind.type: kind

@@ -1,7 +1,7 @@
 """The contract every trigger and step kind implements, and helpers for config schemas.
 
 A kind is a class in its own module under ``runtime/triggers/`` or ``runtime/steps/`` and
-one line in ``runtime/catalog.py``. Its ``config_schema`` is JSON Schema (2020-12) with a
+one line in ``runtime/kinds/catalog.py``. Its ``config_schema`` is JSON Schema (2020-12) with a
 few ``x-`` hints the designer uses to build the form:
 
 - ``x-template: "text" | "html"``: a Jinja template over ``event`` (checked on save);
@@ -21,16 +21,13 @@ from typing import Any, ClassVar, Literal
 
 from designer.graph import Graph, Node, Problem
 from designer.models import Flow
-from runtime.templating import (
+from runtime.kinds.templating import (
     evaluate,
     expression_problem,
     render,
     render_value,
     template_problem,
 )
-
-# runtime.services.run_start, handed to triggers that start runs (they sit below it).
-StartRun = Callable[..., Any]
 
 
 class StepError(Exception):
@@ -58,7 +55,7 @@ class Wait(Exception):
 
 
 @dataclass
-class Outcome:
+class StepOutput:
     """What a step produced: its output (JSON) and, for a branch, the handle it took."""
 
     output: Any
@@ -146,8 +143,8 @@ class TriggerKind(Kind):
 class StepKind(Kind):
     category = "step"
 
-    def run(self, ctx: StepContext) -> Outcome:
-        """Do the step's work. Return an Outcome, raise StepError (the user reads the
+    def run(self, ctx: StepContext) -> StepOutput:
+        """Do the step's work. Return an StepOutput, raise StepError (the user reads the
         message) or Wait; anything else is reported as an internal error of the kind."""
         raise NotImplementedError
 

@@ -19,7 +19,7 @@ from typing import Any
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
 
-from runtime.perprocess import PerProcess
+from runtime.engine.perprocess import PerProcess
 
 logger = logging.getLogger(__name__)
 Message = tuple[list[str], dict[str, Any]]

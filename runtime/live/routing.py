@@ -1,8 +1,8 @@
 from django.urls import path
 
-from runtime import consumers
+from runtime.live import sockets
 
 websocket_urlpatterns = [
-    path("ws/runs/<int:run_id>/", consumers.RunConsumer.as_asgi()),
-    path("ws/flows/<int:flow_id>/runs/", consumers.FlowRunsConsumer.as_asgi()),
+    path("ws/runs/<int:run_id>/", sockets.RunSocket.as_asgi()),
+    path("ws/flows/<int:flow_id>/runs/", sockets.FlowRunsSocket.as_asgi()),
 ]

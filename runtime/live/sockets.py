@@ -11,10 +11,9 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
-from designer.selectors import flow_get_for_user
-from runtime import realtime
-from runtime.models import Run
-from runtime.selectors import run_get_for_user, run_list_for_user
+from designer.access import flow_get_for_user
+from runtime.live import publish
+from runtime.selectors import run_get_for_user, run_list_for_user, run_steps
 
 RECENT_RUNS = 20
 
@@ -28,7 +27,7 @@ class _Live(AsyncJsonWebsocketConsumer):
         except Http404:
             await self.close(code=4404)  # before accept: the handshake is refused
             return
-        realtime.bind_server_loop(asyncio.get_running_loop())
+        publish.bind_server_loop(asyncio.get_running_loop())
         # Join first, then read the state: an event between the two arrives after the
         # snapshot instead of being lost.
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -53,8 +52,8 @@ class _Live(AsyncJsonWebsocketConsumer):
         await self.send_json(event)
 
     async def events_batch(self, message: dict[str, Any]) -> None:
-        """Several events published together (runtime.realtime): one frame each, in order."""
-        for event in realtime.events_of(message):
+        """Several events published together (runtime.live.publish): one frame each, in order."""
+        for event in publish.events_of(message):
             await self.send_json(event)
 
     def authorize(self) -> str:
@@ -64,34 +63,34 @@ class _Live(AsyncJsonWebsocketConsumer):
         raise NotImplementedError
 
 
-class RunConsumer(_Live):
+class RunSocket(_Live):
     """``/ws/runs/<id>/``: one run, its steps, and the log lines of its code steps."""
 
     def authorize(self) -> str:
         self.run_id = self.scope["url_route"]["kwargs"]["run_id"]
         run_get_for_user(user=self.scope["user"], run_id=self.run_id)
-        return realtime.run_group(self.run_id)
+        return publish.run_group(self.run_id)
 
     def snapshot(self) -> dict[str, Any]:
-        run = Run.objects.get(pk=self.run_id)
+        run = run_get_for_user(user=self.scope["user"], run_id=self.run_id)
         return {
             "type": "snapshot",
-            "run": realtime.run_data(run),
-            "steps": [realtime.step_data(step) for step in run.steps.order_by("id")],
+            "run": publish.run_data(run),
+            "steps": [publish.step_data(step) for step in run_steps(run=run)],
         }
 
 
-class FlowRunsConsumer(_Live):
+class FlowRunsSocket(_Live):
     """``/ws/flows/<id>/runs/``: the runs of one flow as they start and finish."""
 
     def authorize(self) -> str:
         self.flow_id = self.scope["url_route"]["kwargs"]["flow_id"]
         flow_get_for_user(user=self.scope["user"], flow_id=self.flow_id)
-        return realtime.flow_group(self.flow_id)
+        return publish.flow_group(self.flow_id)
 
     def snapshot(self) -> dict[str, Any]:
         runs = run_list_for_user(user=self.scope["user"], flow_id=self.flow_id)
         return {
             "type": "snapshot",
-            "runs": [realtime.run_data(run) for run in runs.order_by("-id")[:RECENT_RUNS]],
+            "runs": [publish.run_data(run) for run in runs.order_by("-id")[:RECENT_RUNS]],
         }

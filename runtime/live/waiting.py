@@ -10,9 +10,9 @@ from asgiref.sync import sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import close_old_connections
 
+from runtime.engine.status import RUN_FINISHED
+from runtime.live.publish import events_of, run_group
 from runtime.models import Run
-from runtime.realtime import events_of, run_group
-from runtime.status import RUN_FINISHED
 
 
 async def wait_for_run(run_id: int, *, timeout: float) -> Run | None:

@@ -1,6 +1,6 @@
 """Named connections to third-party services (databases and message brokers) of a
 workspace. The password is encrypted at rest with TRIBUTARY_SECRETS_KEY, like secrets,
-and is never returned by the API nor written to runs (see runtime/connections/)."""
+and is never returned by the API nor written to runs (see runtime/resources/connections/)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Queue triggers: the active consumers of live versions, and the messages they could not
 turn into runs (dead letters). Subscriptions are (re)written when a flow is published,
 rolled back, archived or restored (runtime.triggers.queue), in that transaction; the
-consumer process (runtime.queue_consumers) follows them."""
+consumer process (runtime.triggers.queue) follows them."""
 
 from __future__ import annotations
 

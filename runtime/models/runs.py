@@ -11,7 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from designer.models import Flow, FlowVersion
-from runtime.status import RunStatus, StepStatus, run_sources, step_sources
+from runtime.engine.status import RunStatus, StepStatus, run_sources, step_sources
 
 
 class RunQuerySet(models.QuerySet["Run"]):

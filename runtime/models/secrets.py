@@ -1,4 +1,4 @@
-"""Workspace secrets, encrypted at rest (see runtime/secrets.py)."""
+"""Workspace secrets, encrypted at rest (see runtime/resources/secrets.py)."""
 
 from __future__ import annotations
 

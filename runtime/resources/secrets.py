@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 from designer.models import Workspace
-from runtime.kinds import StepError
+from runtime.kinds.contract import StepError
 from runtime.models import Secret
 
 NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")

@@ -8,13 +8,13 @@ and pages show ``sandbox_warning()`` (None, or a sentence) while code runs unsan
 """
 
 from .api import Sandbox, run_code, sandbox_status, warm_up
-from .types import Limits, Outcome, Result, SandboxError, SandboxUnavailable
+from .types import CodeResult, Ending, Limits, SandboxError, SandboxUnavailable
 from .warning import sandbox_warning
 
 __all__ = [
+    "CodeResult",
+    "Ending",
     "Limits",
-    "Outcome",
-    "Result",
     "Sandbox",
     "SandboxError",
     "SandboxUnavailable",

@@ -17,7 +17,7 @@ from .node_limits import NodeLimits
 from .node_runner import NodeRunner
 from .outcome import CANCELLED_MESSAGE
 from .python_runner import PythonRunner
-from .types import Limits, Outcome, Result, SandboxError, SandboxUnavailable
+from .types import CodeResult, Ending, Limits, SandboxError, SandboxUnavailable
 
 LANGUAGES = ("python", "javascript")
 
@@ -49,12 +49,12 @@ class Sandbox:
         limits: Limits | None = None,
         on_log: Callable[[str], None] | None = None,
         cancelled: threading.Event | None = None,
-    ) -> Result:
+    ) -> CodeResult:
         """Run ``handler(event, context)`` from ``source``; see ``run_code``."""
         limits = limits or Limits()
         self.check_runnable(language)
         if cancelled is not None and cancelled.is_set():
-            return Result(Outcome.CANCELLED, error=CANCELLED_MESSAGE)
+            return CodeResult(Ending.CANCELLED, error=CANCELLED_MESSAGE)
         request: dict[str, Any] = {"source": source, "event": event, "context": context}
         if language == "javascript":
             request["output_bytes"] = limits.output_bytes
@@ -202,8 +202,8 @@ def run_code(
     limits: Limits | None = None,
     on_log: Callable[[str], None] | None = None,
     cancelled: threading.Event | None = None,
-) -> Result:
-    """Run a code step's ``handler(event, context)`` in the sandbox and return its Result.
+) -> CodeResult:
+    """Run a code step's ``handler(event, context)`` in the sandbox and return its CodeResult.
 
     ``language`` is "python" or "javascript". Never raises for anything the code does
     (errors, hangs, crashes and bad output are Results). Raises SandboxUnavailable when a
@@ -212,7 +212,7 @@ def run_code(
     that is not JSON-serialisable. ``on_log`` gets each printed line as it is printed, on
     the calling thread. ``cancelled``, when set (from any thread) before or while the code
     runs, kills the execution's whole process tree within about 50 ms and returns
-    ``Outcome.CANCELLED``; an execution that already returned keeps its result.
+    ``Ending.CANCELLED``; an execution that already returned keeps its result.
     """
     return default_sandbox().run(language, source, event, context, limits, on_log, cancelled)
 

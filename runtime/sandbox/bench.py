@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .api import Sandbox
 from .config import SandboxConfig
-from .types import Outcome
+from .types import Ending
 
 SOURCES = {
     "python": "def handler(event, context):\n    return event['n'] + 1\n",
@@ -31,7 +31,7 @@ def _timed(run: Callable[[], object]) -> float:
     started = time.perf_counter()
     result = run()
     elapsed = (time.perf_counter() - started) * 1000
-    if getattr(result, "outcome", None) is not Outcome.OK:
+    if getattr(result, "outcome", None) is not Ending.OK:
         raise SystemExit(f"benchmark execution failed: {result}")
     return elapsed
 

@@ -75,7 +75,7 @@ class ExitWatch:
 
 @dataclass
 class Raw:
-    """What the host observed; ``outcome.classify`` turns it into a Result."""
+    """What the host observed; ``outcome.classify`` turns it into a CodeResult."""
 
     logs: str = ""
     result: bytes = b""

@@ -38,7 +38,7 @@ from .launch import (
 )
 from .node_limits import UV_THREADPOOL_SIZE, V8_POOL_SIZE, NodeLimits
 from .outcome import classify
-from .types import Limits, Result, SandboxError
+from .types import CodeResult, Limits, SandboxError
 
 logger = logging.getLogger(__name__)
 
@@ -165,8 +165,8 @@ class NodeRunner:
         limits: Limits,
         on_log: Callable[[str], None] | None,
         cancelled: threading.Event | None = None,
-    ) -> Result:
-        """Run one execution; ``cancelled`` set while it runs kills it (Outcome.CANCELLED)."""
+    ) -> CodeResult:
+        """Run one execution; ``cancelled`` set while it runs kills it (Ending.CANCELLED)."""
         key = NodeLimits.of(limits)
         node = self.take(key)
         if node is None:

@@ -1,4 +1,4 @@
-"""Turning what the host observed into a Result, and checking the output is storable JSON.
+"""Turning what the host observed into a CodeResult, and checking the output is storable JSON.
 
 The result channel is written by the sandboxed process, so it is parsed as hostile input:
 a tag byte (O output, E error, I invalid output, L too large, M out of memory) and JSON.
@@ -11,7 +11,7 @@ import signal
 from typing import Any
 
 from .exchange import Raw
-from .types import Limits, Outcome, Result
+from .types import CodeResult, Ending, Limits
 
 PYTHON_EXIT_OOM = 113  # the Python runner's "MemoryError while reporting MemoryError"
 CANCELLED_MESSAGE = "Cancelled while running"
@@ -22,13 +22,13 @@ class InvalidOutput(ValueError):
     """The output is not JSON that can be stored (NaN/Infinity, NUL, lone surrogates)."""
 
 
-def classify(raw: Raw, limits: Limits, oom_exit: int | None = None) -> Result:
-    """The Result for ``raw``: the first of timeout, overflow, reported result, exit status.
+def classify(raw: Raw, limits: Limits, oom_exit: int | None = None) -> CodeResult:
+    """The CodeResult for ``raw``: the first of timeout, overflow, reported result, exit status.
 
     ``oom_exit``: the exit code the runner uses for running out of memory, if any.
     """
     outcome, output, error, trace = _decide(raw, limits, oom_exit)
-    return Result(
+    return CodeResult(
         outcome=outcome,
         output=output,
         logs=raw.logs,
@@ -40,41 +40,41 @@ def classify(raw: Raw, limits: Limits, oom_exit: int | None = None) -> Result:
 
 def _decide(
     raw: Raw, limits: Limits, oom_exit: int | None
-) -> tuple[Outcome, Any, str | None, str | None]:
+) -> tuple[Ending, Any, str | None, str | None]:
     if raw.cancelled:
-        return Outcome.CANCELLED, None, CANCELLED_MESSAGE, None
+        return Ending.CANCELLED, None, CANCELLED_MESSAGE, None
     if raw.timed_out:
         message = f"The code ran longer than {limits.timeout_seconds:g} s and was stopped."
-        return Outcome.TIMEOUT, None, message, None
+        return Ending.TIMEOUT, None, message, None
     if raw.result_overflow:
-        return Outcome.OUTPUT_TOO_LARGE, None, _too_large(None, limits), None
+        return Ending.OUTPUT_TOO_LARGE, None, _too_large(None, limits), None
     tag, body = raw.result[:1], raw.result[1:]
     if tag == b"O":
         try:
-            return Outcome.OK, parse_output(body), None, None
+            return Ending.OK, parse_output(body), None, None
         except InvalidOutput as exc:
-            return Outcome.INVALID_OUTPUT, None, str(exc), None
+            return Ending.INVALID_OUTPUT, None, str(exc), None
     if tag == b"L":
-        return Outcome.OUTPUT_TOO_LARGE, None, _too_large(body, limits), None
+        return Ending.OUTPUT_TOO_LARGE, None, _too_large(body, limits), None
     if tag == b"M":
-        return Outcome.OOM, None, _oom(limits), None
+        return Ending.OOM, None, _oom(limits), None
     if tag in (b"E", b"I"):
         report = _report(body)
-        outcome = Outcome.ERROR if tag == b"E" else Outcome.INVALID_OUTPUT
+        outcome = Ending.ERROR if tag == b"E" else Ending.INVALID_OUTPUT
         return outcome, None, report.get("message"), report.get("traceback")
     return _from_exit(raw, limits, oom_exit)
 
 
 def _from_exit(
     raw: Raw, limits: Limits, oom_exit: int | None
-) -> tuple[Outcome, Any, str | None, str | None]:
+) -> tuple[Ending, Any, str | None, str | None]:
     code = raw.exit_code
     signum = -code if code is not None and code < 0 else None
     if code is not None and code > 128:
         signum = code - 128  # the runner's init and bwrap report a signal as 128 + n
     if signum == signal.SIGXCPU:
         return (
-            Outcome.TIMEOUT,
+            Ending.TIMEOUT,
             None,
             f"The code used more than {limits.cpu_seconds} s of CPU.",
             None,
@@ -82,16 +82,16 @@ def _from_exit(
     if (oom_exit is not None and code == oom_exit) or (
         signum and any(m in raw.logs for m in _OOM_LOG_MARKERS)
     ):
-        return Outcome.OOM, None, _oom(limits), None
+        return Ending.OOM, None, _oom(limits), None
     if raw.hung:
-        return Outcome.KILLED, None, "The sandbox stopped responding and was restarted.", None
+        return Ending.KILLED, None, "The sandbox stopped responding and was restarted.", None
     if signum:
         name = _signal_name(signum)
-        return Outcome.KILLED, None, f"The code's process was killed ({name}).", None
+        return Ending.KILLED, None, f"The code's process was killed ({name}).", None
     if code is None:
-        return Outcome.KILLED, None, "The sandbox stopped unexpectedly.", None
+        return Ending.KILLED, None, "The sandbox stopped unexpectedly.", None
     message = f"The code's process exited (status {code}) before the handler returned."
-    return Outcome.ERROR, None, message, None
+    return Ending.ERROR, None, message, None
 
 
 def _signal_name(signum: int) -> str:

@@ -33,7 +33,7 @@ from .launch import (
     popen_sandboxed,
 )
 from .outcome import PYTHON_EXIT_OOM, classify
-from .types import Limits, Result, SandboxError
+from .types import CodeResult, Limits, SandboxError
 
 logger = logging.getLogger(__name__)
 
@@ -182,8 +182,8 @@ class PythonRunner:
         limits: Limits,
         on_log: Callable[[str], None] | None,
         cancelled: threading.Event | None = None,
-    ) -> Result:
-        """Run one execution; ``cancelled`` set while it runs kills it (Outcome.CANCELLED)."""
+    ) -> CodeResult:
+        """Run one execution; ``cancelled`` set while it runs kills it (Ending.CANCELLED)."""
         raw = Raw()
         for _attempt in range(2):
             zygote = self.current()

@@ -9,7 +9,7 @@ from typing import Any
 MIB = 1024 * 1024
 
 
-class Outcome(StrEnum):
+class Ending(StrEnum):
     """How an execution ended. Only ``ok`` carries an output."""
 
     OK = "ok"
@@ -46,7 +46,7 @@ class Limits:
 
 
 @dataclass(frozen=True)
-class Result:
+class CodeResult:
     """What one execution produced.
 
     ``output`` is the handler's JSON return value when ``outcome`` is ``ok`` (else None).
@@ -55,7 +55,7 @@ class Result:
     ``traceback`` shows the user's frames only.
     """
 
-    outcome: Outcome
+    outcome: Ending
     output: Any = None
     logs: str = ""
     error: str | None = None
@@ -64,7 +64,7 @@ class Result:
 
     @property
     def ok(self) -> bool:
-        return self.outcome is Outcome.OK
+        return self.outcome is Ending.OK
 
 
 class SandboxError(RuntimeError):

@@ -1,1 +1,1 @@
-"""Step kinds: one module each, owning its config schema; see runtime/catalog.py."""
+"""Step kinds: one module each, owning its config schema; see runtime/kinds/catalog.py."""

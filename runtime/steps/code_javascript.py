@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from designer.graph import Graph, Node, Problem
-from runtime.kinds import Outcome, StepContext, StepKind
+from runtime.kinds.contract import StepContext, StepKind, StepOutput
 from runtime.steps.code_support import code_schema, run_in_sandbox
 
 STARTER = """export async function handler(event, context) {
@@ -35,7 +35,7 @@ class JavaScriptCode(StepKind):
             if problem:
                 yield Problem(problem, node=node.id, field="config.source")
 
-    def run(self, ctx: StepContext) -> Outcome:
+    def run(self, ctx: StepContext) -> StepOutput:
         return run_in_sandbox("javascript", ctx)
 
 

@@ -4,7 +4,7 @@ import ast
 from collections.abc import Iterable
 
 from designer.graph import Graph, Node, Problem
-from runtime.kinds import Outcome, StepContext, StepKind
+from runtime.kinds.contract import StepContext, StepKind, StepOutput
 from runtime.steps.code_support import code_schema, run_in_sandbox
 
 STARTER = '''def handler(event, context):
@@ -24,7 +24,7 @@ class PythonCode(StepKind):
         if problem:
             yield Problem(problem, node=node.id, field="config.source")
 
-    def run(self, ctx: StepContext) -> Outcome:
+    def run(self, ctx: StepContext) -> StepOutput:
         return run_in_sandbox("python", ctx)
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runtime.kinds import Outcome, StepContext, StepError, code
-from runtime.sandbox import Limits, run_code
-from runtime.sandbox import Outcome as SandboxOutcome
+from runtime.kinds.contract import StepContext, StepError, StepOutput, code
+from runtime.sandbox import Ending, Limits, run_code
 
 MAX_INPUT_SHOWN = 256 * 1024
 
@@ -39,7 +38,7 @@ def code_schema(language: str, starter: str) -> dict[str, Any]:
     }
 
 
-def run_in_sandbox(language: str, ctx: StepContext) -> Outcome:
+def run_in_sandbox(language: str, ctx: StepContext) -> StepOutput:
     """Run ``handler(event, context)`` in the sandbox; StepError for anything but ok.
 
     A cancelled run (``ctx.cancelled`` set) stops the code within a fraction of a second:
@@ -65,24 +64,24 @@ def run_in_sandbox(language: str, ctx: StepContext) -> Outcome:
         cancelled=ctx.cancelled,
     )
     ctx.logs.extend(result.logs.splitlines())
-    if result.outcome == SandboxOutcome.OK:
-        return Outcome(result.output)
+    if result.outcome == Ending.OK:
+        return StepOutput(result.output)
     raise _failure(result, limits, ctx.node.settings.timeout_seconds)
 
 
 def _failure(result: Any, limits: Limits, timeout: float) -> StepError:
     message = result.error or result.outcome
     match result.outcome:
-        case SandboxOutcome.ERROR:
+        case Ending.ERROR:
             return StepError(message, detail=result.traceback or "")
-        case SandboxOutcome.TIMEOUT:
+        case Ending.TIMEOUT:
             return StepError(
                 f"Timed out after {timeout:g} s (the step's timeout); the code was stopped.",
                 timeout=True,
             )
-        case SandboxOutcome.CANCELLED:
+        case Ending.CANCELLED:
             return StepError(message, retryable=False)
-        case SandboxOutcome.OOM:
+        case Ending.OOM:
             return StepError(
                 f"Out of memory (limit {limits.memory_mb} MB): {message}", retryable=False
             )

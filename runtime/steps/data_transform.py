@@ -1,6 +1,6 @@
 """data.transform: build a JSON value from templates over the event."""
 
-from runtime.kinds import Outcome, StepContext, StepKind
+from runtime.kinds.contract import StepContext, StepKind, StepOutput
 
 
 class Transform(StepKind):
@@ -19,8 +19,8 @@ class Transform(StepKind):
         },
     }
 
-    def run(self, ctx: StepContext) -> Outcome:
-        return Outcome(ctx.render_value(ctx.config["value"]))
+    def run(self, ctx: StepContext) -> StepOutput:
+        return StepOutput(ctx.render_value(ctx.config["value"]))
 
 
 KIND = Transform()

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.connections.clients.base import ConnectionFailed, QueryRequest, StatementFailed
-from runtime.connections.params import for_step
-from runtime.connections.registry import DATABASES
-from runtime.connections.schema import connection_field
-from runtime.kinds import Outcome, StepContext, StepError, StepKind
+from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput
 from runtime.models.connections import DATABASE_KINDS
+from runtime.resources.connections.clients.base import (
+    ConnectionFailed,
+    QueryRequest,
+    StatementFailed,
+)
+from runtime.resources.connections.params import for_step
+from runtime.resources.connections.registry import DATABASES
+from runtime.resources.connections.schema import connection_field
 
 MAX_ROWS = 10_000
 MAX_PARAMETERS = 1000
@@ -76,7 +80,7 @@ class DbQuery(StepKind):
         },
     }
 
-    def run(self, ctx: StepContext) -> Outcome:
+    def run(self, ctx: StepContext) -> StepOutput:
         name = ctx.config["connection"]
         params = for_step(ctx.secrets, name, DATABASE_KINDS)
         parameters = self._parameters(ctx)
@@ -101,7 +105,7 @@ class DbQuery(StepKind):
             raise StepError(
                 _refusal(name, exc), retryable=exc.timeout, timeout=exc.timeout
             ) from None
-        return Outcome(
+        return StepOutput(
             {
                 "rows": result.rows,
                 "row_count": result.row_count,

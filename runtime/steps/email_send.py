@@ -12,7 +12,7 @@ from django.core.mail.utils import DNS_NAME
 from django.core.validators import validate_email
 from django.utils.html import strip_tags
 
-from runtime.kinds import Outcome, StepContext, StepError, StepKind, template
+from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput, template
 
 
 class SendEmail(StepKind):
@@ -44,7 +44,7 @@ class SendEmail(StepKind):
         "x-message": "Write a text body, an HTML body, or both.",
     }
 
-    def run(self, ctx: StepContext) -> Outcome:
+    def run(self, ctx: StepContext) -> StepOutput:
         recipients = {
             field: self._addresses(ctx, field) for field in ("to", "cc", "bcc", "reply_to")
         }
@@ -75,7 +75,7 @@ class SendEmail(StepKind):
         if html:
             message.attach_alternative(html, "text/html")
         self._send(message)
-        return Outcome(
+        return StepOutput(
             {
                 "to": recipients["to"],
                 "subject": subject,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from runtime.kinds import Outcome, StepContext, StepError, StepKind, Wait, template
+from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput, Wait, template
 
 MAX_DELAY_SECONDS = 366 * 24 * 3600
 
@@ -36,14 +36,14 @@ class Delay(StepKind):
         "x-message": "Set either seconds or until (one of them, not both).",
     }
 
-    def run(self, ctx: StepContext) -> Outcome:
+    def run(self, ctx: StepContext) -> StepOutput:
         now = timezone.now()
         if ctx.wake_at is not None and ctx.wake_at <= now:
-            return Outcome({"waited_until": ctx.wake_at.isoformat()})
+            return StepOutput({"waited_until": ctx.wake_at.isoformat()})
         target = self._target(ctx, now)
         ctx.input = {"until": target.isoformat()}
         if target <= now:
-            return Outcome({"waited_until": target.isoformat()})
+            return StepOutput({"waited_until": target.isoformat()})
         # The engine parks the step in Postgres; the scheduler wakes it at ``target``.
         raise Wait(target)
 

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 
 import httpx
 
-from runtime.kinds import Outcome, StepContext, StepError, StepKind, template
-from runtime.netguard import resolve_public
+from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput, template
+from runtime.steps.netguard import resolve_public
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 MAX_REDIRECTS = 5
@@ -64,7 +64,7 @@ class HttpRequest(StepKind):
         },
     }
 
-    def run(self, ctx: StepContext) -> Outcome:
+    def run(self, ctx: StepContext) -> StepOutput:
         method = ctx.config.get("method", "GET")
         url = ctx.render(ctx.config["url"]).strip()
         headers = {name: ctx.render(value) for name, value in ctx.config.get("headers", {}).items()}
@@ -79,7 +79,7 @@ class HttpRequest(StepKind):
         }
         timeout = min(ctx.config.get("timeout_seconds", 30), max(ctx.remaining(), 1))
         response = fetch(method, url, headers, content, timeout, cancelled=ctx.cancelled)
-        return Outcome(self._check(response, url, ctx.config.get("fail_on_http_error", True)))
+        return StepOutput(self._check(response, url, ctx.config.get("fail_on_http_error", True)))
 
     def _body(self, ctx: StepContext) -> tuple[bytes | None, str | None]:
         if "body" not in ctx.config or ctx.config.get("method", "GET") in ("GET", "HEAD"):

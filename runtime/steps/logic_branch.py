@@ -1,6 +1,6 @@
 """logic.branch: follow the ``true`` or the ``false`` edges; the other side is skipped."""
 
-from runtime.kinds import Outcome, StepContext, StepKind, expression
+from runtime.kinds.contract import StepContext, StepKind, StepOutput, expression
 
 
 class Branch(StepKind):
@@ -21,10 +21,10 @@ class Branch(StepKind):
         },
     }
 
-    def run(self, ctx: StepContext) -> Outcome:
+    def run(self, ctx: StepContext) -> StepOutput:
         ctx.input = {"condition": ctx.config["condition"]}
         result = bool(ctx.evaluate(ctx.config["condition"]))
-        return Outcome({"result": result}, handle="true" if result else "false")
+        return StepOutput({"result": result}, handle="true" if result else "false")
 
 
 KIND = Branch()

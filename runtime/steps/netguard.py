@@ -12,7 +12,7 @@ import socket
 
 from django.conf import settings
 
-from runtime.kinds import StepError
+from runtime.kinds.contract import StepError
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 

@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runtime.connections.clients.base import ConnectionFailed, PublishFailed, PublishRequest
-from runtime.connections.params import for_step
-from runtime.connections.registry import BROKERS
-from runtime.connections.schema import connection_field
-from runtime.kinds import Outcome, StepContext, StepError, StepKind, template
+from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput, template
 from runtime.models.connections import BROKER_KINDS
+from runtime.resources.connections.clients.base import (
+    ConnectionFailed,
+    PublishFailed,
+    PublishRequest,
+)
+from runtime.resources.connections.params import for_step
+from runtime.resources.connections.registry import BROKERS
+from runtime.resources.connections.schema import connection_field
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 
@@ -93,7 +97,7 @@ class QueuePublish(StepKind):
         },
     }
 
-    def run(self, ctx: StepContext) -> Outcome:
+    def run(self, ctx: StepContext) -> StepOutput:
         name = ctx.config["connection"]
         params = for_step(ctx.secrets, name, BROKER_KINDS)
         request = self._request(ctx)
@@ -113,7 +117,7 @@ class QueuePublish(StepKind):
             raise StepError(
                 f"The broker did not take the message: {exc}", retryable=False
             ) from None
-        return Outcome(receipt)
+        return StepOutput(receipt)
 
     def _request(self, ctx: StepContext) -> PublishRequest:
         destination = ctx.render(ctx.config["destination"]).strip()

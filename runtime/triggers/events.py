@@ -1,18 +1,24 @@
-"""trigger.event: start on a platform event (POST /api/events/ or runtime.events.emit)."""
+"""trigger.event: start on a platform event — `POST /api/events/` or `emit()` below, which
+starts a run of every live flow whose event trigger matches the type (exactly or by
+wildcard) and whose filter holds."""
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from designer.graph import Node
-from designer.models import Flow
-from runtime.kinds import TriggerKind, expression
-from runtime.models import EventSubscription
-from runtime.templating import TemplateProblem, evaluate
+from designer.models import Flow, Workspace
+from runtime.kinds.contract import TriggerKind, expression
+from runtime.kinds.templating import TemplateProblem, evaluate
+from runtime.models import EventSubscription, Run
+from runtime.runs import RunRefused, check_payload, run_start
 
 logger = logging.getLogger(__name__)
 EVENT_PATTERN = r"^(\*|[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*(\.\*)?)$"
@@ -84,3 +90,45 @@ def condition_holds(subscription: EventSubscription, trigger_payload: dict[str, 
     except TemplateProblem as exc:
         logger.info("Event filter of %s did not match: %s", subscription.flow, exc)
         return False
+
+
+def emit(
+    event_type: str,
+    payload: Any,
+    *,
+    workspaces: list[Workspace] | None = None,
+    emitted_by: User | None = None,
+) -> list[Run]:
+    """Deliver an event; returns the runs started (none is fine: nobody listens).
+
+    ``workspaces`` limits delivery to those workspaces' flows (the API passes the caller's);
+    None delivers platform-wide (for Python callers inside Tributary).
+    """
+    if not re.match(EVENT_TYPE, event_type) or len(event_type) > 200:
+        raise RunRefused("An event type is dot-separated words, e.g. order.created.", field="type")
+    trigger_payload = {
+        "type": event_type,
+        "payload": payload,
+        "emitted_at": timezone.now().isoformat(),
+    }
+    check_payload(trigger_payload)  # once, before any run starts
+    subscriptions = subscriptions_for(event_type)
+    if workspaces is not None:
+        subscriptions = subscriptions.filter(flow__workspace__in=workspaces)
+    runs = []
+    for subscription in subscriptions.order_by("flow_id", "node_id"):
+        flow = subscription.flow
+        if flow.live_version is None or not condition_holds(subscription, trigger_payload):
+            continue
+        runs.append(
+            run_start(
+                flow=flow,
+                version=flow.live_version,
+                payload=trigger_payload,
+                trigger_node=subscription.node_id,
+                trigger_kind="event",
+                origin=f"event {event_type}",
+                started_by=emitted_by,
+            )
+        )
+    return runs

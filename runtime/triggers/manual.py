@@ -1,6 +1,6 @@
 """trigger.manual: a run started by hand from the designer or the API with a JSON payload."""
 
-from runtime.kinds import TriggerKind
+from runtime.kinds.contract import TriggerKind
 
 
 class ManualTrigger(TriggerKind):

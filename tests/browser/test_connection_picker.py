@@ -11,8 +11,8 @@ from tests.browser.conftest import Server, log_in
 from tests.browser.designer import Designer
 from tests.conftest import Team
 from tests.factories import edge, graph, node
-from tests.runtime.connections.helpers import connect
 from tests.runtime.helpers import publish
+from tests.runtime.resources.connections.helpers import connect
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -12,7 +12,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from designer.services import flow_version_save
 from runtime.models import Run
-from runtime.services import run_start
+from runtime.runs import run_start
 from tests import factories
 from tests.browser.conftest import Server, log_in
 from tests.browser.designer import Designer

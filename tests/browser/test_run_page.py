@@ -14,9 +14,9 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from designer.models import Flow
 from designer.services import flow_publish, flow_version_save
+from runtime.engine.status import StepStatus
 from runtime.models import Run, StepRun
-from runtime.status import StepStatus
-from runtime.triggers import webhook
+from runtime.triggers.webhook import kind as webhook
 from tests.browser.conftest import Server, log_in, wait_until
 from tests.conftest import Team
 from tests.factories import edge, graph, node

@@ -21,9 +21,9 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from designer.models import Flow
+from runtime.engine.status import RunStatus, StepStatus
 from runtime.models import Run
-from runtime.status import RunStatus, StepStatus
-from runtime.triggers import webhook
+from runtime.triggers.webhook import kind as webhook
 from tests.browser.conftest import ConsoleWatch, Server, log_in
 from tests.conftest import Team
 from tests.factories import edge, graph, node

@@ -9,8 +9,8 @@ import re
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
+from runtime.engine.status import StepStatus
 from runtime.models import StepRun
-from runtime.status import StepStatus
 from tests.browser.conftest import Server, log_in, wait_until
 from tests.browser.designer import Designer
 from tests.conftest import Team

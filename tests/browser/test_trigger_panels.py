@@ -12,7 +12,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from designer.models import Flow
 from runtime.models import Run
-from runtime.triggers import webhook
+from runtime.triggers.webhook import kind as webhook
 from tests.browser.conftest import Server, log_in
 from tests.browser.designer import Designer
 from tests.conftest import Team

@@ -8,7 +8,7 @@ from typing import Any
 from designer.models import Flow
 from designer.services import flow_create, flow_publish
 from runtime.models import Run
-from runtime.services import run_start
+from runtime.runs import run_start
 from tests.conftest import Team
 from tests.factories import edge, graph, node
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from runtime.engine.status import RunStatus
 from runtime.models import Run
 from runtime.services import flow_run_stats
-from runtime.status import RunStatus
 from tests.conftest import Team
 from tests.factories import node
 from tests.runtime.helpers import chain, publish

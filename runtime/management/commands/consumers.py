@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from runtime.queue_consumers import supervisor
+from runtime.triggers.queue import supervisor
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from runtime.retention import BATCH, prune_runs
+from runtime.engine.retention import BATCH, prune_runs
 
 
 class Command(BaseCommand):

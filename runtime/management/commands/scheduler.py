@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from runtime import scheduler
+from runtime.engine import scheduler
 
 
 class Command(BaseCommand):

@@ -8,8 +8,8 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from runtime import embedded, scheduler
-from runtime.queue_consumers import supervisor as queue_consumers
+from runtime.engine import embedded, scheduler
+from runtime.triggers.queue import supervisor as queue_supervisor
 
 
 class Command(BaseCommand):
@@ -32,7 +32,7 @@ class Command(BaseCommand):
                 workers = 1
             embedded.start_worker()
             scheduler.start_thread()
-            queue_consumers.start_thread()
+            queue_supervisor.start_thread()
             mode = (
                 "embedded (in-process worker, scheduler and queue consumers, in-memory live "
                 "updates)"

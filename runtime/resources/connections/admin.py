@@ -13,11 +13,11 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from designer.admin import ReadOnlyAdmin
-from runtime.connections import services
-from runtime.connections.params import params_of
+from designer.admin import ReadOnlyAdmin, ScopedFilter, WorkspaceScoped
 from runtime.models import Connection, QueueDeadLetter, QueueSubscription
-from runtime.services import RunRefused
+from runtime.resources.connections import services
+from runtime.resources.connections.params import params_of
+from runtime.runs import RunRefused
 
 
 class ConnectionForm(forms.ModelForm):
@@ -65,10 +65,10 @@ class ConnectionForm(forms.ModelForm):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(WorkspaceScoped):
     form = ConnectionForm
     list_display = ["name", "kind", "workspace", "host", "port", "database", "allow_writes"]
-    list_filter = ["workspace", "kind"]
+    list_filter = [("workspace", ScopedFilter), "kind"]
     search_fields = ["name", "host", "description"]
     actions = ["test_connections"]
 
@@ -89,6 +89,7 @@ class ConnectionAdmin(admin.ModelAdmin):
 
 @admin.register(QueueSubscription)
 class QueueSubscriptionAdmin(ReadOnlyAdmin):
+    workspace_path = "flow__workspace"
     list_display = ["flow", "node_id", "connection", "state", "last_error", "last_message_at"]
     list_filter = ["state"]
     search_fields = ["flow__name", "node_id"]
@@ -97,6 +98,7 @@ class QueueSubscriptionAdmin(ReadOnlyAdmin):
 
 @admin.register(QueueDeadLetter)
 class QueueDeadLetterAdmin(ReadOnlyAdmin):
+    workspace_path = "flow__workspace"
     list_display = ["received_at", "flow", "node_id", "source", "message_id", "reason"]
     list_filter = ["connection_name"]
     search_fields = ["flow__name", "message_id", "reason", "body"]

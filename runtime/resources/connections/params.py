@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from runtime.kinds import StepError
+from runtime.kinds.contract import StepError
 from runtime.models import Connection, ConnectionKind
-from runtime.secrets import secret_decrypt
+from runtime.resources.secrets import secret_decrypt
 
 
 @dataclass(frozen=True)

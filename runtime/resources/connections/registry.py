@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from runtime.connections.clients import amqp, mqtt, mysql, nats, postgres, redis
-from runtime.connections.clients.base import BrokerClient, DatabaseClient
 from runtime.models import ConnectionKind
+from runtime.resources.connections.clients import amqp, mqtt, mysql, nats, postgres, redis
+from runtime.resources.connections.clients.base import BrokerClient, DatabaseClient
 
 DATABASES: dict[str, DatabaseClient] = {
     ConnectionKind.POSTGRES: postgres.CLIENT,

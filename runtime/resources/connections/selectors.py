@@ -7,10 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
-from designer.models import Role, Workspace
-from designer.selectors import User, role_for_user, workspace_list_for_user
-from runtime.models import Connection
-from runtime.selectors import workspace_get_for_admin
+from designer import access
+from designer.access import User
+from designer.models import Flow, Role, Workspace
+from runtime.models import Connection, QueueDeadLetter, QueueSubscription
 
 ADMINS_ONLY = "Only workspace admins manage connections."
 
@@ -18,9 +18,8 @@ ADMINS_ONLY = "Only workspace admins manage connections."
 def connection_list_for_user(
     *, user: User, workspace_id: int | None = None, kind: str = ""
 ) -> QuerySet[Connection]:
-    connections = Connection.objects.filter(
-        workspace__in=workspace_list_for_user(user=user)
-    ).select_related("workspace", "created_by")
+    connections = access.scope(Connection.objects.all(), user=user, via="workspace")
+    connections = connections.select_related("workspace", "created_by")
     if workspace_id is not None:
         connections = connections.filter(workspace_id=workspace_id)
     if kind:
@@ -43,16 +42,28 @@ def connection_get_for_user(
 
 
 def workspace_get_for_connection_admin(*, user: User, workspace_id: int | str) -> Workspace:
-    return workspace_get_for_admin(user=user, workspace_id=workspace_id, what="connections")
+    return access.workspace_get_for_user(
+        user=user, workspace_id=workspace_id, min_role=Role.ADMIN, what="connections"
+    )
 
 
 def is_admin(*, user: User, workspace: Workspace) -> bool:
-    return role_for_user(user=user, workspace=workspace) == Role.ADMIN
+    return access.has_role(user=user, workspace=workspace, min_role=Role.ADMIN)
 
 
 def admin_workspace_ids(*, user: User) -> set[int]:
     """The workspaces where the user is an admin (every one, for a superuser)."""
-    workspaces = workspace_list_for_user(user=user)
-    if not getattr(user, "is_superuser", False):
-        workspaces = workspaces.filter(memberships__user=user.pk, memberships__role=Role.ADMIN)
+    workspaces = access.workspace_list_for_user(user=user, min_role=Role.ADMIN)
     return set(workspaces.values_list("pk", flat=True))
+
+
+def dead_letter_list(*, flow: Flow) -> QuerySet[QueueDeadLetter]:
+    """The messages the queue triggers of ``flow`` (fetched through designer.access)
+    received but could not start a run with."""
+    return QueueDeadLetter.objects.filter(flow=flow)
+
+
+def queue_subscription_list(*, flow: Flow) -> QuerySet[QueueSubscription]:
+    """The consumers of ``flow``'s queue triggers, with their connections, by node."""
+    subscriptions = QueueSubscription.objects.filter(flow=flow).select_related("connection")
+    return subscriptions.order_by("node_id")

@@ -15,14 +15,14 @@ from django.db.models import F, ProtectedError
 from django.utils import timezone
 
 from designer.models import Workspace
-from runtime.connections.clients.base import ConnectionFailed, first_line
-from runtime.connections.params import Params, params_of
-from runtime.connections.registry import tester
-from runtime.connections.schema import NAME_PATTERN
 from runtime.models import Connection, ConnectionKind, QueueSubscription
 from runtime.models.connections import DATABASE_KINDS
-from runtime.secrets import secret_encrypt
-from runtime.services import RunRefused
+from runtime.resources.connections.clients.base import ConnectionFailed, first_line
+from runtime.resources.connections.params import Params, params_of
+from runtime.resources.connections.registry import tester
+from runtime.resources.connections.schema import NAME_PATTERN
+from runtime.resources.secrets import secret_encrypt
+from runtime.runs import RunRefused
 
 HOST = re.compile(r"^[A-Za-z0-9._:\[\]\-]{1,255}$")
 FIELDS = (

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -28,11 +29,11 @@ RETRY_MAX = 3600.0
 
 
 def drain_outbox(*, batch: int = 200) -> int:
-    """Turn outbox rows into runs; returns how many runs started. A change is deleted in the transaction that starts its runs once
-    every run it should start exists; otherwise it stays, and this process leaves it alone
-    until its retry time (other schedulers keep their own; the idempotency key makes their
-    retries harmless). Rows are locked with SKIP LOCKED: two schedulers never handle the
-    same change at once."""
+    """Turn outbox rows into runs; returns how many runs started. A change is deleted in
+    the transaction that starts its runs once every run it should start exists; otherwise
+    it stays, and this process leaves it alone until its retry time (other schedulers keep
+    their own; the idempotency key makes their retries harmless). Rows are locked with
+    SKIP LOCKED: two schedulers never handle the same change at once."""
     started = 0
     while True:
         with transaction.atomic():
@@ -109,6 +110,9 @@ def _dispatch(change: DbChange) -> tuple[int, list[str]]:
         if not _wants(subscription, change, changed):
             continue
         flow = subscription.flow
+        version = flow.live_version
+        if version is None:  # unpublished since the query above
+            continue
         if Run.objects.filter(
             flow=flow, trigger_node=subscription.node_id, idempotency_key=key
         ).exists():
@@ -117,7 +121,7 @@ def _dispatch(change: DbChange) -> tuple[int, list[str]]:
             with transaction.atomic():
                 run_start(
                     flow=flow,
-                    version=flow.live_version,
+                    version=version,
                     trigger_node=subscription.node_id,
                     trigger_kind="dbchange",
                     origin=f"{change.operation} on {change.table}",

@@ -19,9 +19,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from designer.models import Flow
-from runtime.connections.clients.base import Message, Superseded
 from runtime.models import QueueDeadLetter, QueueSubscription, Run
-from runtime.services import AlreadyStarted, RunRefused, check_payload, run_start
+from runtime.resources.connections.clients.base import Message, Superseded
+from runtime.runs import AlreadyStarted, RunRefused, check_payload, run_start
 
 logger = logging.getLogger(__name__)
 KEY_PREFIX = "queue:"

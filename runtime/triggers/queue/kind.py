@@ -5,7 +5,7 @@ Activating writes a QueueSubscription per node in the publishing transaction; th
 consumer process (`manage.py consumers`, inside `serve` in the embedded default) follows
 them. A message is acknowledged only after its run is committed, a redelivered one that
 already has a run is acknowledged without a second, and one that cannot start a run is
-kept as a dead letter (see runtime/queue_consumers/).
+kept as a dead letter (see supervisor.py, listener.py and delivery.py beside it).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from django.utils import timezone
 
 from designer.graph import Graph, GraphInvalid, Node, Problem
 from designer.models import Flow
-from runtime.connections.schema import connection_field
-from runtime.kinds import TriggerKind
+from runtime.kinds.contract import TriggerKind
 from runtime.models import Connection, ConnectionKind, QueueSubscription
 from runtime.models.connections import BROKER_KINDS
+from runtime.resources.connections.schema import connection_field
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 GROUP_PATTERN = r"^[A-Za-z0-9_\-]{1,100}$"

@@ -18,12 +18,12 @@ from collections.abc import Callable
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
 from django.utils import timezone
 
-from runtime.connections.clients.base import Message, Source, Superseded, first_line
-from runtime.connections.params import params_of
-from runtime.connections.registry import BROKERS
 from runtime.models import QueueSubscription
-from runtime.queue_consumers.delivery import Trigger, dead_letter, deliver
-from runtime.triggers.queue import consumer_group
+from runtime.resources.connections.clients.base import Message, Source, Superseded, first_line
+from runtime.resources.connections.params import params_of
+from runtime.resources.connections.registry import BROKERS
+from runtime.triggers.queue.delivery import Trigger, dead_letter, deliver
+from runtime.triggers.queue.kind import consumer_group
 
 logger = logging.getLogger(__name__)
 LOCK_SPACE = 0x7472_6962  # "trib": the first key of this module's advisory locks

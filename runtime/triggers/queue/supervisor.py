@@ -10,7 +10,7 @@ import threading
 from django.db import DatabaseError, connection
 
 from runtime.models import QueueSubscription
-from runtime.queue_consumers.worker import Consumer
+from runtime.triggers.queue.listener import Consumer
 
 logger = logging.getLogger(__name__)
 POLL = 1.0

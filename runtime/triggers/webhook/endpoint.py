@@ -28,15 +28,15 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from designer.graph import Node, json_problem
-from designer.models import Flow, FlowVersion
-from runtime import engine, ratelimit, sql
-from runtime.models import Run, StepRun, WebhookCapture, WebhookEndpoint
-from runtime.secrets import SecretBox
-from runtime.services import AlreadyStarted, RunRefused, run_start
-from runtime.status import RunStatus
-from runtime.triggers.signatures import BadSignature, verify
-from runtime.triggers.webhook import KIND as WEBHOOK
-from runtime.waiting import wait_for_run
+from runtime.engine import graphs, sql
+from runtime.engine.status import STEP_FINISHED, RunStatus
+from runtime.live.waiting import wait_for_run
+from runtime.models import Run, WebhookCapture, WebhookEndpoint
+from runtime.resources.secrets import SecretBox
+from runtime.runs import AlreadyStarted, RunRefused, run_start
+from runtime.triggers.webhook import ratelimit
+from runtime.triggers.webhook.kind import KIND as WEBHOOK
+from runtime.triggers.webhook.signatures import BadSignature, verify
 
 logger = logging.getLogger(__name__)
 SENSITIVE_HEADERS = {"cookie", "authorization"}
@@ -127,14 +127,14 @@ def _headers(scope: dict[str, Any]) -> Headers:
 
 
 def _resolve(token: str, method: str) -> Target:
-    endpoint = _endpoint(token) if 0 < len(token) <= 64 else None
-    if endpoint is None:
+    found = sql.webhook_endpoint(token, timezone.now()) if 0 < len(token) <= 64 else None
+    if found is None:
         raise Reject(404, "No webhook here.")
+    endpoint, capture_id = found
     flow = endpoint.flow
     live = flow.live_version if flow.archived_at is None else None
-    node = engine.graph_of(live).nodes.get(endpoint.node_id) if live else None
+    node = graphs.graph_of(live).nodes.get(endpoint.node_id) if live else None
     in_live = node is not None
-    capture_id = endpoint.capture_id  # type: ignore[attr-defined]  # see _endpoint
     if node is None and capture_id is not None:
         node = _draft_node(endpoint)
     if node is None or node.type != WEBHOOK.type:
@@ -158,7 +158,7 @@ def _resolve(token: str, method: str) -> Target:
 def _draft_node(endpoint: WebhookEndpoint) -> Node | None:
     """The node in the latest saved version: listening works before the first publish."""
     latest = endpoint.flow.versions.order_by("-number").first()
-    return engine.graph_of(latest).nodes.get(endpoint.node_id) if latest else None
+    return graphs.graph_of(latest).nodes.get(endpoint.node_id) if latest else None
 
 
 def _rate_limit(endpoint: WebhookEndpoint, per_minute: int) -> None:
@@ -286,43 +286,6 @@ def _idempotency_key(target: Target, headers: Headers) -> str:
     return key
 
 
-# Every request resolves its token: one query in plain SQL (runtime.sql) for the endpoint,
-# its flow, the live version (without its graph: engine.graph_of keeps it parsed) and a
-# test capture still waiting for a request.
-_ENDPOINT: sql.Columns = [
-    (WebhookEndpoint, "e", ("id", "flow", "node_id", "token")),
-    (Flow, "f", ("id", "name", "workspace", "archived_at", "live_version")),
-    (FlowVersion, "v", ("id", "flow", "number", "created_at")),
-]
-_ENDPOINT_COLUMNS, _ENDPOINT_FIELDS = sql.select_list(_ENDPOINT)
-_ENDPOINT_SQL = (
-    f"SELECT {_ENDPOINT_COLUMNS}, (SELECT c.id FROM {WebhookCapture._meta.db_table} c"
-    " WHERE c.endpoint_id = e.id AND c.captured_at IS NULL AND c.expires_at > %s"
-    " ORDER BY c.id LIMIT 1)"
-    f" FROM {WebhookEndpoint._meta.db_table} e"
-    f" JOIN {Flow._meta.db_table} f ON f.id = e.flow_id"
-    f" LEFT JOIN {FlowVersion._meta.db_table} v ON v.id = f.live_version_id"
-    " WHERE e.token = %s"
-)
-_CAPTURE_ID = sql.column(WebhookCapture, "id")
-
-
-def _endpoint(token: str) -> WebhookEndpoint | None:
-    now = sql.prep(sql.column(WebhookCapture, "expires_at"), timezone.now())
-    rows = sql.fetch(_ENDPOINT_SQL, [now, token], [*_ENDPOINT_FIELDS, _CAPTURE_ID])
-    if not rows:
-        return None
-    values = sql.by_model(_ENDPOINT_FIELDS, rows[0])
-    endpoint = sql.partial(WebhookEndpoint, values[WebhookEndpoint])
-    endpoint.flow = sql.partial(Flow, values[Flow])
-    version = values[FlowVersion]
-    endpoint.flow.live_version = (
-        sql.partial(FlowVersion, version) if version["id"] is not None else None
-    )
-    endpoint.capture_id = rows[0][-1]  # type: ignore[attr-defined]
-    return endpoint
-
-
 def _accept(
     target: Target, raw: bytes, headers: Headers, payload: dict[str, Any], key: str
 ) -> tuple[Run | None, bool]:
@@ -382,8 +345,5 @@ async def _wait(target: Target, run: Run, extra: Headers) -> tuple[int, Any, Hea
 
 
 def _step_output(run_id: int, node_id: str) -> Any:
-    return (
-        StepRun.objects.filter(run_id=run_id, node_id=node_id)
-        .values_list("output", flat=True)
-        .first()
-    )
+    outputs = sql.step_outputs(run_id, statuses=STEP_FINISHED, nodes=[node_id])
+    return outputs.get(node_id)

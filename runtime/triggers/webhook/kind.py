@@ -1,6 +1,6 @@
 """trigger.webhook: an unguessable URL /hooks/<token> that starts a run per request.
 
-The HTTP side (body limits, signatures, idempotency, rate limits) is runtime/webhooks.py.
+The HTTP side (body limits, signatures, idempotency, rate limits) is endpoint.py beside it.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from designer.graph import Graph, Node, Problem
 from designer.models import Flow
-from runtime.kinds import TriggerKind, node_reference, references
+from runtime.kinds.contract import TriggerKind, node_reference, references
 from runtime.models import WebhookCapture, WebhookEndpoint
 from runtime.models.triggers import new_token
 
@@ -155,5 +155,6 @@ def listen_start(endpoint: WebhookEndpoint) -> WebhookCapture:
         )
 
 
-def listen_status(endpoint: WebhookEndpoint) -> WebhookCapture | None:
-    return WebhookCapture.objects.filter(endpoint=endpoint).first()
+def listen_status(*, flow: Flow, node_id: str) -> WebhookCapture | None:
+    """The latest test capture of the flow's webhook node, if it ever listened."""
+    return WebhookCapture.objects.filter(endpoint__flow=flow, endpoint__node_id=node_id).first()

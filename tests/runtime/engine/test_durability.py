@@ -20,10 +20,10 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.authtoken.models import Token
 
 from config.celery import app
-from runtime.dispatch import EXECUTE_STEP
-from runtime.execution import step_execute
+from runtime.engine.dispatch import EXECUTE_STEP
+from runtime.engine.execute import step_execute
+from runtime.engine.status import RunStatus, StepStatus
 from runtime.models import Run
-from runtime.status import RunStatus, StepStatus
 from tests.conftest import Team
 from tests.factories import node
 from tests.fakes import FakeApi

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.status import RunStatus, StepStatus
+from runtime.engine.status import RunStatus, StepStatus
 from tests.conftest import Team
 from tests.factories import edge, node
 from tests.fakes import FakeApi

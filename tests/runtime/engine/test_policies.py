@@ -13,8 +13,8 @@ import pytest
 from django.utils import timezone
 
 from designer.services import flow_publish, flow_version_save
-from runtime.services import run_cancel, run_rerun, run_retry
-from runtime.status import RunStatus, StepStatus
+from runtime.engine.status import RunStatus, StepStatus
+from runtime.runs import run_cancel, run_rerun, run_retry
 from tests.conftest import Team
 from tests.factories import node
 from tests.fakes import FakeApi

@@ -9,9 +9,9 @@ import httpx
 import pytest
 
 from designer.services import flow_version_save
+from runtime.engine.status import RunStatus
 from runtime.models import Run
-from runtime.status import RunStatus
-from runtime.triggers import webhook
+from runtime.triggers.webhook import kind as webhook
 from tests.conftest import Team, Web
 from tests.factories import edge, graph, node
 from tests.runtime.helpers import chain, publish

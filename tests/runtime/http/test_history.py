@@ -18,9 +18,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from designer.models import Flow
+from runtime.engine.retention import prune_runs
+from runtime.engine.status import RunStatus
 from runtime.models import Run, StepRun
-from runtime.retention import prune_runs
-from runtime.status import RunStatus
 from tests.conftest import Team
 from tests.factories import node
 from tests.runtime.helpers import chain, publish

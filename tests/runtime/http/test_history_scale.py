@@ -17,8 +17,8 @@ from django.utils import timezone
 
 from designer.models import Role
 from designer.services import flow_create, flow_publish
+from runtime.engine.status import RunStatus
 from runtime.models import Run, StepRun
-from runtime.status import RunStatus
 from tests import factories
 from tests.factories import node
 from tests.runtime.helpers import chain

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.templating import (
+from runtime.kinds.templating import (
     TemplateProblem,
     evaluate,
     expression_problem,

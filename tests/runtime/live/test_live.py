@@ -15,9 +15,9 @@ from django.test import Client
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
+from runtime.engine.status import StepStatus
 from runtime.models import Run
 from runtime.services import secret_set
-from runtime.status import StepStatus
 from tests.conftest import Team, Web
 from tests.factories import node
 from tests.runtime.helpers import chain, publish, start

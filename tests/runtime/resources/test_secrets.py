@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from runtime.engine.status import RunStatus
 from runtime.models import Secret
 from runtime.services import secret_set
-from runtime.status import RunStatus
 from tests.conftest import Team
 from tests.factories import node
 from tests.fakes import FakeApi

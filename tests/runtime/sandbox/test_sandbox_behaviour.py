@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from runtime.sandbox import Limits, Outcome, Sandbox
+from runtime.sandbox import Ending, Limits, Sandbox
 
 LANGUAGES = ["python", "javascript"]
 
@@ -32,7 +32,7 @@ export async function handler(event, context) {
 def test_output_and_logs(sandbox: Sandbox, language: str) -> None:
     lines: list[str] = []
     result = sandbox.run(language, OK[language], {"a": 2}, {"b": 3}, on_log=lines.append)
-    assert result.outcome is Outcome.OK, result
+    assert result.outcome is Ending.OK, result
     assert result.output == {"sum": 5, "text": "héllo"}
     assert result.logs == "hello 2\nto stderr\n"
     assert lines == ["hello 2", "to stderr"]
@@ -57,7 +57,7 @@ export function handler(event, context) { helper(42); }
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_exception_is_an_error_with_user_frames_only(sandbox: Sandbox, language: str) -> None:
     result = sandbox.run(language, ERROR[language], {}, {})
-    assert result.outcome is Outcome.ERROR
+    assert result.outcome is Ending.ERROR
     name = "ValueError" if language == "python" else "TypeError"
     assert result.error == f"{name}: bad value 42"
     assert result.traceback is not None
@@ -79,7 +79,7 @@ def test_unusable_source_is_an_error(
     sandbox: Sandbox, language: str, source: str, message: str
 ) -> None:
     result = sandbox.run(language, source, {}, {})
-    assert result.outcome is Outcome.ERROR
+    assert result.outcome is Ending.ERROR
     assert message in (result.error or "")
 
 
@@ -101,7 +101,7 @@ def test_busy_loop_is_stopped_by_the_cpu_limit(sandbox: Sandbox, language: str) 
     result = sandbox.run(
         language, LOOP[language], {}, {}, Limits(cpu_seconds=1, timeout_seconds=20)
     )
-    assert result.outcome is Outcome.TIMEOUT
+    assert result.outcome is Ending.TIMEOUT
     assert "CPU" in (result.error or "")
     assert result.duration_ms < 10_000
 
@@ -116,7 +116,7 @@ HANG = {
 def test_hang_is_stopped_by_the_wall_clock(sandbox: Sandbox, language: str) -> None:
     started = time.monotonic()
     result = sandbox.run(language, HANG[language], {}, {}, Limits(timeout_seconds=1.0))
-    assert result.outcome is Outcome.TIMEOUT
+    assert result.outcome is Ending.TIMEOUT
     assert "longer than 1 s" in (result.error or "")
     assert time.monotonic() - started < 8
 
@@ -141,7 +141,7 @@ MEMORY_BOMBS = [
 @pytest.mark.parametrize(("language", "source"), MEMORY_BOMBS)
 def test_memory_bomb_is_out_of_memory(sandbox: Sandbox, language: str, source: str) -> None:
     result = sandbox.run(language, source, {}, {}, Limits(memory_mb=128, timeout_seconds=30))
-    assert result.outcome is Outcome.OOM, result
+    assert result.outcome is Ending.OOM, result
     assert "128 MiB" in (result.error or "")
 
 
@@ -167,7 +167,7 @@ export function handler() {
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_one_gigabyte_file_fails(sandbox: Sandbox, language: str) -> None:
     result = sandbox.run(language, BIG_FILE[language], {}, {})
-    assert result.outcome is Outcome.ERROR, result
+    assert result.outcome is Ending.ERROR, result
     assert "File too large" in (result.error or "") or "EFBIG" in (result.error or "")
 
 
@@ -175,7 +175,7 @@ def test_one_gigabyte_file_fails(sandbox: Sandbox, language: str) -> None:
 def test_full_tmp_fails(sandbox: Sandbox, language: str) -> None:
     limits = Limits(file_size_mb=1024, tmp_mb=8)
     result = sandbox.run(language, BIG_FILE[language], {}, {}, limits)
-    assert result.outcome is Outcome.ERROR, result
+    assert result.outcome is Ending.ERROR, result
     assert "no space left" in (result.error or "").lower()  # ENOSPC, not the file-size limit
 
 
@@ -188,7 +188,7 @@ BIG_OUTPUT = {
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_hundred_megabytes_of_output_is_too_large(sandbox: Sandbox, language: str) -> None:
     result = sandbox.run(language, BIG_OUTPUT[language], {}, {}, Limits(memory_mb=1024))
-    assert result.outcome is Outcome.OUTPUT_TOO_LARGE, result
+    assert result.outcome is Ending.OUTPUT_TOO_LARGE, result
     assert "104857602 bytes" in (result.error or "")
 
 
@@ -212,7 +212,7 @@ export function handler() {
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_hundred_megabytes_of_logs_are_truncated(sandbox: Sandbox, language: str) -> None:
     result = sandbox.run(language, BIG_LOGS[language], {}, {}, Limits(log_bytes=10_000))
-    assert result.outcome is Outcome.OK and result.output == 1
+    assert result.outcome is Ending.OK and result.output == 1
     assert len(result.logs) < 10_200
     assert "[logs truncated at 10000 bytes]" in result.logs
 
@@ -236,7 +236,7 @@ def test_unstorable_output_is_invalid(
     sandbox: Sandbox, language: str, source: str, reason: str
 ) -> None:
     result = sandbox.run(language, source, {}, {})
-    assert result.outcome is Outcome.INVALID_OUTPUT, result
+    assert result.outcome is Ending.INVALID_OUTPUT, result
     assert reason in (result.error or "")
 
 
@@ -249,7 +249,7 @@ def test_unstorable_output_is_invalid(
 )
 def test_printing_non_json_is_just_logs(sandbox: Sandbox, language: str, source: str) -> None:
     result = sandbox.run(language, source, {}, {})
-    assert result.outcome is Outcome.OK and result.output is None
+    assert result.outcome is Ending.OK and result.output is None
     assert result.logs == "not json {\n"
 
 

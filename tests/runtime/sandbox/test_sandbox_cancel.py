@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.sandbox import Limits, Outcome, Sandbox
+from runtime.sandbox import Ending, Limits, Sandbox
 
 RUNAWAYS = {
     ("python", "busy loop"): """
@@ -94,7 +94,7 @@ def test_cancelling_kills_the_running_code_at_once(
         cancelled.set()
         canceller.join()
     assert seen["was running"], "the code never started"
-    assert result.outcome is Outcome.CANCELLED, result
+    assert result.outcome is Ending.CANCELLED, result
     assert result.error == "Cancelled while running"
     # Not a speed measurement: returning long before the 60 s timeout is the behaviour.
     assert returned_at - seen["cancelled at"] < 5
@@ -103,7 +103,7 @@ def test_cancelling_kills_the_running_code_at_once(
         time.sleep(0.05)
     assert _named(marker) == [], "the cancelled code is still running"
     after = sandbox.run(language, OK_SOURCE[language], {}, {}, cancelled=threading.Event())
-    assert after.outcome is Outcome.OK and after.output == "still serving"
+    assert after.outcome is Ending.OK and after.output == "still serving"
 
 
 @pytest.mark.parametrize("language", ["python", "javascript"])
@@ -114,5 +114,5 @@ def test_an_execution_cancelled_before_it_starts_does_not_run(
     cancelled.set()
     source = RUNAWAYS[language, "sleep"]
     result = sandbox.run(language, source, {"marker": "cxnever"}, {}, LIMITS, cancelled=cancelled)
-    assert result.outcome is Outcome.CANCELLED and result.error == "Cancelled while running"
+    assert result.outcome is Ending.CANCELLED and result.error == "Cancelled while running"
     assert result.duration_ms == 0  # no execution was even handed to a sandbox

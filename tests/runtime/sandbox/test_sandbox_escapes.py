@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.sandbox import Limits, Outcome, Sandbox
+from runtime.sandbox import Ending, Limits, Sandbox
 from runtime.sandbox.python_runner import PythonRunner
 
 LANGUAGES = ["python", "javascript"]
@@ -61,7 +61,7 @@ def test_secrets_and_the_project_cannot_be_read(
         "/root/.bashrc",
     ]
     result = sandbox.run(language, READ_FILES[language], {"paths": paths}, {})
-    assert result.outcome is Outcome.OK, result
+    assert result.outcome is Ending.OK, result
     assert set(result.output) == set(paths)
     for path, what in result.output.items():
         assert not what.startswith("READ"), f"{path} was readable in the sandbox"
@@ -142,7 +142,7 @@ def test_no_network_not_even_loopback(sandbox: Sandbox, language: str) -> None:
     # On this machine Postgres and Redis really listen; the attack must still fail.
     print({port: _reachable_from_host(port) for port in ports})  # noqa: T201 - test context
     result = sandbox.run(language, CONNECT[language], {"ports": ports}, {})
-    assert result.outcome is Outcome.OK, result
+    assert result.outcome is Ending.OK, result
     for target, what in result.output.items():
         assert what not in ("CONNECTED", "OPENED", "LISTENING"), (target, what)
     assert result.output["5432"] in ("PermissionError", "EPERM")
@@ -161,7 +161,7 @@ def test_network_namespace_blocks_loopback_without_seccomp(sandbox: Sandbox) -> 
         result = runner.run(payload, Limits(), None)
     finally:
         runner.close()
-    assert result.outcome is Outcome.OK, result
+    assert result.outcome is Ending.OK, result
     assert result.output["5432"] in ("ConnectionRefusedError", "OSError")
     assert result.output["6379"] in ("ConnectionRefusedError", "OSError")
 
@@ -205,7 +205,7 @@ def _processes_with(marker: str) -> list[int]:
 def test_daemon_children_are_killed(sandbox: Sandbox, language: str) -> None:
     marker = f"{1000 + uuid.uuid4().int % 10**6}.{uuid.uuid4().int % 10**6}"
     result = sandbox.run(language, DAEMON[language], {"marker": marker}, {})
-    assert result.outcome is Outcome.OK, result
+    assert result.outcome is Ending.OK, result
     deadline = time.monotonic() + 5
     while _processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -264,7 +264,7 @@ export function handler() {
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_nothing_survives_into_the_next_execution(sandbox: Sandbox, language: str) -> None:
     first = sandbox.run(language, LEAK_WRITE[language], {}, {})
-    assert first.outcome is Outcome.OK, first
+    assert first.outcome is Ending.OK, first
     second = sandbox.run(language, LEAK_READ[language], {}, {})
     assert second.output == {"module": None, "env": None, "tmp": [], "shm": []}
 
@@ -323,7 +323,7 @@ export async function handler() {
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_process_count_is_limited(sandbox: Sandbox, language: str) -> None:
     result = sandbox.run(language, COUNT_FORKS[language], {}, {}, Limits(max_processes=8))
-    assert result.outcome is Outcome.OK, result
+    assert result.outcome is Ending.OK, result
     assert 0 < result.output <= 8
 
 
@@ -331,10 +331,10 @@ def test_process_count_is_limited(sandbox: Sandbox, language: str) -> None:
 def test_fork_bomb_fails_safely(sandbox: Sandbox, language: str) -> None:
     before = len(list(Path("/proc").glob("[0-9]*")))
     result = sandbox.run(language, FORK_BOMB[language], {}, {}, Limits(timeout_seconds=3))
-    assert result.outcome in (Outcome.TIMEOUT, Outcome.ERROR, Outcome.KILLED), result
+    assert result.outcome in (Ending.TIMEOUT, Ending.ERROR, Ending.KILLED), result
     time.sleep(0.5)
     assert len(list(Path("/proc").glob("[0-9]*"))) < before + 20  # everything was reaped
-    assert sandbox.run(language, OK_SOURCE[language], {}, {}).outcome is Outcome.OK
+    assert sandbox.run(language, OK_SOURCE[language], {}, {}).outcome is Ending.OK
 
 
 OK_SOURCE = {
@@ -347,4 +347,4 @@ OK_SOURCE = {
 def test_the_pool_still_serves_after_the_attacks(sandbox: Sandbox, language: str) -> None:
     for _ in range(3):
         result = sandbox.run(language, OK_SOURCE[language], {}, {})
-        assert result.outcome is Outcome.OK and result.output == "still serving"
+        assert result.outcome is Ending.OK and result.output == "still serving"

@@ -14,8 +14,8 @@ from django.test import Client, RequestFactory
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from runtime.sandbox import (
+    Ending,
     Limits,
-    Outcome,
     Sandbox,
     SandboxUnavailable,
     sandbox_status,
@@ -62,7 +62,7 @@ def fallback(request: pytest.FixtureRequest, runner_dir: Path) -> Iterator[Sandb
 
 def test_python_keeps_the_remaining_layers(fallback: Sandbox) -> None:
     first = fallback.run("python", PROBE, {}, {})
-    assert first.outcome is Outcome.OK, first
+    assert first.outcome is Ending.OK, first
     assert first.output["uid"] == 65534  # the tests run as root
     assert first.output["socket"] == "PermissionError"  # seccomp
     assert set(first.output["env"]) <= {"PATH", "LANG", "HOME", "TZ", "PWD", "TMPDIR"}
@@ -72,7 +72,7 @@ def test_python_keeps_the_remaining_layers(fallback: Sandbox) -> None:
 
 def test_python_daemons_are_killed(fallback: Sandbox) -> None:
     marker = f"{uuid.uuid4().int % 10**6}.{uuid.uuid4().int % 10**5}"
-    assert fallback.run("python", DAEMON, {"marker": marker}, {}).outcome is Outcome.OK
+    assert fallback.run("python", DAEMON, {"marker": marker}, {}).outcome is Ending.OK
     deadline = time.monotonic() + 5
     while _running(marker) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -82,9 +82,9 @@ def test_python_daemons_are_killed(fallback: Sandbox) -> None:
 def test_python_limits_still_apply(fallback: Sandbox) -> None:
     loop = "def handler(e, c):\n    while True:\n        pass\n"
     result = fallback.run("python", loop, {}, {}, Limits(cpu_seconds=1))
-    assert result.outcome is Outcome.TIMEOUT
+    assert result.outcome is Ending.TIMEOUT
     bomb = "def handler(e, c):\n    return len(b'x' * 10**10)\n"
-    assert fallback.run("python", bomb, {}, {}).outcome is Outcome.OOM
+    assert fallback.run("python", bomb, {}, {}).outcome is Ending.OOM
 
 
 def test_javascript_runs_with_the_remaining_layers(fallback: Sandbox) -> None:
@@ -100,7 +100,7 @@ export async function handler() {
 }
 """
     result = fallback.run("javascript", source, {}, {})
-    assert result.outcome is Outcome.OK, result
+    assert result.outcome is Ending.OK, result
     assert result.output == {"uid": 65534, "error": "EPERM"}
 
 

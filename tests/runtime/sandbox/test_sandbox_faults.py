@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.sandbox import Limits, Outcome, Sandbox
+from runtime.sandbox import Ending, Limits, Sandbox
 
 LANGUAGES = ["python", "javascript"]
 OK_SOURCE = {
@@ -16,7 +16,7 @@ OK_SOURCE = {
 
 def _still_serves(sandbox: Sandbox, language: str) -> None:
     result = sandbox.run(language, OK_SOURCE[language], {}, {})
-    assert result.outcome is Outcome.OK and result.output == "still serving", result
+    assert result.outcome is Ending.OK and result.output == "still serving", result
 
 
 PY_UNAVAILABLE = "is not available to code steps; an admin can allow it in TRIBUTARY_CODE_PYTHON"
@@ -54,7 +54,7 @@ def test_the_apps_own_libraries_are_not_available(
     sandbox: Sandbox, language: str, source: str, message: str
 ) -> None:
     result = sandbox.run(language, source, {}, {})
-    assert result.outcome is Outcome.ERROR, result
+    assert result.outcome is Ending.ERROR, result
     unavailable = PY_UNAVAILABLE if language == "python" else JS_UNAVAILABLE
     assert f"Module {message} {unavailable}" in (result.error or "")
 
@@ -68,7 +68,7 @@ SUICIDE = {
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_a_process_killed_by_a_signal_is_killed(sandbox: Sandbox, language: str) -> None:
     result = sandbox.run(language, SUICIDE[language], {}, {})
-    assert result.outcome is Outcome.KILLED, result
+    assert result.outcome is Ending.KILLED, result
     assert result.error == "The code's process was killed (SIGKILL)."
     _still_serves(sandbox, language)
 
@@ -97,7 +97,7 @@ export function handler() {
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_open_files_are_limited(sandbox: Sandbox, language: str) -> None:
     result = sandbox.run(language, OPEN_FILES[language], {}, {})
-    assert result.outcome is Outcome.ERROR, result
+    assert result.outcome is Ending.ERROR, result
     assert "Too many open files" in (result.error or "") or "EMFILE" in (result.error or "")
     assert 0 < int(result.logs) <= 256  # the sandbox's RLIMIT_NOFILE, not the worker's
     _still_serves(sandbox, language)
@@ -138,7 +138,7 @@ export function handler() {
 def test_shared_memory_is_small(sandbox: Sandbox, language: str) -> None:
     """Many files, each under the file-size limit: /dev/shm must not be a way around /tmp's."""
     result = sandbox.run(language, FILL_SHM[language], {}, {}, Limits(file_size_mb=1024))
-    assert result.outcome is Outcome.OK, result
+    assert result.outcome is Ending.OK, result
     assert result.output["error"] == "ENOSPC"
     assert result.output["mib"] <= 16
     _still_serves(sandbox, language)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from runtime.sandbox import Outcome, Sandbox
+from runtime.sandbox import Ending, Sandbox
 from runtime.sandbox.config import SandboxConfig
 
 PYTHON = """
@@ -76,7 +76,7 @@ def test_undeclared_packages_fail_clearly(
     installed: Sandbox, language: str, source: str, message: str
 ) -> None:
     result = installed.run(language, source, {}, {})
-    assert result.outcome is Outcome.ERROR
+    assert result.outcome is Ending.ERROR
     assert message in (result.error or "")
 
 
@@ -85,5 +85,5 @@ def test_reinstalling_removes_what_is_no_longer_declared(installed: Sandbox) -> 
     call_command("install_code_packages", "--python", "--npm", "--runner-dir", str(runner))
     # Sandboxes already running see the new tree (it is swapped in by rename).
     result = installed.run("python", PYTHON, {}, {})
-    assert result.outcome is Outcome.ERROR and "'six'" in (result.error or "")
+    assert result.outcome is Ending.ERROR and "'six'" in (result.error or "")
     assert list((runner / "python").iterdir()) == []

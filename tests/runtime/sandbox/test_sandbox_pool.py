@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from runtime.sandbox import Outcome, Sandbox, run_code
+from runtime.sandbox import Ending, Sandbox, run_code
 from runtime.sandbox.api import default_sandbox
 
 ECHO = {
@@ -29,7 +29,7 @@ def test_concurrent_executions_from_four_threads(sandbox: Sandbox) -> None:
     def run(job: tuple[str, int]) -> object:
         language, n = job
         result = sandbox.run(language, ECHO[language], {"n": n}, {})
-        assert result.outcome is Outcome.OK, result
+        assert result.outcome is Ending.OK, result
         return result.output
 
     with ThreadPoolExecutor(max_workers=4) as pool:
@@ -66,7 +66,7 @@ def test_killed_zygote_is_replaced(sandbox: Sandbox) -> None:
     os.kill(pid, signal.SIGKILL)
     time.sleep(0.2)
     result = sandbox.run("python", ECHO["python"], {"n": 4}, {})
-    assert result.outcome is Outcome.OK and result.output == 8
+    assert result.outcome is Ending.OK and result.output == 8
     assert _zygote_pid(sandbox) != pid
 
 
@@ -78,7 +78,7 @@ def test_hung_zygote_is_replaced(sandbox: Sandbox) -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):  # normally already killed by the pool
             os.kill(pid, signal.SIGCONT)
-    assert result.outcome is Outcome.OK and result.output == 10
+    assert result.outcome is Ending.OK and result.output == 10
     assert _zygote_pid(sandbox) != pid
 
 

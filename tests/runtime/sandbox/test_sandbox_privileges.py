@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from runtime.sandbox import Outcome, Sandbox
+from runtime.sandbox import Ending, Sandbox
 from runtime.sandbox.config import SandboxConfig
 
 LANGUAGES = ["python", "javascript"]
@@ -48,7 +48,7 @@ export function handler(event) {
 def test_root_device_and_runner_trees_are_read_only(sandbox: Sandbox, language: str) -> None:
     paths = ["/leak", "/dev/leak", "/usr/leak", "/usr/bin/leak", "/opt/tributary/runner/leak"]
     result = sandbox.run(language, WRITE_EVERYWHERE[language], {"paths": paths}, {})
-    assert result.outcome is Outcome.OK, result
+    assert result.outcome is Ending.OK, result
     assert set(result.output) == set(paths)
     assert "WRITTEN" not in result.output.values(), result.output
 
@@ -89,7 +89,7 @@ def _is_open(fd):
         return False
 """
     result = sandbox.run("python", source, {}, {})
-    assert result.outcome is Outcome.OK, result
+    assert result.outcome is Ending.OK, result
     found = result.output
     assert (found["uid"], found["gid"]) == (65534, 65534)
     assert found["setuid0"] in ("PermissionError", "OSError")  # EPERM, or EINVAL: 0 is unmapped
@@ -141,7 +141,7 @@ def test_javascript_has_no_privileges_and_its_children_inherit_the_filter(
 ) -> None:
     event = {"python": SYSCALLS_FROM_A_CHILD}
     result = sandbox.run("javascript", JAVASCRIPT_PRIVILEGES, event, {})
-    assert result.outcome is Outcome.OK, result
+    assert result.outcome is Ending.OK, result
     found = result.output
     assert (found["uid"], found["gid"]) == (65534, 65534)
     assert found["dac_override"] == "EACCES"
@@ -194,7 +194,7 @@ def test_the_workers_environment_is_invisible(
         result = fresh.run(language, ENVIRONMENT[language], {}, {})
     finally:
         fresh.close()
-    assert result.outcome is Outcome.OK, result
+    assert result.outcome is Ending.OK, result
     assert canary not in json.dumps(result.output)
     assert set(result.output["env"]) <= ALLOWED_ENV
     for path in ("/proc/self/environ", "/proc/1/environ"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from runtime.sandbox import Limits, Outcome
+from runtime.sandbox import Ending, Limits
 from runtime.sandbox.exchange import Raw
 from runtime.sandbox.logs import LogCollector
 from runtime.sandbox.outcome import InvalidOutput, classify, parse_output
@@ -29,28 +29,28 @@ def test_storable_output_round_trips() -> None:
 @pytest.mark.parametrize(
     ("raw", "outcome"),
     [
-        (Raw(result=b'O{"x": 1}'), Outcome.OK),
-        (Raw(result=b"Ogarbage"), Outcome.INVALID_OUTPUT),
-        (Raw(result=b"E not json"), Outcome.ERROR),
-        (Raw(result=b"L99999999"), Outcome.OUTPUT_TOO_LARGE),
-        (Raw(result=b"M"), Outcome.OOM),
-        (Raw(result=b"O1", timed_out=True), Outcome.TIMEOUT),
-        (Raw(result_overflow=True), Outcome.OUTPUT_TOO_LARGE),
-        (Raw(exit_code=128 + 24), Outcome.TIMEOUT),  # SIGXCPU
-        (Raw(exit_code=128 + 9), Outcome.KILLED),
-        (Raw(exit_code=-9), Outcome.KILLED),
-        (Raw(exit_code=3), Outcome.ERROR),  # the code's own exit status
-        (Raw(exit_code=134, logs="FATAL ERROR: ... JavaScript heap out of memory"), Outcome.OOM),
-        (Raw(exit_code=0), Outcome.ERROR),
-        (Raw(), Outcome.KILLED),
+        (Raw(result=b'O{"x": 1}'), Ending.OK),
+        (Raw(result=b"Ogarbage"), Ending.INVALID_OUTPUT),
+        (Raw(result=b"E not json"), Ending.ERROR),
+        (Raw(result=b"L99999999"), Ending.OUTPUT_TOO_LARGE),
+        (Raw(result=b"M"), Ending.OOM),
+        (Raw(result=b"O1", timed_out=True), Ending.TIMEOUT),
+        (Raw(result_overflow=True), Ending.OUTPUT_TOO_LARGE),
+        (Raw(exit_code=128 + 24), Ending.TIMEOUT),  # SIGXCPU
+        (Raw(exit_code=128 + 9), Ending.KILLED),
+        (Raw(exit_code=-9), Ending.KILLED),
+        (Raw(exit_code=3), Ending.ERROR),  # the code's own exit status
+        (Raw(exit_code=134, logs="FATAL ERROR: ... JavaScript heap out of memory"), Ending.OOM),
+        (Raw(exit_code=0), Ending.ERROR),
+        (Raw(), Ending.KILLED),
     ],
 )
-def test_classification(raw: Raw, outcome: Outcome) -> None:
+def test_classification(raw: Raw, outcome: Ending) -> None:
     assert classify(raw, Limits()).outcome is outcome
 
 
 def test_the_python_runner_reports_oom_by_exit_code() -> None:
-    assert classify(Raw(exit_code=113), Limits(), oom_exit=113).outcome is Outcome.OOM
+    assert classify(Raw(exit_code=113), Limits(), oom_exit=113).outcome is Ending.OOM
 
 
 def test_logs_are_split_into_lines_and_truncated() -> None:

@@ -8,10 +8,10 @@ import time
 import pytest
 
 from designer.graph import Node
-from runtime.catalog import step_kind
-from runtime.kinds import StepContext, StepError
+from runtime.engine.status import RunStatus
+from runtime.kinds.catalog import step_kind
+from runtime.kinds.contract import StepContext, StepError
 from runtime.services import secret_set
-from runtime.status import RunStatus
 from tests.conftest import Team
 from tests.factories import node
 from tests.runtime.helpers import chain, start, with_settings

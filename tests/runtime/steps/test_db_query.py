@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from runtime.kinds import StepError
-from runtime.status import RunStatus
+from runtime.engine.status import RunStatus
+from runtime.kinds.contract import StepError
 from tests.conftest import Team
 from tests.factories import node
-from tests.runtime.connections.databases import Table, customers, run_step
-from tests.runtime.connections.helpers import connect
 from tests.runtime.helpers import chain, start
+from tests.runtime.resources.connections.databases import Table, customers, run_step
+from tests.runtime.resources.connections.helpers import connect
 from tests.stack import Stack, wait_for_run
 
 pytestmark = pytest.mark.django_db

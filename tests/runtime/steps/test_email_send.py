@@ -7,7 +7,7 @@ from email import policy
 
 import pytest
 
-from runtime.status import RunStatus
+from runtime.engine.status import RunStatus
 from tests.conftest import Team
 from tests.factories import node
 from tests.fakes import SmtpSink

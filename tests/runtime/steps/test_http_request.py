@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from runtime.kinds import StepError
-from runtime.netguard import resolve_public
-from runtime.status import RunStatus
+from runtime.engine.status import RunStatus
+from runtime.kinds.contract import StepError
+from runtime.steps.netguard import resolve_public
 from tests.conftest import Team
 from tests.factories import node
 from tests.fakes import FakeApi

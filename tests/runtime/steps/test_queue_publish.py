@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from runtime.kinds import StepError
+from runtime.kinds.contract import StepError
 from tests.conftest import Team
 from tests.factories import node
-from tests.runtime.connections.brokers import KINDS, Bus, bus, declare_queue
-from tests.runtime.connections.databases import run_step
-from tests.runtime.connections.helpers import connect
+from tests.runtime.resources.connections.brokers import KINDS, Bus, bus, declare_queue
+from tests.runtime.resources.connections.databases import run_step
+from tests.runtime.resources.connections.helpers import connect
 
 pytestmark = pytest.mark.django_db
 

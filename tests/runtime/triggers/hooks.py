@@ -8,7 +8,7 @@ import httpx
 
 from designer.models import Flow
 from runtime.models import Run
-from runtime.triggers import webhook
+from runtime.triggers.webhook import kind as webhook
 from tests.conftest import Team, Web
 from tests.factories import edge, graph, node
 from tests.runtime.helpers import publish

@@ -12,8 +12,7 @@ from django.utils import timezone
 
 from designer.services import flow_archive, flow_publish, flow_version_save
 from runtime.models import CronFire, CronSchedule, Run
-from runtime.services import run_start
-from runtime.triggers.cron import fire_due_schedules
+from runtime.triggers.cron.fire import fire_due_schedules
 from tests.conftest import Team
 from tests.factories import edge, graph, node
 from tests.processes import stop
@@ -48,7 +47,7 @@ def test_a_missed_fire_is_skipped_by_default(team: Team) -> None:
     CronSchedule.objects.filter(flow=flow).update(
         next_fire_at=timezone.now() - timedelta(minutes=10)
     )  # the scheduler was down
-    assert fire_due_schedules(run_start) == 0
+    assert fire_due_schedules() == 0
     assert not Run.objects.exists()
     assert CronSchedule.objects.get(flow=flow).next_fire_at > timezone.now()
 
@@ -59,8 +58,8 @@ def test_a_missed_fire_runs_once_when_the_policy_says_so(team: Team) -> None:
     CronSchedule.objects.filter(flow=flow).update(
         next_fire_at=timezone.now() - timedelta(minutes=10)
     )
-    assert fire_due_schedules(run_start) == 1
-    assert fire_due_schedules(run_start) == 0  # once, not once per missed minute
+    assert fire_due_schedules() == 1
+    assert fire_due_schedules() == 0  # once, not once per missed minute
     run = Run.objects.get()
     assert run.trigger_kind == "cron"
     scheduled = datetime.fromisoformat(run.input["scheduled_for"])
@@ -72,7 +71,7 @@ def test_a_due_schedule_fires_with_its_times_in_the_payload(team: Team) -> None:
     flow = publish(team, cron_graph("* * * * *"))
     due = timezone.now().replace(second=0, microsecond=0)
     CronSchedule.objects.filter(flow=flow).update(next_fire_at=due)
-    assert fire_due_schedules(run_start) == 1
+    assert fire_due_schedules() == 1
     run = Run.objects.get()
     assert run.input["scheduled_for"] == due.isoformat()
     assert "fired_at" in run.input and run.input["expression"] == "* * * * *"

@@ -9,8 +9,8 @@ import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from runtime.triggers.cron import next_fire_times
-from runtime.triggers.crontimes import fire_times_until
+from runtime.triggers.cron.kind import next_fire_times
+from runtime.triggers.cron.times import fire_times_until
 
 PARIS = "Europe/Paris"
 # 29 March 2026: 02:00 CET becomes 03:00 CEST (01:00 UTC); 02:30 does not exist.

@@ -15,8 +15,8 @@ from rest_framework.authtoken.models import Token
 from designer.graph import GraphInvalid, Node
 from designer.models import Flow
 from runtime.models import DbChange, DbChangeSubscription, Run
-from runtime.services import run_start
-from runtime.triggers import dbchange
+from runtime.triggers.dbchange import kind as dbchange
+from runtime.triggers.dbchange import outbox
 from tests.conftest import Team
 from tests.runtime.helpers import chain, publish
 from tests.runtime.triggers.tables import execute, installed, watch, watch_graph
@@ -102,8 +102,8 @@ def test_the_listener_ignores_changes_of_an_own_table_watched_before_it_was_refu
     DbChangeSubscription.objects.filter(flow=flow).update(table="public.authtoken_token")
     Token.objects.create(user=team.editor)
     assert DbChange.objects.filter(table="public.authtoken_token").exists()
-    with caplog.at_level(logging.ERROR, logger="runtime.triggers.dbchange"):
-        assert dbchange.drain_outbox(run_start) == 0
+    with caplog.at_level(logging.ERROR, logger="runtime.triggers.dbchange.outbox"):
+        assert outbox.drain_outbox() == 0
     assert not Run.objects.exists()
     assert not DbChange.objects.exists()  # the token row does not linger in the outbox
     assert "public.authtoken_token ignored" in caplog.text

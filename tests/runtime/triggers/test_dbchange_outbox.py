@@ -10,8 +10,8 @@ import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from runtime.models import DbChange, DbChangeSubscription, Run
-from runtime.services import run_start
-from runtime.triggers import dbchange
+from runtime.triggers.dbchange import kind as dbchange
+from runtime.triggers.dbchange import outbox
 from tests.conftest import Team
 from tests.runtime.triggers.tables import execute, watch
 
@@ -28,16 +28,16 @@ def test_a_change_too_big_to_start_a_run_stays_in_the_outbox_and_is_logged(
     settings.TRIBUTARY_MAX_OUTPUT_BYTES = 2000
     watch(team, shop_table)
     execute("INSERT INTO shop_orders (email, note) VALUES ('big@example.com', %s)", ["x" * 5000])
-    with caplog.at_level(logging.ERROR, logger="runtime.triggers.dbchange"):
-        assert dbchange.drain_outbox(run_start) == 0
+    with caplog.at_level(logging.ERROR, logger="runtime.triggers.dbchange.outbox"):
+        assert outbox.drain_outbox() == 0
         [big] = DbChange.objects.all()
         [message] = errors(caplog)
         assert f"Change {big.pk} (insert on public.shop_orders)" in message
         assert "stays in the outbox" in message and "the limit is 2,000" in message
 
         execute("INSERT INTO shop_orders (email) VALUES ('small@example.com')")
-        assert dbchange.drain_outbox(run_start) == 1  # not stuck behind the big one
-        assert dbchange.drain_outbox(run_start) == 0
+        assert outbox.drain_outbox() == 1  # not stuck behind the big one
+        assert outbox.drain_outbox() == 0
     assert [c.pk for c in DbChange.objects.all()] == [big.pk]
     assert len(errors(caplog)) == 1  # the big one was not tried again at once
     assert [run.input["new"]["email"] for run in Run.objects.all()] == ["small@example.com"]
@@ -52,12 +52,12 @@ def test_a_kept_change_is_retried_later_and_starts_only_the_runs_that_failed(
     # A subscription whose node is not a trigger of the live version: run_start refuses it.
     DbChangeSubscription.objects.filter(flow=broken).update(node_id="gone")
     execute("INSERT INTO shop_orders (email) VALUES ('ada@example.com')")
-    assert dbchange.drain_outbox(run_start) == 1
+    assert outbox.drain_outbox() == 1
     assert DbChange.objects.count() == 1
     DbChangeSubscription.objects.filter(flow=broken).update(node_id="rows")  # fixed
-    assert dbchange.drain_outbox(run_start) == 0  # its pause has not passed
+    assert outbox.drain_outbox() == 0  # its pause has not passed
     time.sleep(1.6)
-    assert dbchange.drain_outbox(run_start) == 1
+    assert outbox.drain_outbox() == 1
     assert not DbChange.objects.exists()
     assert sorted(run.flow.name for run in Run.objects.all()) == ["Broken", "Works"]
     assert Run.objects.filter(flow=works).count() == 1

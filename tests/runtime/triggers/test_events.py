@@ -11,8 +11,8 @@ import pytest
 from rest_framework.authtoken.models import Token
 
 from designer.services import flow_archive
-from runtime import events
 from runtime.models import Run
+from runtime.triggers import events
 from tests.conftest import Team, Web
 from tests.factories import edge, graph, node
 from tests.runtime.helpers import publish

@@ -13,7 +13,7 @@ import threading
 import pytest
 
 from tests.conftest import Team
-from tests.runtime.connections.brokers import (
+from tests.runtime.resources.connections.brokers import (
     KINDS,
     bus,
     consuming_flow,
@@ -24,7 +24,7 @@ from tests.runtime.connections.brokers import (
     wait_runs,
     wait_until,
 )
-from tests.runtime.connections.helpers import connect
+from tests.runtime.resources.connections.helpers import connect
 from tests.stack import MakeStack
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -11,12 +11,13 @@ from collections.abc import Iterator
 import pytest
 
 from designer.services import flow_create, flow_publish, flow_version_save
+from runtime.engine.status import RunStatus
 from runtime.models import QueueDeadLetter, QueueSubscription
-from runtime.services import run_start
-from runtime.status import RunStatus
+from runtime.runs import run_start
 from tests.conftest import Team
 from tests.factories import node
-from tests.runtime.connections.brokers import (
+from tests.runtime.helpers import chain
+from tests.runtime.resources.connections.brokers import (
     KINDS,
     Bus,
     bus,
@@ -29,8 +30,7 @@ from tests.runtime.connections.brokers import (
     wait_runs,
     wait_until,
 )
-from tests.runtime.connections.helpers import connect
-from tests.runtime.helpers import chain
+from tests.runtime.resources.connections.helpers import connect
 from tests.stack import Stack, wait_for_run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]

@@ -9,8 +9,8 @@ import uuid
 import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from runtime import ratelimit
-from runtime.ratelimit import allow
+from runtime.triggers.webhook import ratelimit
+from runtime.triggers.webhook.ratelimit import allow
 from tests.processes import free_port
 
 
@@ -35,10 +35,10 @@ def test_without_its_store_it_allows_every_request_and_warns_once(
     monkeypatch.setattr(ratelimit, "_last_warning", 0.0)  # earlier tests may have warned
     settings.REDIS_URL = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
     key = str(uuid.uuid4())
-    with caplog.at_level(logging.WARNING, logger="runtime.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="runtime.triggers.webhook.ratelimit"):
         results = [allow(key, 1, now=1000.0) for _ in range(5)]
     assert results == [(True, 0)] * 5  # over the limit of 1, yet allowed: fail open
-    warnings = [r for r in caplog.records if r.name == "runtime.ratelimit"]
+    warnings = [r for r in caplog.records if r.name == "runtime.triggers.webhook.ratelimit"]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
     assert "Rate limits are off" in warnings[0].getMessage()
 

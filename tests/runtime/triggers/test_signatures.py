@@ -9,7 +9,7 @@ import hmac
 
 import pytest
 
-from runtime.triggers.signatures import BadSignature, sign, verify
+from runtime.triggers.webhook.signatures import BadSignature, sign, verify
 
 SECRET = "whsec_abc"
 BODY = b'{"id": 1}'

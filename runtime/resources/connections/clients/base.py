@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from runtime.connections.params import Params
+from runtime.resources.connections.params import Params
 
 
 class ConnectionFailed(Exception):

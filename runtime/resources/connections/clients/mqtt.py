@@ -22,7 +22,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
-from runtime.connections.clients.base import (
+from runtime.resources.connections.clients.base import (
     ConnectionFailed,
     Handle,
     Message,
@@ -32,7 +32,7 @@ from runtime.connections.clients.base import (
     Source,
     first_line,
 )
-from runtime.connections.params import Params
+from runtime.resources.connections.params import Params
 
 logger = logging.getLogger(__name__)
 SESSION_EXPIRY = 7 * 24 * 3600

@@ -17,15 +17,15 @@ from typing import Any
 import mysql.connector
 from mysql.connector import errorcode
 
-from runtime.connections.clients.base import (
+from runtime.resources.connections.clients.base import (
     ConnectionFailed,
     QueryRequest,
     QueryResult,
     StatementFailed,
     first_line,
 )
-from runtime.connections.params import Params
-from runtime.connections.values import json_safe
+from runtime.resources.connections.params import Params
+from runtime.resources.connections.values import json_safe
 
 NAMED = re.compile(r"%\((?P<name>[A-Za-z_][A-Za-z0-9_]*)\)s")
 TIMEOUT_ERRORS = (1969, 3024)  # MariaDB max_statement_time, MySQL max_execution_time

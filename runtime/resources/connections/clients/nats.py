@@ -24,7 +24,7 @@ from nats.aio.msg import Msg
 from nats.js import api
 from nats.js import errors as js_errors
 
-from runtime.connections.clients.base import (
+from runtime.resources.connections.clients.base import (
     ConnectionFailed,
     Handle,
     Message,
@@ -35,7 +35,7 @@ from runtime.connections.clients.base import (
     Superseded,
     first_line,
 )
-from runtime.connections.params import Params
+from runtime.resources.connections.params import Params
 
 logger = logging.getLogger(__name__)
 ACK_WAIT = 10.0

@@ -16,15 +16,15 @@ import psycopg
 from psycopg import errors
 from psycopg.types.json import Jsonb
 
-from runtime.connections.clients.base import (
+from runtime.resources.connections.clients.base import (
     ConnectionFailed,
     QueryRequest,
     QueryResult,
     StatementFailed,
     first_line,
 )
-from runtime.connections.params import Params
-from runtime.connections.values import json_safe
+from runtime.resources.connections.params import Params
+from runtime.resources.connections.values import json_safe
 
 # SQLSTATE classes 08 (connection exception) and 28 (invalid authorization).
 AUTH_STATES = ("28000", "28P01")

@@ -16,7 +16,7 @@ from typing import Any
 import redis
 from redis import exceptions
 
-from runtime.connections.clients.base import (
+from runtime.resources.connections.clients.base import (
     ConnectionFailed,
     Handle,
     Message,
@@ -27,7 +27,7 @@ from runtime.connections.clients.base import (
     Superseded,
     first_line,
 )
-from runtime.connections.params import Params
+from runtime.resources.connections.params import Params
 
 BATCH = 20
 CONSUMER = "tributary"  # one consumer per trigger (the process holding its lock)

@@ -22,14 +22,14 @@ from paho.mqtt.properties import Properties
 
 from designer.models import Flow
 from designer.services import flow_create, flow_publish
-from runtime.connections.clients.base import PublishRequest
-from runtime.connections.params import Params
-from runtime.connections.registry import BROKERS
 from runtime.models import ConnectionKind, QueueSubscription, Run
-from runtime.triggers.queue import consumer_group
+from runtime.resources.connections.clients.base import PublishRequest
+from runtime.resources.connections.params import Params
+from runtime.resources.connections.registry import BROKERS
+from runtime.triggers.queue.kind import consumer_group
 from tests.conftest import Team
 from tests.factories import edge, graph, node
-from tests.runtime.connections.helpers import REDIS_TEST_DB, SERVICES
+from tests.runtime.resources.connections.helpers import REDIS_TEST_DB, SERVICES
 
 KINDS = ["amqp", "redis", "nats", "mqtt"]
 

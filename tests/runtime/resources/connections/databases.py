@@ -14,12 +14,12 @@ import psycopg
 from django.db import connection as django_connection
 
 from designer.services import graph_validate
-from runtime.catalog import step_kind
-from runtime.kinds import Outcome, StepContext
-from runtime.secrets import SecretBox
+from runtime.kinds.catalog import step_kind
+from runtime.kinds.contract import StepContext, StepOutput
+from runtime.resources.secrets import SecretBox
 from tests.conftest import Team
-from tests.runtime.connections.helpers import unique
 from tests.runtime.helpers import chain
+from tests.runtime.resources.connections.helpers import unique
 
 ROWS = [
     (1, "ada@example.com", "Ada", "12.50"),
@@ -92,7 +92,9 @@ def customers(kind: str) -> Iterator[Table]:
         table.execute("DROP TABLE IF EXISTS {table}")
 
 
-def run_step(team: Team, step: dict[str, Any], payload: Any = None) -> tuple[Outcome, StepContext]:
+def run_step(
+    team: Team, step: dict[str, Any], payload: Any = None
+) -> tuple[StepOutput, StepContext]:
     """Run one step node's kind in this process (as a worker would, minus Celery), with
     the workspace's real SecretBox; raises what the kind raises."""
     graph = graph_validate(chain(step))

@@ -6,8 +6,8 @@ import uuid
 from typing import Any
 
 from designer.models import Workspace
-from runtime.connections.services import connection_create
 from runtime.models import Connection
+from runtime.resources.connections.services import connection_create
 from tests.conftest import Team
 
 # Redis database numbers set aside for these tests (the Celery broker uses REDIS_DB).

@@ -11,8 +11,8 @@ import pytest
 from designer.services import flow_create, flow_publish, flow_version_save
 from runtime.models import QueueSubscription
 from tests.conftest import Team
-from tests.runtime.connections.brokers import queue_graph
-from tests.runtime.connections.helpers import connect
+from tests.runtime.resources.connections.brokers import queue_graph
+from tests.runtime.resources.connections.helpers import connect
 
 pytestmark = pytest.mark.django_db
 

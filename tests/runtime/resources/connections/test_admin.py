@@ -1,4 +1,4 @@
-"""The connection admin (runtime/connections/admin.py): the password is write-only and
+"""The connection admin (runtime/resources/connections/admin.py): the password is write-only and
 stored encrypted, bad settings are errors on their fields, and "Test connection" reports
 the server's answer."""
 
@@ -10,11 +10,11 @@ from django.contrib.messages import get_messages
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.test import RequestFactory
 
-from runtime.connections.admin import ConnectionAdmin, ConnectionForm
 from runtime.models import Connection
-from runtime.secrets import secret_decrypt
+from runtime.resources.connections.admin import ConnectionAdmin, ConnectionForm
+from runtime.resources.secrets import secret_decrypt
 from tests.conftest import Team
-from tests.runtime.connections.helpers import connect
+from tests.runtime.resources.connections.helpers import connect
 
 pytestmark = pytest.mark.django_db
 

@@ -9,10 +9,10 @@ import pytest
 
 from designer.services import flow_create, flow_publish
 from runtime.models import Connection
-from runtime.secrets import secret_decrypt
+from runtime.resources.secrets import secret_decrypt
 from tests.conftest import Team
 from tests.factories import edge, graph, node
-from tests.runtime.connections.helpers import SERVICES, connect
+from tests.runtime.resources.connections.helpers import SERVICES, connect
 
 pytestmark = pytest.mark.django_db
 
