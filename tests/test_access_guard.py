@@ -44,7 +44,9 @@ def manager_calls(source: str) -> list[tuple[int, str]]:
 
 def _ours(module: ModuleType | None) -> bool:
     path = getattr(module, "__file__", None) or ""
-    return path.startswith(str(ROOT)) and "/tests/" not in path and "/benchmark/" not in path
+    if not path.startswith(str(ROOT)) or "site-packages" in path:  # a venv may live in ROOT
+        return False
+    return "/tests/" not in path and "/benchmark/" not in path
 
 
 def _url_modules(patterns: list[Any]) -> Iterator[ModuleType]:

@@ -10,7 +10,6 @@ import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 
 from runtime.models import DbChange, DbChangeSubscription, Run
-from runtime.triggers.dbchange import kind as dbchange
 from runtime.triggers.dbchange import outbox
 from tests.conftest import Team
 from tests.runtime.triggers.tables import execute, watch
@@ -46,7 +45,7 @@ def test_a_change_too_big_to_start_a_run_stays_in_the_outbox_and_is_logged(
 def test_a_kept_change_is_retried_later_and_starts_only_the_runs_that_failed(
     team: Team, shop_table: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dbchange, "RETRY_FIRST", 1.5)
+    monkeypatch.setattr(outbox, "RETRY_FIRST", 1.5)
     works = watch(team, shop_table, "Works")
     broken = watch(team, shop_table, "Broken")
     # A subscription whose node is not a trigger of the live version: run_start refuses it.
