@@ -78,6 +78,8 @@ def run_start(
             is_test=is_test,
             rerun_of=rerun_of,
             idempotency_key=idempotency_key,
+            # Kept outputs of steps that used secrets still do (runtime.disclosure).
+            uses_secrets=any(step.uses_secrets for step in (reuse or {}).values()),
         )
         steps = _create_steps(run, graph, trigger_node, payload, reuse or {})
         publish.publish_run(run, new=True)
@@ -150,6 +152,7 @@ def _create_steps(
             row.status, row.reused = StepStatus.SUCCEEDED, True
             row.output, row.handle, row.input = earlier.output, earlier.handle, earlier.input
             row.logs, row.attempt = earlier.logs, earlier.attempt
+            row.uses_secrets = earlier.uses_secrets
             row.started_at, row.finished_at = earlier.started_at, earlier.finished_at
             states[node_id] = planner.State(StepStatus.SUCCEEDED, earlier.handle)
         rows.append(row)

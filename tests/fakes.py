@@ -54,6 +54,12 @@ def start_fake_api() -> tuple[FakeApi, ThreadingHTTPServer]:
         def do_PUT(self) -> None:
             self._handle()
 
+        def do_PATCH(self) -> None:
+            self._handle()
+
+        def do_DELETE(self) -> None:
+            self._handle()
+
         def _handle(self) -> None:
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}

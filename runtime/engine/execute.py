@@ -24,6 +24,8 @@ from runtime.engine.record import AttemptResult, cap, record
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.kinds.catalog import step_kind
 from runtime.kinds.contract import StepContext, StepError, StepKind, Wait
+from runtime.kinds.idempotency import idempotency_key
+from runtime.kinds.taint import ReadSteps
 from runtime.kinds.templating import TemplateProblem
 from runtime.live import publish
 from runtime.models import Run, StepRun
@@ -62,18 +64,27 @@ def step_execute(step_id: int) -> None:
 
 class _LiveLog:
     """The lines a code step prints, as it prints them: each is sent to the run's live
-    page at once (redacted: a viewer must not see a secret the code printed) and kept, so
-    the heartbeat can store the lines so far for a page that connects later."""
+    page at once (redacted, and marked when the step uses secrets, so that a viewer's
+    socket drops it) and kept, so the heartbeat can store the lines so far for a page that
+    connects later."""
 
-    def __init__(self, run_id: int, node_id: str, secrets: SecretBox) -> None:
-        self.run_id, self.node_id, self.secrets = run_id, node_id, secrets
+    def __init__(self, run_id: int, node_id: str) -> None:
+        self.run_id, self.node_id = run_id, node_id
         self.lines: list[str] = []
+        self.ctx: StepContext | None = None
 
     def __call__(self, line: str) -> None:
-        shown = redact(line, self.secrets.used)
+        ctx = self.ctx
+        shown = (
+            redact(line, ctx.secrets.used) if ctx and isinstance(ctx.secrets, SecretBox) else line
+        )
         self.lines.append(shown)
         publish.publish_log(
-            run_id=self.run_id, node_id=self.node_id, line=shown, index=len(self.lines) - 1
+            run_id=self.run_id,
+            node_id=self.node_id,
+            line=shown,
+            index=len(self.lines) - 1,
+            uses_secrets=ctx is None or ctx.uses_secrets(),
         )
 
     def text(self) -> str:
@@ -86,7 +97,7 @@ _UPSTREAM_STATUSES = [StepStatus.SUCCEEDED, StepStatus.FAILED]
 
 
 def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> tuple[StepContext, _LiveLog]:
-    outputs = sql.step_outputs(
+    outputs, tainted = sql.step_outputs_tainted(
         run.pk,
         statuses=_UPSTREAM_STATUSES,
         nodes=sorted(graph.upstream(node.id)),
@@ -100,18 +111,25 @@ def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> tuple[StepCon
         "attempt": step.attempt,
         "trigger_kind": run.trigger_kind,
         "is_test": run.is_test,
+        "idempotency_key": idempotency_key(
+            run_id=run.pk, created_at=run.created_at, node_id=node.id
+        ),
     }
     secrets = SecretBox(run.flow.workspace_id)
-    live = _LiveLog(run.pk, node.id, secrets)
+    live = _LiveLog(run.pk, node.id)
     ctx = StepContext(
         node=node,
-        event={"trigger": run.input, "steps": outputs},
+        # Templates read event.steps through ReadSteps, so the step knows which upstream
+        # outputs it read: reading one that used secrets makes it use secrets too.
+        event={"trigger": run.input, "steps": ReadSteps(outputs)},
         info=info,
         secrets=secrets,
         deadline=time.monotonic() + node.settings.timeout_seconds,
         wake_at=step.wake_at,
         on_log=live,
+        tainted_upstream=tainted,
     )
+    live.ctx = ctx
     return ctx, live
 
 

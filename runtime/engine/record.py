@@ -60,6 +60,8 @@ def record(
     if ctx is not None:
         fields["input"] = redact(ctx.input, used)
         fields["logs"] = cap(redact("\n".join(ctx.logs), used))
+        # Sticky: what an earlier attempt stored (an error, a log) may stay shown.
+        fields["uses_secrets"] = step.uses_secrets or ctx.uses_secrets()
     with transaction.atomic():
         sql.lock_run(run)
         mine = [step.pk, sql.prep(_CLAIM, claim)]
@@ -68,6 +70,9 @@ def record(
         for name, value in fields.items():  # what the row now holds, without re-reading it
             setattr(step, name, value)
         step.status = target
+        if step.uses_secrets and not run.uses_secrets:
+            sql.run_update(run.pk, {"uses_secrets": True})
+            run.uses_secrets = True
         publish.publish_step(step, flow_id=run.flow_id)
         if target == StepStatus.FAILED and planner.is_fatal(graph, node.id, target):
             advance.fail_run(run, f"{node.name} failed: {step.error}")

@@ -164,6 +164,12 @@ def run_transition(run_id: int, to: RunStatus, fields: dict[str, Any]) -> int:
     )
 
 
+def run_update(run_id: int, fields: dict[str, Any]) -> int:
+    """``Run.objects.filter(pk=run_id).update(**fields)``, whatever its status."""
+    assignments, values = _assignments(Run, fields)
+    return execute(f"UPDATE {RUNS} SET {assignments} WHERE id = %s", [*values, run_id])
+
+
 # ---------------------------------------------------------------------------------------
 # Claiming and loading a step.
 
@@ -222,8 +228,9 @@ def claim_step(step_id: int, claim: uuid.UUID, now: datetime, lease: datetime) -
 # version's graph is not among them: engine.graphs keeps each parsed version per process.
 _LOADED: Columns = [
     (StepRun, "s", ("id", "run", "node_id", "status", "attempt", "failures", "lost", "wake_at")),
-    (StepRun, "s", ("started_at", "finished_at", "error")),
+    (StepRun, "s", ("started_at", "finished_at", "error", "uses_secrets")),
     (Run, "r", ("id", "flow", "version", "status", "input", "trigger_kind", "is_test", "error")),
+    (Run, "r", ("uses_secrets",)),
     (Run, "r", ("created_at", "started_at", "finished_at")),
     (Flow, "f", ("id", "name", "workspace")),
     (FlowVersion, "v", ("id", "flow", "number", "created_at")),
@@ -276,7 +283,7 @@ def step_states(run_id: int) -> list[tuple[int, str, str, str, float]]:
     return [tuple(row) for row in fetch(_STATES_SQL, [run_id], _STATES)]
 
 
-_OUTPUTS = [column(StepRun, "node_id"), column(StepRun, "output")]
+_OUTPUTS = [column(StepRun, name) for name in ("node_id", "output", "uses_secrets")]
 
 
 def step_outputs(
@@ -285,20 +292,31 @@ def step_outputs(
     """``{node_id: output}`` of the run's steps in ``statuses`` that have an output,
     limited to ``nodes`` when given. The one query for a run's outputs: templates read
     the upstream ones, a finished run its sinks', a webhook in wait mode one step's."""
+    return {node_id: output for node_id, output, _ in _outputs(run_id, statuses, nodes)}
+
+
+def step_outputs_tainted(
+    run_id: int, *, statuses: Iterable[str], nodes: Sequence[str]
+) -> tuple[dict[str, Any], frozenset[str]]:
+    """``step_outputs`` and, of those, the nodes whose steps used secrets."""
+    rows = _outputs(run_id, statuses, nodes)
+    return {row[0]: row[1] for row in rows}, frozenset(row[0] for row in rows if row[2])
+
+
+def _outputs(run_id: int, statuses: Iterable[str], nodes: Sequence[str] | None) -> list[list[Any]]:
     wanted = sorted(statuses)
     where, params = "", [run_id, *wanted]
     if nodes is not None:
         if not nodes:
-            return {}
+            return []
         where = f" AND node_id IN ({placeholders(nodes)})"
         params.extend(nodes)
-    rows = fetch(
-        f"SELECT node_id, output FROM {STEPS} WHERE run_id = %s"
+    return fetch(
+        f"SELECT node_id, output, uses_secrets FROM {STEPS} WHERE run_id = %s"
         f" AND status IN ({placeholders(wanted)}) AND output IS NOT NULL{where}",
         params,
         _OUTPUTS,
     )
-    return dict(rows)
 
 
 # ---------------------------------------------------------------------------------------

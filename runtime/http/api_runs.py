@@ -16,13 +16,19 @@ from rest_framework.views import APIView
 from designer import access
 from designer import selectors as flows
 from designer.params import id_param, positive_int
-from runtime import runs, selectors
+from runtime import disclosure, runs, selectors
 from runtime.engine.status import RunStatus
 from runtime.http import serializers
 
 
 def _user(request: Request) -> User:
     return request.user  # type: ignore[return-value]  # IsAuthenticated ran first
+
+
+def _detail(request: Request, run: Any) -> dict[str, Any]:
+    """The run with its steps, as this user may see it (runtime.disclosure)."""
+    context = {"reveal_in": disclosure.revealing_workspaces(user=_user(request))}
+    return dict(serializers.RunDetailSerializer(run, context=context).data)
 
 
 class NewestFirst(CursorPagination):
@@ -69,7 +75,7 @@ class FlowRunStart(APIView):
             origin="API",
             is_test=data["test"],
         )
-        return Response(serializers.RunDetailSerializer(run).data, status=status.HTTP_201_CREATED)
+        return Response(_detail(request, run), status=status.HTTP_201_CREATED)
 
 
 class RunList(generics.ListAPIView):
@@ -85,6 +91,10 @@ class RunList(generics.ListAPIView):
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
+    def get_serializer_context(self) -> dict[str, Any]:
+        reveal_in = disclosure.revealing_workspaces(user=_user(self.request))
+        return super().get_serializer_context() | {"reveal_in": reveal_in}
+
     def get_queryset(self) -> Any:
         params = self.request.query_params
         status = params.get("status") or None
@@ -99,7 +109,7 @@ class RunDetail(APIView):
     @extend_schema(responses=serializers.RunDetailSerializer)
     def get(self, request: Request, run_id: int) -> Response:
         run = selectors.run_get_for_user(user=_user(request), run_id=run_id)
-        return Response(serializers.RunDetailSerializer(run).data)
+        return Response(_detail(request, run))
 
 
 class RunCancel(APIView):
@@ -107,7 +117,7 @@ class RunCancel(APIView):
     def post(self, request: Request, run_id: int) -> Response:
         run = selectors.run_get_for_user(user=_user(request), run_id=run_id, write=True)
         run = runs.run_cancel(run=run, user=_user(request))
-        return Response(serializers.RunDetailSerializer(run).data)
+        return Response(_detail(request, run))
 
 
 class RunRerun(APIView):
@@ -127,7 +137,7 @@ class RunRerun(APIView):
             on_live=given.validated_data["version"] == "live",
             payload=given.validated_data.get("input"),
         )
-        return Response(serializers.RunDetailSerializer(new).data, status=status.HTTP_201_CREATED)
+        return Response(_detail(request, new), status=status.HTTP_201_CREATED)
 
 
 class RunRetry(APIView):
@@ -143,4 +153,4 @@ class RunRetry(APIView):
         new = runs.run_retry(
             run=run, user=_user(request), on_live=given.validated_data["version"] == "live"
         )
-        return Response(serializers.RunDetailSerializer(new).data, status=status.HTTP_201_CREATED)
+        return Response(_detail(request, new), status=status.HTTP_201_CREATED)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from designer.models import Workspace
+from runtime import disclosure
+from runtime.kinds.idempotency import effect_keys
 from runtime.models import (
     Connection,
     ConnectionKind,
@@ -19,8 +22,13 @@ from runtime.models import (
 
 
 class StepRunSerializer(serializers.ModelSerializer):
+    """A step as the user may see it: context ``reveal`` (bool, default False) says
+    whether what secrets flowed into is shown (runtime.disclosure); ``keys`` maps node ids
+    to the idempotency keys their effects carry."""
+
     name = serializers.SerializerMethodField()
     duration_seconds = serializers.FloatField(read_only=True)
+    idempotency_key = serializers.SerializerMethodField()
 
     class Meta:
         model = StepRun
@@ -38,6 +46,8 @@ class StepRunSerializer(serializers.ModelSerializer):
             "error",
             "error_detail",
             "reused",
+            "uses_secrets",
+            "idempotency_key",
             "queued_at",
             "started_at",
             "finished_at",
@@ -49,8 +59,18 @@ class StepRunSerializer(serializers.ModelSerializer):
     def get_name(self, step: StepRun) -> str:
         return str(self.context.get("names", {}).get(step.node_id, step.node_id))
 
+    def get_idempotency_key(self, step: StepRun) -> str | None:
+        return self.context.get("keys", {}).get(step.node_id)
+
+    def to_representation(self, instance: StepRun) -> dict[str, Any]:
+        shown = disclosure.step_shown(instance, reveal=self.context.get("reveal", False))
+        return super().to_representation(shown)
+
 
 class RunSerializer(serializers.ModelSerializer):
+    """A run as the user may see it: context ``reveal_in`` is the set of workspace ids
+    where the user may see what secrets flowed into (runtime.disclosure); none by default."""
+
     flow_name = serializers.CharField(source="flow.name", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
     started_by = serializers.CharField(source="started_by.username", default=None, read_only=True)
@@ -71,12 +91,21 @@ class RunSerializer(serializers.ModelSerializer):
             "started_by",
             "rerun_of",
             "error",
+            "uses_secrets",
             "created_at",
             "started_at",
             "finished_at",
             "duration_seconds",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: Run) -> dict[str, Any]:
+        return super().to_representation(
+            disclosure.run_shown(instance, reveal=self.reveal(instance))
+        )
+
+    def reveal(self, run: Run) -> bool:
+        return run.flow.workspace_id in self.context.get("reveal_in", ())
 
 
 class RunDetailSerializer(RunSerializer):
@@ -86,10 +115,16 @@ class RunDetailSerializer(RunSerializer):
         fields = [*RunSerializer.Meta.fields, "input", "output", "steps"]
         read_only_fields = fields
 
+    @extend_schema_field(StepRunSerializer(many=True))
     def get_steps(self, run: Run) -> list[dict[str, Any]]:
-        names = {node["id"]: node.get("name", node["id"]) for node in run.version.graph["nodes"]}
+        nodes = run.version.graph["nodes"]
+        context = {
+            "names": {node["id"]: node.get("name", node["id"]) for node in nodes},
+            "keys": effect_keys(run_id=run.pk, created_at=run.created_at, nodes=nodes),
+            "reveal": self.reveal(run),
+        }
         steps = run.steps.all().order_by("id")
-        return list(StepRunSerializer(steps, many=True, context={"names": names}).data)
+        return list(StepRunSerializer(steps, many=True, context=context).data)
 
 
 class RunStartSerializer(serializers.Serializer):

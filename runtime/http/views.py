@@ -19,8 +19,9 @@ from django_htmx.middleware import HtmxDetails
 from designer import access
 from designer.models import Role
 from designer.params import positive_int, search_param
-from runtime import runs, selectors
+from runtime import disclosure, runs, selectors
 from runtime.engine.status import RUN_FINISHED, RunStatus, StepStatus
+from runtime.kinds.idempotency import effect_keys
 from runtime.models import Run
 
 PAGE = 50
@@ -109,9 +110,12 @@ PARTIALS = {
 @require_GET
 def run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
     """The run page; htmx asks for its actions or timeline alone as the run progresses."""
-    run = selectors.run_get_for_user(user=request.user, run_id=run_id)
-    steps = list(run.steps.order_by("id"))
-    names = {node["id"]: node.get("name", node["id"]) for node in run.version.graph["nodes"]}
+    found = selectors.run_get_for_user(user=request.user, run_id=run_id)
+    reveal = disclosure.reveals(user=request.user, workspace=found.flow.workspace)
+    run = disclosure.run_shown(found, reveal=reveal)
+    steps = disclosure.steps_shown(selectors.run_steps(run=found), reveal=reveal)
+    nodes = run.version.graph["nodes"]
+    names = {node["id"]: node.get("name", node["id"]) for node in nodes}
     done = sum(
         step.status
         in (StepStatus.SUCCEEDED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED)
@@ -126,6 +130,8 @@ def run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
             "run": run,
             "steps": steps,
             "names": names,
+            "hidden": disclosure.HIDDEN,
+            "keys": effect_keys(run_id=run.pk, created_at=run.created_at, nodes=nodes),
             "done": done,
             "total": len(steps),
             "timeline": _timeline(run, steps),

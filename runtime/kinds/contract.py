@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal
 
 from designer.graph import Graph, Node, Problem
 from designer.models import Flow
+from runtime.kinds.taint import plain, steps_read
 from runtime.kinds.templating import (
     evaluate,
     expression_problem,
@@ -76,13 +77,32 @@ class StepContext:
     on_log: Callable[[str], None] | None = None
     input: Any = None  # what the step recorded as its input (shown on the run page)
     logs: list[str] = field(default_factory=list)
+    # Upstream nodes whose outputs were derived from secrets (runtime.kinds.taint).
+    tainted_upstream: frozenset[str] = frozenset()
 
     @property
     def config(self) -> Mapping[str, Any]:
         return self.node.config
 
+    @property
+    def idempotency_key(self) -> str:
+        """The same on every attempt of this step in this run (runtime.kinds.idempotency)."""
+        return str(self.info.get("idempotency_key", ""))
+
     def remaining(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
+
+    def event_data(self) -> dict[str, Any]:
+        """The whole event as plain JSON, for a kind that hands it on (a code step): every
+        upstream output counts as read."""
+        return {"trigger": self.event["trigger"], "steps": plain(self.event["steps"])}
+
+    def uses_secrets(self) -> bool:
+        """Whether what this step produced may be derived from a secret: it read one, or
+        read the output of an upstream step that did (runtime.kinds.taint)."""
+        if getattr(self.secrets, "read", None):
+            return True
+        return bool(self.tainted_upstream & steps_read(self.event.get("steps")))
 
     def log(self, line: str) -> None:
         self.logs.append(line)
@@ -142,6 +162,13 @@ class TriggerKind(Kind):
 
 class StepKind(Kind):
     category = "step"
+    # Whether the kind acts on the world (sends, writes, runs user code): its attempts carry
+    # the step's idempotency key, which the run page shows.
+    effects: ClassVar[bool] = False
+
+    def sends_key(self, config: Mapping[str, Any]) -> bool:
+        """Whether a step with ``config`` hands its idempotency key to what it calls."""
+        return self.effects
 
     def run(self, ctx: StepContext) -> StepOutput:
         """Do the step's work. Return an StepOutput, raise StepError (the user reads the

@@ -14,6 +14,8 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from runtime.kinds.taint import json_default, plain
+
 
 class _Environment(ImmutableSandboxedEnvironment):
     """Jinja's sandbox, reading ``a.b`` on JSON objects as the key ``b`` first (Jinja tries
@@ -30,6 +32,9 @@ class _Environment(ImmutableSandboxedEnvironment):
 
 _text_env = _Environment(undefined=StrictUndefined, autoescape=False)
 _html_env = _Environment(undefined=StrictUndefined, autoescape=True)
+for _env in (_text_env, _html_env):
+    # ``| tojson`` on event.steps writes it in full, recorded as read (runtime.kinds.taint).
+    _env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": json_default}
 # What compiling can raise besides Jinja's own errors. Jinja's parser and code generator
 # recurse once per nesting level, so ~100 nested brackets exhaust Python's stack
 # (RecursionError); Python's own compiler refuses the generated code for 20 nested loops or
@@ -88,7 +93,7 @@ def evaluate(expression: str, context: dict[str, Any]) -> Any:
         if isinstance(value, Undefined):
             # A bare expression returns its Undefined instead of raising: make it raise.
             value._fail_with_undefined_error()
-        return value
+        return plain(value)
     except _RENDER_ERRORS as exc:
         raise TemplateProblem(_describe(exc)) from None
 

@@ -59,6 +59,7 @@ def publish_step_state(*, run_id: int, step_id: int, node_id: str, status: str) 
             "failures": 0,
             "wake_at": None,
             "error": "",
+            "uses_secrets": False,
             "started_at": None,
             "finished_at": None,
         },
@@ -66,11 +67,18 @@ def publish_step_state(*, run_id: int, step_id: int, node_id: str, status: str) 
     _after_commit([run_group(run_id)], event)
 
 
-def publish_log(*, run_id: int, node_id: str, line: str, index: int) -> None:
+def publish_log(*, run_id: int, node_id: str, line: str, index: int, uses_secrets: bool) -> None:
     """Line ``index`` (from 0) printed by a code step, sent at once. The heartbeat stores
     the lines so far every few seconds, so a page that connects late reads the earlier
-    ones from the API and places later ones by their index."""
-    event = {"type": "step.log", "node_id": node_id, "line": line, "index": index}
+    ones from the API and places later ones by their index. A viewer's socket drops the
+    line of a step that uses secrets (runtime.disclosure)."""
+    event = {
+        "type": "step.log",
+        "node_id": node_id,
+        "line": line,
+        "index": index,
+        "uses_secrets": uses_secrets,
+    }
     _Publisher.get().send(([run_group(run_id)], event))
 
 
@@ -85,6 +93,7 @@ def step_data(step: Any) -> dict[str, Any]:
         "failures": step.failures,
         "wake_at": _iso(step.wake_at),
         "error": step.error,
+        "uses_secrets": step.uses_secrets,
         "started_at": _iso(step.started_at),
         "finished_at": _iso(step.finished_at),
     }
@@ -96,6 +105,7 @@ def run_data(run: Any) -> dict[str, Any]:
         "flow_id": run.flow_id,
         "status": run.status,
         "error": run.error,
+        "uses_secrets": run.uses_secrets,
         "trigger_kind": run.trigger_kind,
         "created_at": _iso(run.created_at),
         "started_at": _iso(run.started_at),

@@ -59,7 +59,10 @@ class SecretBox(Mapping[str, str]):
 
     def __init__(self, workspace: Workspace | int):
         self.workspace_id = workspace if isinstance(workspace, int) else workspace.pk
+        # Every value to redact: secrets read, and connection passwords (params.for_step).
         self.used: dict[str, str] = {}
+        # The secrets read into values the step shapes: they make it use secrets.
+        self.read: set[str] = set()
 
     def __getitem__(self, name: str) -> str:
         if name not in self.used:
@@ -71,6 +74,7 @@ class SecretBox(Mapping[str, str]):
                     retryable=False,
                 )
             self.used[name] = secret_decrypt(row.ciphertext)
+        self.read.add(name)
         return self.used[name]
 
     def __iter__(self) -> Iterator[str]:

@@ -15,6 +15,7 @@ STARTER = '''def handler(event, context):
 
 class PythonCode(StepKind):
     type = "code.python"
+    effects = True
     label = "Python function"
     description = "Run handler(event, context) in a sandbox; what it returns is the output."
     config_schema = code_schema("python", STARTER)

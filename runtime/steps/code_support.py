@@ -45,7 +45,8 @@ def run_in_sandbox(language: str, ctx: StepContext) -> StepOutput:
     StepError("Cancelled while running", retryable=False).
     """
     secrets = {name: ctx.secrets[name] for name in ctx.config.get("secrets", [])}
-    ctx.input = _shown_input(ctx.event)
+    event = ctx.event_data()
+    ctx.input = _shown_input(event)
     timeout = max(0.1, min(ctx.node.settings.timeout_seconds, ctx.remaining()))
     limits = Limits(
         timeout_seconds=timeout,
@@ -55,7 +56,7 @@ def run_in_sandbox(language: str, ctx: StepContext) -> StepOutput:
     result = run_code(
         language,
         ctx.config["source"],
-        ctx.event,
+        event,
         ctx.info | {"secrets": secrets},
         limits=limits,
         on_log=ctx.on_log,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import smtplib
 from email.utils import getaddresses, make_msgid
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import BadHeaderError, EmailMultiAlternatives, get_connection
-from django.core.mail.utils import DNS_NAME
 from django.core.validators import validate_email
 from django.utils.html import strip_tags
 
@@ -17,6 +17,7 @@ from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput,
 
 class SendEmail(StepKind):
     type = "email.send"
+    effects = True
     label = "Send email"
     description = "Send a text and/or HTML email built from templates."
     config_schema = {
@@ -70,7 +71,7 @@ class SendEmail(StepKind):
             bcc=recipients["bcc"],
             reply_to=recipients["reply_to"],
             connection=get_connection(timeout=max(1.0, min(30.0, ctx.remaining()))),
-            headers={"Message-ID": make_msgid(domain=DNS_NAME)},
+            headers={"Message-ID": message_id(ctx.idempotency_key)},
         )
         if html:
             message.attach_alternative(html, "text/html")
@@ -102,6 +103,13 @@ class SendEmail(StepKind):
             raise StepError(f"The email has an invalid header: {exc}.", retryable=False) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise StepError(f"The mail server did not accept the email: {exc}.") from None
+
+
+def message_id(key: str) -> str:
+    """The email's Message-ID: the step's idempotency key at the public host, so a retry
+    of the step sends the same id on any worker (the machine's own name would differ)."""
+    domain = urlsplit(settings.PUBLIC_URL).hostname or "tributary.invalid"
+    return f"<{key}@{domain}>" if key else make_msgid(domain=domain)
 
 
 KIND = SendEmail()

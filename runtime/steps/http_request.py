@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -15,6 +16,8 @@ from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput,
 from runtime.steps.netguard import resolve_public
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
+# Methods with an effect worth deduplicating: they carry the step's idempotency key.
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 MAX_REDIRECTS = 5
 MAX_RESPONSE_BYTES = 5 * 1024 * 1024
 EXCERPT = 500
@@ -22,6 +25,7 @@ EXCERPT = 500
 
 class HttpRequest(StepKind):
     type = "http.request"
+    effects = True
     label = "HTTP request"
     description = "Call an API. 4xx/5xx responses fail the step with the status and body."
     config_schema = {
@@ -61,16 +65,37 @@ class HttpRequest(StepKind):
                 "title": "Fail on 4xx/5xx",
                 "default": True,
             },
+            "idempotency": {
+                "type": "boolean",
+                "title": "Send an idempotency key",
+                "default": True,
+                "description": "POST, PUT, PATCH and DELETE carry a key that is the same on "
+                "every retry of this step in this run: an API that honours it acts once.",
+            },
+            "idempotency_header": {
+                "type": "string",
+                "title": "Idempotency header",
+                "default": "Idempotency-Key",
+                "pattern": "^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,100}$",
+                "description": "The header that carries the key (a header of the same name "
+                "set above wins).",
+            },
         },
     }
+
+    def sends_key(self, config: Mapping[str, Any]) -> bool:
+        return config.get("idempotency", True) and config.get("method", "GET") in UNSAFE_METHODS
 
     def run(self, ctx: StepContext) -> StepOutput:
         method = ctx.config.get("method", "GET")
         url = ctx.render(ctx.config["url"]).strip()
         headers = {name: ctx.render(value) for name, value in ctx.config.get("headers", {}).items()}
         content, content_type = self._body(ctx)
-        if content_type and not any(h.lower() == "content-type" for h in headers):
+        if content_type and not _has(headers, "Content-Type"):
             headers["Content-Type"] = content_type
+        key_header = ctx.config.get("idempotency_header", "Idempotency-Key")
+        if self.sends_key(ctx.config) and not _has(headers, key_header):
+            headers[key_header] = ctx.idempotency_key
         ctx.input = {
             "method": method,
             "url": url,
@@ -112,6 +137,10 @@ class HttpRequest(StepKind):
                 retryable=status >= 500 or status == 429,
             )
         return {"status": status, "headers": response["headers"], "body": response["body"]}
+
+
+def _has(headers: Mapping[str, str], name: str) -> bool:
+    return any(header.lower() == name.lower() for header in headers)
 
 
 def fetch(

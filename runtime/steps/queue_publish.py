@@ -1,15 +1,15 @@
 """queue.publish: send a JSON message to an AMQP exchange, a Redis stream or channel, a
 NATS subject or an MQTT topic on a named connection, confirmed where the protocol can.
 
-The message id defaults to one derived from the run and the node, the same on every retry
-of the step: JetStream drops the duplicate of a retried publish by it, and a Tributary
+The message id defaults to the step's idempotency key, the same on every retry of the
+step: each protocol carries it where its consumers deduplicate (AMQP ``message_id``,
+JetStream ``Nats-Msg-Id``, a Redis stream field, an MQTT user property), and a Tributary
 queue trigger starts one run per id.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput, template
 from runtime.models.connections import BROKER_KINDS
@@ -27,6 +27,7 @@ MAX_MESSAGE_BYTES = 1024 * 1024
 
 class QueuePublish(StepKind):
     type = "queue.publish"
+    effects = True
     label = "Publish message"
     description = (
         "Publish a JSON message to RabbitMQ (AMQP), a Redis stream or channel, NATS or MQTT, "
@@ -85,7 +86,7 @@ class QueuePublish(StepKind):
             "message_id": template(
                 "Message id",
                 maxLength=200,
-                description="Empty: tributary-<run>-<node>, the same on every retry.",
+                description="Empty: the step's idempotency key, the same on every retry.",
             ),
             "timeout_seconds": {
                 "type": "number",
@@ -130,7 +131,7 @@ class QueuePublish(StepKind):
                 retryable=False,
             )
         headers = {key: ctx.render(value) for key, value in ctx.config.get("headers", {}).items()}
-        message_id = ctx.render(ctx.config.get("message_id", "")).strip() or _default_id(ctx.info)
+        message_id = ctx.render(ctx.config.get("message_id", "")).strip() or ctx.idempotency_key
         return PublishRequest(
             destination=destination,
             exchange=ctx.render(ctx.config.get("exchange", "")).strip(),
@@ -141,10 +142,6 @@ class QueuePublish(StepKind):
             redis_mode=ctx.config.get("redis_mode", "stream"),
             qos=ctx.config.get("qos", 1),
         )
-
-
-def _default_id(info: dict[str, Any]) -> str:
-    return f"tributary-{info.get('run_id')}-{info.get('node_id')}"
 
 
 KIND = QueuePublish()

@@ -8,6 +8,7 @@ from email import policy
 import pytest
 
 from runtime.engine.status import RunStatus
+from runtime.kinds.idempotency import idempotency_key
 from tests.conftest import Team
 from tests.factories import node
 from tests.fakes import SmtpSink
@@ -47,6 +48,9 @@ def test_it_emails_the_customer_in_text_and_html(
     # HTML templates escape what they insert.
     assert "Hi Ada &lt;3, thanks!" in message.get_body(("html",)).get_content()
     assert run.output["message_id"] == message["Message-ID"]
+    # The step's idempotency key, so a retry sends the same Message-ID from any worker.
+    key = idempotency_key(run_id=run.pk, created_at=run.created_at, node_id="mail")
+    assert message["Message-ID"].startswith(f"<{key}@")
 
 
 def test_a_bad_address_fails_without_retrying(

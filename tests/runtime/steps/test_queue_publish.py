@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from runtime.kinds.contract import StepError
+from runtime.kinds.idempotency import idempotency_key
 from tests.conftest import Team
 from tests.factories import node
 from tests.runtime.resources.connections.brokers import KINDS, Bus, bus, declare_queue
-from tests.runtime.resources.connections.databases import run_step
+from tests.runtime.resources.connections.databases import STARTED, run_step
 from tests.runtime.resources.connections.helpers import connect
 
 pytestmark = pytest.mark.django_db
@@ -46,7 +47,9 @@ def test_each_broker_confirms_and_the_output_says_what_it_returned(team: Team, p
     )
     outcome, ctx = run_step(team, step, {"id": 1001, "tenant": "acme"})
     receipt = outcome.output
-    assert receipt["message_id"] == "tributary-1-send"  # run 1, node send: stable on retries
+    # The step's idempotency key: the same on every retry of this step of this run.
+    assert receipt["message_id"] == ctx.idempotency_key
+    assert receipt["message_id"] == idempotency_key(run_id=1, created_at=STARTED, node_id="send")
     assert ctx.input["body"] == {"order": 1001, "tags": ["a", "b"]}
     assert ctx.input["headers"] == {"x-tenant": "acme"}
     expected = {

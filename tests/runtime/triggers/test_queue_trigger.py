@@ -12,6 +12,7 @@ import pytest
 
 from designer.services import flow_create, flow_publish, flow_version_save
 from runtime.engine.status import RunStatus
+from runtime.kinds.idempotency import idempotency_key
 from runtime.models import QueueDeadLetter, QueueSubscription
 from runtime.runs import run_start
 from tests.conftest import Team
@@ -93,7 +94,8 @@ def test_a_published_message_starts_a_run_with_its_body_and_metadata(
     metadata = received.input["metadata"]
     assert metadata["redelivered"] is False and metadata["connection"] == "bus"
     assert metadata["received_at"].startswith("20")
-    assert receipt["message_id"] == f"tributary-{sent.pk}-send"
+    key = idempotency_key(run_id=sent.pk, created_at=sent.created_at, node_id="send")
+    assert receipt["message_id"] == key
     if place.kind == "amqp":
         assert receipt["confirmed"] is True
         assert metadata["queue"] == place.source

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import mysql.connector
@@ -16,6 +17,7 @@ from django.db import connection as django_connection
 from designer.services import graph_validate
 from runtime.kinds.catalog import step_kind
 from runtime.kinds.contract import StepContext, StepOutput
+from runtime.kinds.idempotency import idempotency_key
 from runtime.resources.secrets import SecretBox
 from tests.conftest import Team
 from tests.runtime.helpers import chain
@@ -92,6 +94,9 @@ def customers(kind: str) -> Iterator[Table]:
         table.execute("DROP TABLE IF EXISTS {table}")
 
 
+STARTED = datetime(2026, 1, 1, tzinfo=UTC)
+
+
 def run_step(
     team: Team, step: dict[str, Any], payload: Any = None
 ) -> tuple[StepOutput, StepContext]:
@@ -102,7 +107,13 @@ def run_step(
     ctx = StepContext(
         node=node,
         event={"trigger": payload or {}, "steps": {}},
-        info={"run_id": 1, "node_id": node.id, "flow_id": 1, "attempt": 1},
+        info={
+            "run_id": 1,
+            "node_id": node.id,
+            "flow_id": 1,
+            "attempt": 1,
+            "idempotency_key": idempotency_key(run_id=1, created_at=STARTED, node_id=node.id),
+        },
         secrets=SecretBox(team.workspace.pk),
         deadline=time.monotonic() + 60,
     )
