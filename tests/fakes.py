@@ -7,6 +7,7 @@ import json
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -19,13 +20,16 @@ from aiosmtpd.controller import Controller
 class FakeApi:
     """Routes: /json, /echo, /status/<code>, /slow?seconds=, /trickle?seconds=&every=,
     /flaky/<key>?fail=N, /redirect?to=<path>, /text. Every request is counted by path and
-    recorded; a /trickle whose client hung up early is counted in ``abandoned``."""
+    recorded, and handed to ``hooks[path]`` first if there is one; a /trickle whose client
+    hung up early is counted in ``abandoned``."""
 
     port: int = 0
     hits: Counter[str] = field(default_factory=Counter)
     requests: list[dict[str, Any]] = field(default_factory=list)
     failures_left: dict[str, int] = field(default_factory=dict)
     abandoned: threading.Event = field(default_factory=threading.Event)
+    # Called with each request to a path before it is answered (a fault to inject).
+    hooks: dict[str, Callable[[dict[str, Any]], None]] = field(default_factory=dict)
 
     @property
     def url(self) -> str:
@@ -36,6 +40,7 @@ class FakeApi:
         self.requests.clear()
         self.failures_left.clear()
         self.abandoned.clear()
+        self.hooks.clear()
 
 
 def start_fake_api() -> tuple[FakeApi, ThreadingHTTPServer]:
@@ -75,6 +80,8 @@ def start_fake_api() -> tuple[FakeApi, ThreadingHTTPServer]:
                 "at": time.time(),
             }
             api.requests.append(seen)
+            if parts.path in api.hooks:
+                api.hooks[parts.path](seen)
             self._route(parts.path, query, seen)
 
         def _route(self, path: str, query: dict[str, str], seen: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from django.utils import timezone
 from designer.graph import Graph, Node, json_problem
 from runtime.engine import advance, graphs, sql
 from runtime.engine.leases import Heartbeat, lease_deadline
+from runtime.engine.reconnect import reconnecting
 from runtime.engine.record import AttemptResult, cap, record
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.kinds.catalog import step_kind
@@ -37,14 +38,13 @@ logger = logging.getLogger(__name__)
 def step_execute(step_id: int) -> None:
     """Run step ``step_id`` if it is still due; safe to call any number of times."""
     claim = uuid.uuid4()
-    if not sql.claim_step(step_id, claim, timezone.now(), lease_deadline()):
+    now = timezone.now()
+    claimed = reconnecting(
+        lambda: sql.claim_step(step_id, claim, now, lease_deadline()), doing="claiming a step"
+    )
+    if not claimed:
         return
-    step, run = sql.load_step(step_id)
-    graph = graphs.graph_of(run.version)
-    node = graph.nodes[step.node_id]
-    if run.status == RunStatus.PENDING:
-        advance.mark_started(run)
-    publish.publish_step(step, flow_id=run.flow_id)
+    step, run, graph, node = reconnecting(lambda: _load(step_id), doing="loading a step")
     if step.lost > settings.TRIBUTARY_MAX_LOST_WORKERS:
         result = AttemptResult(
             StepStatus.FAILED,
@@ -56,10 +56,22 @@ def step_execute(step_id: int) -> None:
         )
         record(step, run, claim, graph, node, result, ctx=None)
         return
-    ctx, live = _context(step, run, graph, node)
+    ctx, live = reconnecting(lambda: _context(step, run, graph, node), doing="reading inputs")
     with Heartbeat(step_id, claim, ctx.cancelled, logs=live.text):
         result = _invoke(step_kind(node.type), ctx)
-    record(step, run, claim, graph, node, result, ctx)
+        # Still under the heartbeat: if the database is away for a while, the lease must
+        # outlive the wait, or another worker would run the effect again.
+        record(step, run, claim, graph, node, result, ctx)
+
+
+def _load(step_id: int) -> tuple[StepRun, Run, Graph, Node]:
+    """The claimed step, its run and node; marks the run started (once)."""
+    step, run = sql.load_step(step_id)
+    graph = graphs.graph_of(run.version)
+    if run.status == RunStatus.PENDING:
+        advance.mark_started(run)
+    publish.publish_step(step, flow_id=run.flow_id)
+    return step, run, graph, graph.nodes[step.node_id]
 
 
 class _LiveLog:

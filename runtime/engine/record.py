@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from designer.graph import Graph, Node
 from runtime.engine import advance, planner, sql
+from runtime.engine.reconnect import reconnecting
 from runtime.engine.status import StepStatus
 from runtime.kinds.contract import StepContext
 from runtime.live import publish
@@ -54,7 +55,9 @@ def record(
     ctx: StepContext | None,
 ) -> None:
     """Store ``result`` as the step's new state and advance or end the run, if the step
-    still belongs to ``claim``. Takes the run's row lock; publishes after commit."""
+    still belongs to ``claim``. Takes the run's row lock; publishes after commit. A lost
+    database connection is survived (runtime.engine.reconnect): the step is recorded once,
+    not left to its lease and run again."""
     used = ctx.secrets.used if ctx is not None and isinstance(ctx.secrets, SecretBox) else {}
     target, fields = _outcome_fields(step, node, result, used)
     if ctx is not None:
@@ -62,11 +65,27 @@ def record(
         fields["logs"] = cap(redact("\n".join(ctx.logs), used))
         # Sticky: what an earlier attempt stored (an error, a log) may stay shown.
         fields["uses_secrets"] = step.uses_secrets or ctx.uses_secrets()
+    reconnecting(
+        lambda: _store(step, run, claim, graph, node, target, fields), doing="recording a step"
+    )
+
+
+def _store(
+    step: StepRun,
+    run: Run,
+    claim: uuid.UUID,
+    graph: Graph,
+    node: Node,
+    target: StepStatus,
+    fields: dict[str, Any],
+) -> None:
+    """The transaction of ``record``; may run again after a lost connection, so it sets
+    the same values each time and reads anything else from the locked run."""
     with transaction.atomic():
         sql.lock_run(run)
         mine = [step.pk, sql.prep(_CLAIM, claim)]
         if not sql.step_transition(target, fields, "id = %s AND claim = %s", mine):
-            return  # cancelled meanwhile, or taken over after our lease expired
+            return  # cancelled meanwhile, taken over after our lease expired, or recorded
         for name, value in fields.items():  # what the row now holds, without re-reading it
             setattr(step, name, value)
         step.status = target

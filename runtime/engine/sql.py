@@ -257,18 +257,18 @@ def load_step(step_id: int) -> tuple[StepRun, Run]:
     return step, run
 
 
-_LOCK_FIELDS = [column(Run, name) for name in ("status", "error", "finished_at")]
+_LOCK_FIELDS = [column(Run, name) for name in ("status", "error", "finished_at", "uses_secrets")]
 
 
 def lock_run(run: Run) -> None:
     """Take the run's row lock, which serializes every advance of this run, and refresh
     what may have changed meanwhile (a cancel)."""
     (row,) = fetch(
-        f"SELECT status, error, finished_at FROM {RUNS} WHERE id = %s" + for_update(),
+        f"SELECT status, error, finished_at, uses_secrets FROM {RUNS} WHERE id = %s" + for_update(),
         [run.pk],
         _LOCK_FIELDS,
     )
-    run.status, run.error, run.finished_at = row
+    run.status, run.error, run.finished_at, run.uses_secrets = row
 
 
 # ---------------------------------------------------------------------------------------
