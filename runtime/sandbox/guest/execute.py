@@ -66,6 +66,17 @@ def _one_line(exc: BaseException) -> str:
     return f"{name}: {text[0][:1000]}" if text else name
 
 
+class Context(dict):
+    """The handler's context: a dict whose keys also read as attributes, so
+    ``context.idempotency_key`` works as it does in JavaScript."""
+
+    def __getattr__(self, name: str) -> object:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"context has no {name!r}") from None
+
+
 def _call_handler(source: str, event: object, context: object) -> object:
     import collections.abc
     import linecache
@@ -121,7 +132,7 @@ def run_user_code(limits: dict[str, int], packages: str, guest_dir: str) -> None
         sys.path.append(packages)
     sys.meta_path.append(Unavailable())
     try:
-        value = _call_handler(request["source"], request["event"], request["context"])
+        value = _call_handler(request["source"], request["event"], Context(request["context"]))
     except MemoryError:
         _write_result(b"M", "")
         return

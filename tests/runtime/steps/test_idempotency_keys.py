@@ -79,7 +79,24 @@ def test_which_requests_carry_a_key_and_in_which_header(
 
 
 def test_code_steps_read_the_key_from_their_context(team: Team, stack: Stack) -> None:
-    source = "def handler(event, context):\n    return context['idempotency_key']\n"
-    run = wait_for_run(start(team, chain(node("code", "code.python", source=source))))
+    python = (
+        "def handler(event, context):\n    return [context.idempotency_key, context['attempt']]\n"
+    )
+    javascript = (
+        "export function handler(event, context) {\n"
+        "  return [context.idempotency_key, event.steps.py[0]];\n"
+        "}\n"
+    )
+    run = wait_for_run(
+        start(
+            team,
+            chain(
+                node("py", "code.python", source=python),
+                node("js", "code.javascript", source=javascript),
+            ),
+        )
+    )
     assert run.status == RunStatus.SUCCEEDED, run.error
-    assert run.output == key_of(run, "code")
+    outputs = {step.node_id: step.output for step in run.steps.all()}
+    assert outputs["py"] == [key_of(run, "py"), 1]
+    assert outputs["js"] == [key_of(run, "js"), key_of(run, "py")]
