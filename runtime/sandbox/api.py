@@ -114,6 +114,12 @@ def _probe_bwrap(config: SandboxConfig) -> tuple[str | None, str]:
     return path, ""
 
 
+# Without bubblewrap, only the launcher's own PID namespace holds what Node starts.
+_NODE_CHILDREN_LEAK = (
+    " Programs a JavaScript step starts in a session of their own can outlive the step."
+)
+
+
 def sandbox_report(sandbox: Sandbox) -> dict[str, Any]:
     config = sandbox.config
     warnings = []
@@ -144,6 +150,7 @@ def sandbox_report(sandbox: Sandbox) -> dict[str, Any]:
             "The kernel refused nested user namespaces: Python executions share the "
             "zygote's /tmp mount (each gets a private directory) and leftover processes are "
             "swept by the zygote instead of dying with a PID namespace."
+            + ("" if sandbox.bwrap else _NODE_CHILDREN_LEAK)
         )
     return {
         "bubblewrap": sandbox.bwrap is not None,

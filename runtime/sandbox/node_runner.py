@@ -76,8 +76,9 @@ def spawn_node(
 ) -> NodeProcess:
     """Start one Node sandbox and wait until its runner is loaded and reading stdin.
 
-    Node is started by the guest launcher, which sets the rlimits (and, without bubblewrap,
-    loads the seccomp filter) and then execs it.
+    Node is started by the guest launcher (``guest/launcher.py``), which sets the rlimits
+    and execs it; without bubblewrap it also loads the seccomp filter and, where the kernel
+    allows, gives Node a PID namespace of its own, so that Node's children die with it.
     """
     req_r, req_w = os.pipe2(os.O_CLOEXEC)
     log_r, log_w = os.pipe2(os.O_CLOEXEC)
@@ -94,9 +95,10 @@ def spawn_node(
         "rlimits": limits.rlimits(),
         "env": {"UV_THREADPOOL_SIZE": str(UV_THREADPOOL_SIZE)},
         "bwrap": bool(bwrap),
+        "namespaces": config.per_execution_namespaces,
         "self_filter_fd": None if bwrap else strict,
     }
-    command = [config.python, "-I", "-S", "-B", f"{guest}/zygote.py", json.dumps(launcher)]
+    command = [config.python, "-I", "-S", "-B", f"{guest}/launcher.py", json.dumps(launcher)]
     if bwrap:
         modules = f"{RUNNER_MOUNT}/{config.node_modules_dir.relative_to(config.runner_dir)}"
         command = bwrap_command(

@@ -85,12 +85,8 @@ def _kept_flags(path: str) -> int:
 
 def enter_namespaces(limits: dict[str, int], in_bwrap: bool) -> bool:
     """Give this process (C1) its own user, mount and PID namespaces. False if unsupported."""
-    uid, gid = os.getuid(), os.getgid()
-    if libc.unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) != 0:
+    if not _unshare_mapped(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID):
         return False
-    Path("/proc/self/setgroups").write_text("deny")
-    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
-    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
     _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
     private = MS_NOSUID | MS_NODEV
     _mount("tmpfs", TMP, "tmpfs", private, f"size={max(limits['tmp_mb'], 1)}m,mode=1777")
@@ -102,6 +98,23 @@ def enter_namespaces(limits: dict[str, int], in_bwrap: bool) -> bool:
     # The zygote's /proc would list (and expose the memory of) concurrent executions; a
     # fresh procfs cannot be mounted in a nested user namespace, so hide it entirely.
     _mount("tmpfs", "/proc", "tmpfs", MS_RDONLY | private | MS_NOEXEC, "size=4k,mode=555")
+    return True
+
+
+def enter_user_and_pid_namespaces() -> bool:
+    """Give this process's future children their own PID namespace (its first child is its
+    PID 1), in a user namespace of their own. False if the kernel refuses."""
+    return _unshare_mapped(CLONE_NEWUSER | CLONE_NEWPID)
+
+
+def _unshare_mapped(flags: int) -> bool:
+    """unshare(flags), CLONE_NEWUSER among them, keeping our own uid and gid inside."""
+    uid, gid = os.getuid(), os.getgid()
+    if libc.unshare(flags) != 0:
+        return False
+    Path("/proc/self/setgroups").write_text("deny")
+    Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+    Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
     return True
 
 

@@ -255,10 +255,6 @@ def main() -> None:
     global STRICT_FILTER
     if CONFIG.get("self_filter_fd") is not None:  # no bubblewrap: filter ourselves
         isolation.load_seccomp(_read_fd(CONFIG["self_filter_fd"]))
-    if CONFIG.get("exec"):  # launcher mode (Node): limits (and filter, if no bwrap), exec
-        isolation.set_named_limits(CONFIG["rlimits"], per_uid=not CONFIG["bwrap"])
-        os.environ.update(CONFIG.get("env", {}))
-        os.execv(CONFIG["exec"][0], CONFIG["exec"])  # noqa: S606 - fixed argv from the host
     if CONFIG.get("strict_fd") is not None:
         STRICT_FILTER = _read_fd(CONFIG["strict_fd"])
     # Without per-execution PID namespaces, orphans must come back to us to be killed.

