@@ -129,6 +129,10 @@ class Kind:
     description: ClassVar[str] = ""
     config_schema: ClassVar[dict[str, Any]] = {"type": "object", "additionalProperties": False}
     handles: ClassVar[tuple[str, ...]] = ()
+    # What a run of this kind produces, as an example value: the designer offers its fields
+    # for completion ({{ event.steps.<id>.status }}) before any test run has shown the real
+    # output. None when the shape depends on what the user writes (code, a transform).
+    output_example: ClassVar[Any] = None
 
     def check(self, nodes: Sequence[Node], graph: Graph) -> Iterable[Problem]:
         for node in nodes:
@@ -148,6 +152,7 @@ class Kind:
             "description": self.description,
             "handles": list(self.handles),
             "config_schema": self.config_schema,
+            "output_example": self.output_example,
         }
 
 

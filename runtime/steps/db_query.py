@@ -31,6 +31,7 @@ class DbQuery(StepKind):
         "Run one SQL statement on a PostgreSQL or MySQL/MariaDB connection; rows are the "
         "output. Read-only unless the connection allows writes."
     )
+    output_example = {"rows": [{"id": 1}], "row_count": 1, "truncated": False, "columns": ["id"]}
     config_schema = {
         "type": "object",
         "additionalProperties": False,

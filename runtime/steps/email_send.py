@@ -20,6 +20,11 @@ class SendEmail(StepKind):
     effects = True
     label = "Send email"
     description = "Send a text and/or HTML email built from templates."
+    output_example = {
+        "to": ["ada@example.com"],
+        "subject": "Your order",
+        "message_id": "<9b2f6c1e-3a8d-5f4b-8c2e-7d1a0b9e4f36@tributary.example>",
+    }
     config_schema = {
         "type": "object",
         "additionalProperties": False,

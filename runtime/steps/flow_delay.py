@@ -16,6 +16,7 @@ class Delay(StepKind):
     type = "flow.delay"
     label = "Delay"
     description = "Wait a number of seconds, or until a time taken from the event."
+    output_example = {"waited_until": "2026-01-01T09:00:00+00:00"}
     config_schema = {
         "type": "object",
         "additionalProperties": False,

@@ -28,6 +28,7 @@ class HttpRequest(StepKind):
     effects = True
     label = "HTTP request"
     description = "Call an API. 4xx/5xx responses fail the step with the status and body."
+    output_example = {"status": 200, "headers": {"content-type": "application/json"}, "body": {}}
     config_schema = {
         "type": "object",
         "additionalProperties": False,

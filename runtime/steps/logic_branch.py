@@ -8,6 +8,7 @@ class Branch(StepKind):
     label = "Branch"
     description = "Route the run down the true or false path by a condition."
     handles = ("true", "false")
+    output_example = {"result": True}
     config_schema = {
         "type": "object",
         "additionalProperties": False,

@@ -33,6 +33,8 @@ class QueuePublish(StepKind):
         "Publish a JSON message to RabbitMQ (AMQP), a Redis stream or channel, NATS or MQTT, "
         "with the broker's confirmation where it gives one."
     )
+    # The receipt's other fields depend on the broker (stream id, JetStream sequence...).
+    output_example = {"message_id": "9b2f6c1e-3a8d-5f4b-8c2e-7d1a0b9e4f36"}
     config_schema = {
         "type": "object",
         "additionalProperties": False,

@@ -29,6 +29,11 @@ class EventTrigger(TriggerKind):
     type = "trigger.event"
     label = "Platform event"
     description = "Start the flow when an event such as order.created is emitted."
+    output_example = {
+        "type": "order.created",
+        "payload": {},
+        "emitted_at": "2026-01-01T09:00:00+00:00",
+    }
     config_schema = {
         "type": "object",
         "additionalProperties": False,

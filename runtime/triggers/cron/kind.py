@@ -27,6 +27,12 @@ class CronTrigger(TriggerKind):
     type = "trigger.cron"
     label = "Schedule"
     description = "Start the flow on a schedule, e.g. every night at 02:00."
+    output_example = {
+        "scheduled_for": "2026-01-01T09:00:00+00:00",
+        "fired_at": "2026-01-01T09:00:01+00:00",
+        "expression": "0 9 * * *",
+        "timezone": "UTC",
+    }
     config_schema = {
         "type": "object",
         "additionalProperties": False,

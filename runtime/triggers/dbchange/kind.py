@@ -31,6 +31,14 @@ class DatabaseChangeTrigger(TriggerKind):
     type = "trigger.dbchange"
     label = "Database change"
     description = "Start the flow when rows change in a PostgreSQL table."
+    output_example = {
+        "table": "orders",
+        "operation": "insert",
+        "new": {"id": 1},
+        "old": None,
+        "changed_columns": [],
+        "changed_at": "2026-01-01T09:00:00+00:00",
+    }
     config_schema = {
         "type": "object",
         "additionalProperties": False,

@@ -36,6 +36,17 @@ class QueueTrigger(TriggerKind):
         "Start the flow for every message on a RabbitMQ queue, Redis stream, NATS subject "
         "(JetStream) or MQTT topic."
     )
+    output_example = {
+        "body": {},
+        "headers": {},
+        "metadata": {
+            "connection": "bus",
+            "message_id": "m-1",
+            "redelivered": False,
+            "received_at": "2026-01-01T09:00:00+00:00",
+            "size": 2,
+        },
+    }
     config_schema = {
         "type": "object",
         "additionalProperties": False,

@@ -28,6 +28,15 @@ class WebhookTrigger(TriggerKind):
     type = "trigger.webhook"
     label = "Webhook"
     description = "Start the flow when something calls this flow's URL."
+    # What endpoint.py hands a run: the request, with the body parsed by its content type.
+    output_example = {
+        "method": "POST",
+        "path": "/hooks/token",
+        "query": {},
+        "headers": {"content-type": "application/json"},
+        "body": {},
+        "body_size": 2,
+    }
     config_schema = {
         "type": "object",
         "additionalProperties": False,

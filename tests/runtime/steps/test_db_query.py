@@ -11,6 +11,7 @@ import pytest
 
 from runtime.engine.status import RunStatus
 from runtime.kinds.contract import StepError
+from runtime.steps import db_query
 from tests.conftest import Team
 from tests.factories import node
 from tests.runtime.helpers import chain, start
@@ -52,6 +53,7 @@ def test_it_returns_rows_as_objects_with_bound_parameters(team: Team, table: Tab
     assert isinstance(rows[0]["created"], str) and rows[0]["created"][:2] == "20"
     assert outcome.output["row_count"] == 2 and outcome.output["truncated"] is False
     assert outcome.output["columns"] == ["id", "name", "balance", "created"]
+    assert set(outcome.output) == set(db_query.KIND.output_example)  # offered before a run
     assert ctx.input["parameters"] == ["bob@example.com", 3]  # "{{ x }}" kept the number
 
 

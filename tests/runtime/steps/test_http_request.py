@@ -7,6 +7,7 @@ from pytest_django.fixtures import Settings as SettingsWrapper
 
 from runtime.engine.status import RunStatus
 from runtime.kinds.contract import StepError
+from runtime.steps import http_request
 from runtime.steps.netguard import resolve_public
 from tests.conftest import Team
 from tests.factories import node
@@ -42,6 +43,7 @@ def test_it_sends_templated_requests_and_returns_json(
     assert body["headers"]["Content-Type"] == "application/json"
     assert body["body"] == '{"email": "ada@example.com", "n": 42}'
     assert run.output["status"] == 200
+    assert set(run.output) == set(http_request.KIND.output_example)  # offered before a run
     assert run.steps.get(node_id="call").input["url"].endswith("/echo?order=42")
 
 

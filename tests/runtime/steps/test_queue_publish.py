@@ -11,6 +11,7 @@ import pytest
 
 from runtime.kinds.contract import StepError
 from runtime.kinds.idempotency import idempotency_key
+from runtime.steps import queue_publish
 from tests.conftest import Team
 from tests.factories import node
 from tests.runtime.resources.connections.brokers import KINDS, Bus, bus, declare_queue
@@ -50,6 +51,7 @@ def test_each_broker_confirms_and_the_output_says_what_it_returned(team: Team, p
     # The step's idempotency key: the same on every retry of this step of this run.
     assert receipt["message_id"] == ctx.idempotency_key
     assert receipt["message_id"] == idempotency_key(run_id=1, created_at=STARTED, node_id="send")
+    assert set(queue_publish.KIND.output_example) <= set(receipt)  # offered before a run
     assert ctx.input["body"] == {"order": 1001, "tags": ["a", "b"]}
     assert ctx.input["headers"] == {"x-tenant": "acme"}
     expected = {

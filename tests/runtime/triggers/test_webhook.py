@@ -41,6 +41,7 @@ def test_a_post_starts_a_run_with_the_request_as_payload(team: Team, web: Web) -
     )
     assert payload["query"] == {"source": "shop", "tag": ["a", "b"]}
     assert payload["headers"]["x-shop"] == "demo"
+    assert set(payload) == set(webhook.KIND.output_example)  # offered before a test
     assert "cookie" not in payload["headers"] and "authorization" not in payload["headers"]
     assert (run.trigger_kind, run.version_id) == ("webhook", flow.live_version_id)
     assert wait_for_run(run).output == 1001
