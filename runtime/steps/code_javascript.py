@@ -1,6 +1,7 @@
 """code.javascript: an exported ``handler(event, context)`` (async allowed) run on Node."""
 
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Iterable, Sequence
@@ -8,7 +9,7 @@ from pathlib import Path
 
 from designer.graph import Graph, Node, Problem
 from runtime.kinds.contract import StepContext, StepKind, StepOutput
-from runtime.steps.code_support import code_schema, run_in_sandbox
+from runtime.steps.code_support import CodeProblem, code_schema, run_in_sandbox
 
 STARTER = """export async function handler(event, context) {
   // event.trigger is the trigger's payload; event.steps["<id>"] an upstream output.
@@ -32,7 +33,7 @@ class JavaScriptCode(StepKind):
             nodes, syntax_problems([n.config["source"] for n in nodes]), strict=True
         ):
             if problem is None and "handler" not in node.config["source"]:
-                problem = "Export a function: export async function handler(event, context)."
+                problem = NO_HANDLER
             if problem:
                 yield Problem(problem, node=node.id, field="config.source")
 
@@ -41,14 +42,16 @@ class JavaScriptCode(StepKind):
 
 
 def syntax_problems(sources: list[str]) -> list[str | None]:
-    """For each ES module source, its SyntaxError message or None. Compiles, never runs."""
+    """For each ES module source, why it does not compile (saying where) or None.
+
+    One Node process compiles them all; only a source that fails is compiled again on its
+    own by code_problems, which is what learns the line and column (Node keeps them out of
+    the SyntaxError a script can catch)."""
     if not sources:
         return []
     node = shutil.which("node")
     if node is None:
-        return ["JavaScript cannot be checked: Node.js is not installed on the server."] * len(
-            sources
-        )
+        return [NO_NODE] * len(sources)
     try:
         completed = subprocess.run(  # noqa: S603 - fixed argv; the sources go through stdin
             [node, "--experimental-vm-modules", "--no-warnings", str(SYNTAX_CHECK)],
@@ -62,7 +65,57 @@ def syntax_problems(sources: list[str]) -> list[str | None]:
         results = json.loads(completed.stdout)
     except (subprocess.SubprocessError, ValueError, OSError) as exc:
         return [f"JavaScript could not be checked ({exc.__class__.__name__})."] * len(sources)
-    return [str(result) if result is not None else None for result in results]
+    return [
+        None if result is None else _located(source, str(result))
+        for source, result in zip(sources, results, strict=True)
+    ]
 
+
+def code_problems(source: str) -> list[CodeProblem]:
+    """What keeps ``source`` (an ES module) from running, with where. ``node --check``
+    compiles it without running anything: a fresh process, no environment, no network
+    use, a short timeout. It reports the spot as the source line with a caret under it."""
+    node = shutil.which("node")
+    if node is None:
+        return [CodeProblem(1, 1, NO_NODE)]
+    try:
+        completed = subprocess.run(  # noqa: S603 - fixed argv; the source goes through stdin
+            [node, "--no-warnings", "--input-type=module", "--check"],
+            input=source,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            env={},
+            check=False,
+        )
+    except (subprocess.SubprocessError, OSError) as exc:
+        return [CodeProblem(1, 1, f"JavaScript could not be checked ({exc.__class__.__name__}).")]
+    if completed.returncode == 0:
+        return [] if "handler" in source else [CodeProblem(1, 1, NO_HANDLER)]
+    return [_caret_problem(completed.stderr)]
+
+
+def _caret_problem(stderr: str) -> CodeProblem:
+    """Read Node's report: "[stdin]:LINE", the line, a caret line, then "SyntaxError: ..."."""
+    lines = stderr.splitlines()
+    where = re.match(r"^\[stdin\]:(\d+)$", lines[0]) if lines else None
+    line = int(where.group(1)) if where else 1
+    caret = lines[2] if where and len(lines) > 2 else ""
+    # At the end of the input Node prints no caret, only the spaces leading to it.
+    column = caret.index("^") + 1 if "^" in caret else len(caret) + 1
+    error = next((text for text in lines if re.match(r"^[A-Za-z]*Error: ", text)), "")
+    name, _, message = error.partition(": ")
+    if not message:
+        return CodeProblem(1, 1, "JavaScript could not be checked (no error report).")
+    return CodeProblem(line, column, message, name)
+
+
+def _located(source: str, message: str) -> str:
+    problems = code_problems(source)
+    return str(problems[0]) if problems and problems[0].error else message
+
+
+NO_HANDLER = "Export a function: export async function handler(event, context)."
+NO_NODE = "JavaScript cannot be checked: Node.js is not installed on the server."
 
 KIND = JavaScriptCode()

@@ -4,12 +4,33 @@ turning each sandbox outcome into an output or a failure the user can read."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from runtime.kinds.contract import StepContext, StepError, StepOutput, code
 from runtime.sandbox import Ending, Limits, run_code
 
 MAX_INPUT_SHOWN = 256 * 1024
+MAX_SOURCE_CHARS = 256 * 1024  # the code field's maxLength
+
+
+@dataclass(frozen=True)
+class CodeProblem:
+    """Why a code step's source cannot run, and where (1-based line and column): the
+    designer marks the spot while the user types, and Save says the same sentence."""
+
+    line: int
+    column: int
+    message: str
+    error: str = ""  # "SyntaxError", "IndentationError"...; empty for a missing handler
+
+    def __str__(self) -> str:
+        if not self.error:
+            return self.message
+        return f"{self.error} on line {self.line}, column {self.column}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "column": self.column, "message": str(self)}
 
 
 def code_schema(language: str, starter: str) -> dict[str, Any]:
