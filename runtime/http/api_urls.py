@@ -1,6 +1,6 @@
 from django.urls import path
 
-from runtime.http import api_connections, api_runs, api_secrets, api_triggers
+from runtime.http import api_connections, api_editor, api_runs, api_secrets, api_triggers
 
 urlpatterns = [
     path("flows/<int:flow_id>/runs/", api_runs.FlowRunStart.as_view(), name="api-flow-runs"),
@@ -24,6 +24,8 @@ urlpatterns = [
         api_triggers.WebhookListen.as_view(),
         name="api-webhook-listen",
     ),
+    path("flows/<int:flow_id>/preview/", api_editor.TemplatePreview.as_view(), name="api-preview"),
+    path("flows/<int:flow_id>/check-code/", api_editor.CodeCheck.as_view(), name="api-check-code"),
     path("cron/preview/", api_triggers.CronPreview.as_view(), name="api-cron-preview"),
     path("events/", api_triggers.EventEmit.as_view(), name="api-events"),
     path("secrets/", api_secrets.SecretList.as_view(), name="api-secrets"),
