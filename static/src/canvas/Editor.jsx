@@ -17,11 +17,12 @@ import { useHistory } from "./history.js";
 import { draftClear, draftLoad, draftStore } from "./drafts.js";
 import { watchRun } from "./runWatcher.js";
 import { retryOf } from "./retry.js";
-import { templatePaths } from "./templatePaths.js";
+import { useAssist } from "./assist.js";
+import { useConnectRefusal } from "./ConnectRefusal.jsx";
 import { useTestPayload } from "./testPayload.js";
 import { useClipboard, useEditorKeys } from "./keys.js";
 import {
-  NODE_HEIGHT, NODE_WIDTH, ancestors, edgeId, fromFlow, layout, needsLayout, renameNode, toFlow, wouldCycle,
+  NODE_HEIGHT, NODE_WIDTH, connectionRefusal, edgeId, fromFlow, layout, needsLayout, renameNode, toFlow,
 } from "./graph.js";
 import { minimapColor } from "./minimap.js";
 
@@ -151,10 +152,9 @@ function EditorInner({ boot }) {
 
   const isValidConnection = useCallback((connection) => {
     const { nodes: ns, edges: es } = state.current;
-    const target = ns.find((n) => n.id === connection.target);
-    if (!target || target.data.kind.startsWith("trigger.")) return false;
-    return !wouldCycle(connection.source, connection.target, es);
+    return ns.some((n) => n.id === connection.target) && !connectionRefusal(connection, ns, es);
   }, []);
+  const { onConnectEnd, refusal } = useConnectRefusal(state, wrapper);
 
   const editTimer = useRef({ id: null, at: 0 });
   const updateNodeData = useCallback((nodeId, change) => {
@@ -334,7 +334,8 @@ function EditorInner({ boot }) {
   const displayNodes = useMemo(() => nodes.map((node) => ({
     ...node,
     data: { ...node.data, label: kinds?.[node.data.kind]?.label, handles: kinds?.[node.data.kind]?.handles,
-            status: steps[node.id]?.status, retry: retryOf(steps[node.id]), problems: problems.byNode[node.id] },
+            status: steps[node.id]?.status, retry: retryOf(steps[node.id]), problems: problems.byNode[node.id],
+            error: steps[node.id]?.status === "failed" ? steps[node.id].error : undefined },
   })), [nodes, kinds, steps, problems]);
 
   // While a run is shown, the edges into running steps move.
@@ -342,18 +343,14 @@ function EditorInner({ boot }) {
     ["queued", "running", "waiting"].includes(steps[edge.target]?.status) ? { ...edge, animated: true } : edge))
     : edges), [edges, run, steps]);
 
+  const { completions, assist } = useAssist({ flowId, readOnly, single, nodes, edges, kinds, steps, test, state, connect });
   const panelContext = useMemo(() => {
     if (!single) return null;
-    const upstream = ancestors(single.id, edges).filter((id) => {
-      const node = nodes.find((n) => n.id === id);
-      return node && !node.data.kind.startsWith("trigger.");
-    });
-    const outputs = Object.fromEntries(Object.entries(steps).map(([id, s]) => [id, s.output]));
     return {
       readOnly, secrets, connections, nodeIds: nodes.map((n) => n.id).filter((id) => id !== single.id),
-      paths: templatePaths({ sample: test.sample(), upstream, outputs }),
+      completions, assist,
     };
-  }, [single, edges, nodes, steps, readOnly, secrets, connections, test]);
+  }, [single, nodes, readOnly, secrets, connections, completions, assist]);
 
   if (kindsProblem) return <p className="error">The step catalog could not be loaded: {kindsProblem}</p>;
 
@@ -372,7 +369,7 @@ function EditorInner({ boot }) {
           {kinds ? (
             <ReactFlow nodes={displayNodes} edges={displayEdges} nodeTypes={nodeTypes}
               onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={connect}
-              isValidConnection={isValidConnection} onBeforeDelete={onBeforeDelete}
+              isValidConnection={isValidConnection} onConnectEnd={onConnectEnd} onBeforeDelete={onBeforeDelete}
               onNodeDragStart={() => history.snapshot()}
               nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
               deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]}
@@ -383,6 +380,7 @@ function EditorInner({ boot }) {
               <MiniMap pannable zoomable nodeColor={minimapColor} nodeStrokeWidth={3} ariaLabel="Mini map" />
             </ReactFlow>
           ) : <p className="muted tb-loading">Loading the step catalog…</p>}
+          {refusal}
         </div>
         <SidePanel tab={tab} setTab={setTab} single={single} selected={selected} kinds={kinds} boot={boot}
           problems={problems} panelContext={panelContext} steps={steps} nodes={nodes} edges={edges}

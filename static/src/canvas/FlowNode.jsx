@@ -16,7 +16,14 @@ function StatusLabel({ status, retry }) {
   );
 }
 
-// One node on the canvas: its kind, its name and id, its run status or problems, and a
+// A failed step's message on its node: the first line, cut to fit; the whole in the title.
+const ERROR_CHARS = 90;
+function shortError(message) {
+  const line = message.split("\n")[0];
+  return line.length > ERROR_CHARS ? `${line.slice(0, ERROR_CHARS - 1)}…` : line;
+}
+
+// One node on the canvas: its kind, its name and id, its run status (and error) or problems, and a
 // handle per output (a branch has "true" and "false"; triggers have no input).
 function FlowNodeView({ id, data, selected }) {
   const trigger = data.kind.startsWith("trigger.");
@@ -33,6 +40,7 @@ function FlowNodeView({ id, data, selected }) {
       <div className="tb-name">{data.name}</div>
       <div className="tb-id">{id}</div>
       {data.status && <StatusLabel status={data.status} retry={data.retry} />}
+      {data.error && <div className="tb-node-error" title={data.error}>{shortError(data.error)}</div>}
       {data.diff && <div className="tb-diff-label">{data.diff}{data.changedFields?.length ? `: ${data.changedFields.join(", ")}` : ""}</div>}
       {problems.length > 0 && (
         <div className="tb-problem" role="alert">

@@ -33,6 +33,11 @@ export function NodePanel({ node, kind, settingsSchema, problems, context, onCha
         </div>
         {!readOnly && <button type="button" className="tb-danger" onClick={onDelete}>Delete node</button>}
       </div>
+      {step?.status === "failed" && step.error && (
+        <div className="tb-step-failure" role="alert" data-testid="step-failure">
+          <strong>This step failed:</strong> <span>{step.error}</span>
+        </div>
+      )}
       {kind?.description && <p className="muted">{kind.description}</p>}
       {errors.other.length > 0 && (
         <ul className="tb-node-errors" role="alert">{errors.other.map((m) => <li key={m}>{m}</li>)}</ul>

@@ -77,6 +77,7 @@ function Widget({ widget, title, id, schema, value, onChange, context, invalid, 
     case "code":
       return <CodeEditor id={id} code language={schema["x-language"]} value={value ?? ""} invalid={invalid}
         label={`${title} (${schema["x-language"]})`} readOnly={disabled}
+        check={context.assist?.checkCode && ((text) => context.assist.checkCode(schema["x-language"], text))}
         onChange={(text) => onChange(text === "" ? undefined : text)} />;
     case "json":
       return <JsonField id={id} value={value} onChange={onChange} label={title} readOnly={disabled} invalid={invalid} />;
@@ -142,8 +143,9 @@ function Widget({ widget, title, id, schema, value, onChange, context, invalid, 
       );
     default:
       if (template || expression || widget === "textarea") {
-        return <TemplateInput id={id} value={value} multiline={widget === "textarea"} paths={context.paths}
-          expression={Boolean(expression)} disabled={disabled} invalid={invalid} describedBy={describedBy}
+        return <TemplateInput id={id} value={value} multiline={widget === "textarea"} completions={context.completions}
+          expression={Boolean(expression)} html={schema["x-template"] === "html"} assist={context.assist}
+          disabled={disabled} invalid={invalid} describedBy={describedBy}
           placeholder={hint(schema)} onChange={(text) => onChange(text === "" ? undefined : text)} />;
       }
       return <input {...textProps} value={value ?? ""} placeholder={hint(schema)}
@@ -187,7 +189,8 @@ function KeyValue({ id, value, onChange, schema, context, disabled }) {
           <input aria-label={`Name ${index + 1}`} value={key} disabled={disabled} placeholder="Name"
             onChange={(e) => update(rows.map((row, i) => (i === index ? [e.target.value, row[1]] : row)))} />
           {valueSchema["x-template"]
-            ? <TemplateInput value={item} paths={context.paths} disabled={disabled} placeholder="Value"
+            ? <TemplateInput value={item} completions={context.completions} assist={context.assist}
+                disabled={disabled} placeholder="Value" label={`Value ${index + 1}`}
                 onChange={(text) => update(rows.map((row, i) => (i === index ? [row[0], text] : row)))} />
             : <input aria-label={`Value ${index + 1}`} value={item} disabled={disabled} placeholder="Value"
                 onChange={(e) => update(rows.map((row, i) => (i === index ? [row[0], e.target.value] : row)))} />}

@@ -10,13 +10,35 @@ import {
   bracketMatching, defaultHighlightStyle, indentOnInput, syntaxHighlighting,
 } from "@codemirror/language";
 import { closeBrackets, closeBracketsKeymap } from "@codemirror/autocomplete";
+import { linter, lintGutter } from "@codemirror/lint";
 import { python } from "@codemirror/lang-python";
 import { javascript } from "@codemirror/lang-javascript";
 import { json } from "@codemirror/lang-json";
 
 const LANGUAGES = { python: () => python(), javascript: () => javascript(), json: () => json() };
+const CHECK_DELAY_MS = 500;
 
-export function createEditor(parent, { value, language, onChange, readOnly, label, placeholder, code }) {
+// Problems as {line, column, message} (1-based) become diagnostics: a mark in the gutter
+// and under the spot. A column past the end of its line marks the line's end.
+export function diagnosticsFor(doc, problems) {
+  return problems.map(({ line, column, message }) => {
+    const at = doc.line(Math.min(Math.max(1, line), doc.lines));
+    const from = Math.min(at.from + Math.max(0, column - 1), at.to);
+    return { from, to: Math.min(from + 1, at.to), severity: "error", message };
+  });
+}
+
+// `check(text)` answers problems for the whole text; CodeMirror calls it after a pause in
+// typing, and again after each later change.
+function checking(check) {
+  return [
+    lintGutter(),
+    linter(async (view) => diagnosticsFor(view.state.doc, await check(view.state.doc.toString())),
+      { delay: CHECK_DELAY_MS }),
+  ];
+}
+
+export function createEditor(parent, { value, language, onChange, readOnly, label, placeholder, code, check }) {
   const extensions = [
     lineNumbers(),
     highlightActiveLineGutter(),
@@ -41,6 +63,7 @@ export function createEditor(parent, { value, language, onChange, readOnly, labe
   if (code) extensions.push(closeBrackets());
   if (placeholder) extensions.push(placeholderExt(placeholder));
   if (LANGUAGES[language]) extensions.push(LANGUAGES[language]());
+  if (check && !readOnly) extensions.push(checking(check));
   const view = new EditorView({ parent, state: EditorState.create({ doc: value || "", extensions }) });
   return {
     view,

@@ -110,6 +110,23 @@ export function wouldCycle(source, target, edges) {
   return source === target || ancestors(source, edges).includes(target);
 }
 
+// Why an edge source -> target cannot be added, in the user's words, or null when it can.
+// The canvas shows it where the drag ended; the same rules decide what may be dropped.
+export function connectionRefusal({ source, target, sourceHandle = null }, nodes, edges) {
+  const targetNode = nodes.find((node) => node.id === target);
+  if (!targetNode) return null;
+  if (isTrigger(targetNode.data.kind)) return "Triggers have no inputs: a flow starts at its trigger.";
+  if (source === target) return "A step cannot connect to itself: that would make a loop.";
+  if (edges.some((edge) => edge.source === source && edge.target === target
+    && (edge.sourceHandle || null) === (sourceHandle || null))) {
+    return `Already connected: ${source} → ${target}.`;
+  }
+  if (wouldCycle(source, target, edges)) {
+    return `That would make a loop: ${target} already leads to ${source}.`;
+  }
+  return null;
+}
+
 // Rename a node id everywhere it is used: edges, node-picker fields and templates that
 // read its output (event.steps.<id>).
 export function renameReferences(value, oldId, newId) {
