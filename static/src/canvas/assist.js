@@ -1,7 +1,7 @@
 // Help while editing the selected node: what its templates can complete, connecting a step
 // picked from the completions, the preview of a template against the test sample, and
 // checking code as it is typed. Previews and checks ask the server (editors only).
-import { useCallback, useMemo } from "react";
+import { useCallback, useMemo, useRef } from "react";
 import { api } from "./api.js";
 import { connectionRefusal } from "./graph.js";
 import { completionItems } from "./templatePaths.js";
@@ -13,7 +13,18 @@ function finishedOutputs(steps) {
     .map(([id, step]) => [id, step.output]));
 }
 
-export function useAssist({ flowId, readOnly, single, nodes, edges, kinds, steps, test, state, connect }) {
+// The same array as last time while only positions or selection changed: completions need
+// not be rebuilt on every frame of a drag.
+function useNodesByContent(nodes) {
+  const last = useRef(nodes);
+  const same = last.current.length === nodes.length
+    && last.current.every((node, index) => node.id === nodes[index].id && node.data === nodes[index].data);
+  if (!same) last.current = nodes;
+  return last.current;
+}
+
+export function useAssist({ flowId, readOnly, single, nodes: allNodes, edges, kinds, steps, test, state, connect }) {
+  const nodes = useNodesByContent(allNodes);
   const sample = useMemo(() => test.sample(), [test]);
   const outputs = useMemo(() => finishedOutputs(steps), [steps]);
   const nodeId = single?.id;

@@ -106,8 +106,21 @@ function readObject(list, i, depth) {
   return [shape, i + 1];
 }
 
+// Completions are rebuilt as the graph changes; a step's source rarely does.
+const cache = new Map();
+const CACHE_SIZE = 100;
+
 export function returnedShape(source, language) {
   if (!source) return null;
+  const key = `${language}\u0000${source}`;
+  if (!cache.has(key)) {
+    if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value);
+    cache.set(key, readReturn(source, language));
+  }
+  return cache.get(key);
+}
+
+function readReturn(source, language) {
   const list = tokens(source, language);
   for (let i = list.length - 2; i >= 0; i -= 1) {
     if (list[i].type === "word" && list[i].value === "return"

@@ -86,6 +86,7 @@ export function completionItems({ nodeId, nodes, edges, kinds = {}, sample, trig
   });
   if (!triggerShown) items.push(...triggerGroup());
   nodes.forEach((node) => {
+    if (items.length > MAX_PATHS) return; // a large graph: enough to choose from
     if (node.id === nodeId || upstream.includes(node.id) || isTrigger(node.data.kind)) return;
     const loops = wouldCycle(node.id, nodeId, edges);
     items.push(...stepGroup(node, loops
