@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -82,6 +83,7 @@ class CodeCheckSerializer(serializers.Serializer):
 class TemplatePreview(APIView):
     @extend_schema(
         request=PreviewSerializer,
+        responses={200: OpenApiTypes.OBJECT},
         description="Render a template (or evaluate an expression) against a sample event "
         "as a run would; secrets read as their names in angle quotes. A template that "
         'fails answers 200 with {"ok": false, "error"}.',
@@ -101,6 +103,7 @@ class TemplatePreview(APIView):
 class CodeCheck(APIView):
     @extend_schema(
         request=CodeCheckSerializer,
+        responses={200: OpenApiTypes.OBJECT},
         description="Compile a code step's source without running it: "
         '{"problems": [{"line", "column", "message"}]}, empty when it would compile.',
     )
