@@ -1,8 +1,11 @@
 """The one place that publishes live run events, always after the change is committed.
 
-Groups: ``run-<id>`` for a run page, ``flow-<id>`` for a flow's run list. Events are hints:
-a page applies them at once and re-reads the database (the truth) on connect and after
-bursts, so a dropped or late event cannot leave it wrong.
+Groups: ``run-<id>`` for a run page; ``flow-<id>`` for a flow's runs (the designer) and
+``workspace-<id>`` for the lists of all a user's runs and flows (``/runs/``, ``/``). Events
+are hints: a page applies them at once and re-reads the database (the truth) on connect and
+after bursts, so a dropped or late event cannot leave it wrong. The list groups get only a
+run's summary (ids, status, kind, times), never its error or output: a list page reads its
+rows over HTTP, through the views that decide what each user may see.
 
 Publishing never blocks a step: events go, in order, through a queue to one task on an
 event loop — the web server's loop in the embedded default (the in-memory channel layer
@@ -33,12 +36,19 @@ def flow_group(flow_id: int) -> str:
     return f"flow-{flow_id}"
 
 
+def workspace_group(workspace_id: int) -> str:
+    return f"workspace-{workspace_id}"
+
+
 def publish_run(run: Any, *, new: bool = False) -> None:
-    """The run's own state changed (created, started, finished, cancelled). A new run is
-    announced to its flow's page only: nobody can be subscribed to the run itself yet."""
-    event = {"type": "run.changed", "run": run_data(run)}
-    groups = [flow_group(run.flow_id)] if new else [run_group(run.pk), flow_group(run.flow_id)]
-    _after_commit(groups, event)
+    """The run's own state changed (created, started, finished, cancelled): its page gets
+    the run, the lists its summary. A new run goes to the lists only: nobody can be
+    subscribed to the run itself yet. ``run.flow`` is read for its workspace (the engine
+    and run_start hold it already)."""
+    if not new:
+        _after_commit([run_group(run.pk)], {"type": "run.changed", "run": run_data(run)})
+    listed = {"type": "run.changed", "run": run_summary(run), "new": new}
+    _after_commit([flow_group(run.flow_id), workspace_group(run.flow.workspace_id)], listed)
 
 
 def publish_step(step: Any, *, flow_id: int) -> None:
@@ -107,6 +117,22 @@ def run_data(run: Any) -> dict[str, Any]:
         "error": run.error,
         "uses_secrets": run.uses_secrets,
         "trigger_kind": run.trigger_kind,
+        "created_at": _iso(run.created_at),
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+    }
+
+
+def run_summary(run: Any) -> dict[str, Any]:
+    """What a list may be told of a run: enough to say "Run #20 (webhook) failed" and to
+    know which rows to fetch again, nothing a viewer might not be allowed to read."""
+    return {
+        "id": run.pk,
+        "flow_id": run.flow_id,
+        "workspace_id": run.flow.workspace_id,
+        "status": run.status,
+        "trigger_kind": run.trigger_kind,
+        "is_test": run.is_test,
         "created_at": _iso(run.created_at),
         "started_at": _iso(run.started_at),
         "finished_at": _iso(run.finished_at),

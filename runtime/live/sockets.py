@@ -1,7 +1,8 @@
 """Websocket consumers for live runs. Permission is checked on connect (the session's
-user must be allowed to see the run or flow; otherwise the handshake is refused), then the
-client gets the current state from the database and the stream of events after it. A
-viewer's socket hides what was derived from secrets, as pages do (runtime.disclosure)."""
+user must be allowed to see the run or flow; otherwise the handshake is refused; the lists'
+socket joins only the user's own workspaces), then the client gets the current state from
+the database and the stream of events after it. A viewer's socket hides what was derived
+from secrets, as pages do (runtime.disclosure); the lists are told no errors or outputs."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
-from designer.access import flow_get_for_user
+from designer.access import flow_get_for_user, workspace_list_for_user
 from runtime import disclosure
 from runtime.live import publish
 from runtime.selectors import run_get_for_user, run_list_for_user, run_steps
@@ -21,25 +22,26 @@ RECENT_RUNS = 20
 
 
 class _Live(AsyncJsonWebsocketConsumer):
-    group = ""
+    joined: tuple[str, ...] = ()
     reveal = False  # set by authorize(): may this user see what secrets flowed into?
 
     async def connect(self) -> None:
         try:
-            self.group = await database_sync_to_async(self.authorize)()
+            self.joined = tuple(await database_sync_to_async(self.authorize)())
         except Http404:
             await self.close(code=4404)  # before accept: the handshake is refused
             return
         publish.bind_server_loop(asyncio.get_running_loop())
         # Join first, then read the state: an event between the two arrives after the
         # snapshot instead of being lost.
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
         await self.send_json(await database_sync_to_async(self.snapshot)())
 
     async def disconnect(self, code: int) -> None:
-        if self.group:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
 
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if isinstance(content, dict) and content.get("type") == "refresh":
@@ -64,7 +66,8 @@ class _Live(AsyncJsonWebsocketConsumer):
         if shown is not None:
             await self.send_json(shown)
 
-    def authorize(self) -> str:
+    def authorize(self) -> list[str]:
+        """The groups to join; Http404 refuses the handshake."""
         raise NotImplementedError
 
     def snapshot(self) -> dict[str, Any]:
@@ -74,11 +77,11 @@ class _Live(AsyncJsonWebsocketConsumer):
 class RunSocket(_Live):
     """``/ws/runs/<id>/``: one run, its steps, and the log lines of its code steps."""
 
-    def authorize(self) -> str:
+    def authorize(self) -> list[str]:
         self.run_id = self.scope["url_route"]["kwargs"]["run_id"]
         run = run_get_for_user(user=self.scope["user"], run_id=self.run_id)
         self.reveal = disclosure.reveals(user=self.scope["user"], workspace=run.flow.workspace)
-        return publish.run_group(self.run_id)
+        return [publish.run_group(self.run_id)]
 
     def snapshot(self) -> dict[str, Any]:
         run = run_get_for_user(user=self.scope["user"], run_id=self.run_id)
@@ -93,18 +96,33 @@ class RunSocket(_Live):
 class FlowRunsSocket(_Live):
     """``/ws/flows/<id>/runs/``: the runs of one flow as they start and finish."""
 
-    def authorize(self) -> str:
+    def authorize(self) -> list[str]:
         self.flow_id = self.scope["url_route"]["kwargs"]["flow_id"]
         flow = flow_get_for_user(user=self.scope["user"], flow_id=self.flow_id)
         self.reveal = disclosure.reveals(user=self.scope["user"], workspace=flow.workspace)
-        return publish.flow_group(self.flow_id)
+        return [publish.flow_group(self.flow_id)]
 
     def snapshot(self) -> dict[str, Any]:
         runs = run_list_for_user(user=self.scope["user"], flow_id=self.flow_id)
         recent = runs.order_by("-id")[:RECENT_RUNS]
         return {
             "type": "snapshot",
-            "runs": [
-                publish.run_data(disclosure.run_shown(run, reveal=self.reveal)) for run in recent
-            ],
+            "runs": [publish.run_summary(run) for run in recent],
         }
+
+
+class RunsSocket(_Live):
+    """``/ws/runs/``: which runs of the user's workspaces start and finish, for the lists
+    of runs and flows (summaries only; the pages fetch their rows over HTTP). Workspaces
+    joined later are heard after the next reconnect."""
+
+    def authorize(self) -> list[str]:
+        user = self.scope["user"]
+        if not user.is_authenticated:
+            raise Http404("Log in to watch runs.")
+        spaces = workspace_list_for_user(user=user).values_list("pk", flat=True)
+        return [publish.workspace_group(pk) for pk in spaces]
+
+    def snapshot(self) -> dict[str, Any]:
+        # Nothing to carry: the page re-reads its rows on every (re)connect.
+        return {"type": "snapshot"}
