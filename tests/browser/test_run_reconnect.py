@@ -9,12 +9,7 @@ server is down).
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,9 +20,9 @@ from runtime.engine.status import RunStatus, StepStatus
 from runtime.models import Run
 from runtime.triggers.webhook import kind as webhook
 from tests.browser.conftest import ConsoleWatch, Server, log_in
+from tests.browser.restartable import RestartableServer
 from tests.conftest import Team
 from tests.factories import edge, graph, node
-from tests.processes import ROOT, free_port, stop, wait_for_http
 from tests.runtime.helpers import publish
 from tests.stack import Stack, wait_for_run, wait_for_step
 
@@ -40,49 +35,6 @@ RESERVE = (
     "    print('reserved', event['trigger']['body']['sku'])\n"
     "    return {'reserved': event['trigger']['body']['sku']}\n"
 )
-
-
-class RestartableServer:
-    """`manage.py serve` on a fixed port, which a test may kill and start again."""
-
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = env | {"TRIBUTARY_PUBLIC_URL": self.url}
-        self.logs = logs
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    @property
-    def log(self) -> Path:
-        return self.logs / f"serve-{self.starts}.log"
-
-    def start(self) -> None:
-        self.starts += 1
-        with self.log.open("wb") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "manage.py", "serve", "--port", str(self.port)],
-                cwd=ROOT,
-                env=self.env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        wait_for_http(f"{self.url}/login/", process=self.process, log=self.log)
-
-    def kill(self) -> None:
-        """A crash, not a goodbye: no close frames, the kernel drops the connections."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-
-    def as_server(self) -> Server:
-        assert self.process is not None
-        return Server(url=self.url, process=self.process, log=self.log)
 
 
 @pytest.fixture(scope="module")
