@@ -55,11 +55,15 @@ def run_list(request: HtmxHttpRequest) -> HttpResponse:
         .select_related(None)
         .only("id", "name")[:500],
     }
-    if filters.flow_id is not None and not filters.before_id:
+    # The rows alone: the next page, or the first one again for a live page (live_lists.js).
+    rows_only = bool(request.htmx) and (
+        filters.before_id is not None or request.htmx.target == "run-rows"
+    )
+    if filters.flow_id is not None and not filters.before_id and not rows_only:
         context["health"] = _health(request, filters.flow_id)
     template = (
         "runtime/partials/run_rows.html"
-        if request.htmx and filters.before_id
+        if rows_only
         else "runtime/partials/run_results.html"
         if request.htmx
         else "runtime/run_list.html"
