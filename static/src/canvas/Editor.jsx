@@ -16,6 +16,8 @@ import { SaveDialog, ConflictDialog, PublishDialog, UnsavedDialog } from "./dial
 import { useHistory } from "./history.js";
 import { draftClear, draftLoad, draftStore } from "./drafts.js";
 import { watchRun } from "./runWatcher.js";
+import { useFlowRuns } from "./liveRuns.js";
+import { RunNotices } from "./RunNotices.jsx";
 import { retryOf } from "./retry.js";
 import { useAssist } from "./assist.js";
 import { useConnectRefusal } from "./ConnectRefusal.jsx";
@@ -76,6 +78,7 @@ function EditorInner({ boot }) {
   const [secrets, setSecrets] = useState([]);
   const [connections, setConnections] = useState([]);
   const stopWatching = useRef(null);
+  const liveRuns = useFlowRuns(flowId);
 
   const state = useRef({ nodes, edges });
   state.current = { nodes, edges };
@@ -272,6 +275,9 @@ function EditorInner({ boot }) {
     setBusy(null);
     if (result.ok) {
       setLive(number);
+      // The canvas no longer shows an old test run: the next live run is announced.
+      stopWatching.current?.();
+      setRun(null);
       setRevision((r) => r + 1);
       say(`Version ${number} is live.`);
     } else if (result.data?.errors?.some((e) => e.node)) {
@@ -384,7 +390,7 @@ function EditorInner({ boot }) {
         </div>
         <SidePanel tab={tab} setTab={setTab} single={single} selected={selected} kinds={kinds} boot={boot}
           problems={problems} panelContext={panelContext} steps={steps} nodes={nodes} edges={edges}
-          readOnly={readOnly} revision={revision} base={base} dirty={dirty} test={test} triggers={triggers}
+          readOnly={readOnly} revision={revision} runsTick={liveRuns.tick} base={base} dirty={dirty} test={test} triggers={triggers}
           run={run} busy={busy} onNodeChange={updateNodeData} onRename={renameSelected} onDelete={deleteSelection}
           onConnect={connect} onDisconnect={(id) => { history.snapshot(); setEdges((es) => es.filter((e) => e.id !== id)); }}
           onRun={requestTest} onSelectNode={selectNode} onShowRun={watch} />
@@ -396,6 +402,8 @@ function EditorInner({ boot }) {
         </div>
       )}
       {toast && <div className="tb-toast" role="status">{toast}</div>}
+      <RunNotices notices={liveRuns.notices.filter((notice) => notice.id !== run?.id)}
+        onShow={(runId) => { liveRuns.dismiss(runId); watch(runId); }} onDismiss={liveRuns.dismiss} />
       {dialog?.type === "save" && <SaveDialog base={base} onSave={(message) => save(message)} onCancel={() => setDialog(null)} />}
       {dialog?.type === "conflict" && (
         <ConflictDialog latest={dialog.latest} onForce={() => save(dialog.message, { force: true })}

@@ -7,7 +7,7 @@ import { RunsPanel } from "./RunsPanel.jsx";
 const TABS = [["node", "Node"], ["test", "Test run"], ["runs", "Runs"]];
 
 export function SidePanel({ tab, setTab, single, selected, kinds, boot, problems, panelContext, steps, nodes,
-  edges, readOnly, revision, base, dirty, test, triggers, run, busy, onNodeChange, onRename, onDelete,
+  edges, readOnly, revision, runsTick, base, dirty, test, triggers, run, busy, onNodeChange, onRename, onDelete,
   onConnect, onDisconnect, onRun, onSelectNode, onShowRun }) {
   const flowId = boot.flow.id;
   return (
@@ -48,7 +48,7 @@ export function SidePanel({ tab, setTab, single, selected, kinds, boot, problems
             onUseSample={test.hasSample ? test.useSample : null} onRun={onRun} run={run} busy={busy}
             canWrite={!readOnly} onSelectNode={onSelectNode} runUrl={boot.urls.run} />
         )}
-        {tab === "runs" && <RunsPanel flowId={flowId} revision={revision} shownId={run?.id} onShow={onShowRun}
+        {tab === "runs" && <RunsPanel flowId={flowId} revision={revision} live={runsTick} shownId={run?.id} onShow={onShowRun}
           runsUrl={boot.urls.runs} />}
       </div>
     </aside>
