@@ -142,6 +142,19 @@ def test_following_older_runs_twice_keeps_one_before_and_the_filters(team: Team)
 
 
 @pytest.mark.django_db
+def test_a_live_list_asking_for_its_rows_gets_the_first_page_of_rows_alone(team: Team) -> None:
+    flow = publish(team, chain(node("shape", "data.transform", value=1)))
+    ids = sorted((run.pk for run in make_runs(flow, 60, status=RunStatus.FAILED)), reverse=True)
+    client = team.client(team.viewer)
+    headers = {"HX-Request": "true", "HX-Target": "run-rows"}
+    html = client.get("/runs/", {"flow": flow.pk}, headers=headers).content.decode()
+    assert [int(i) for i in re.findall(r'<tr data-run-id="(\d+)">', html)] == ids[:50]
+    assert f"before={ids[49]}" in older_link(html)
+    # Neither the table around the rows nor the flow's health, which it would not show.
+    assert "<table" not in html and "Health of this flow" not in html
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     "query",
     [
