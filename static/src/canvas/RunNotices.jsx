@@ -2,10 +2,10 @@
 // "Run #20 (webhook) failed · Show". Show opens the run on the canvas.
 import { noticeVerb } from "./liveRuns.js";
 
+// The live region is always there: screen readers announce what is added to one they know.
 export function RunNotices({ notices, onShow, onDismiss }) {
-  if (!notices.length) return null;
   return (
-    <ul className="tb-run-notices" role="status" aria-live="polite" aria-label="New runs">
+    <div role="status" aria-live="polite">{notices.length > 0 && (<ul className="tb-run-notices" aria-label="New runs">
       {notices.map((run) => (
         <li key={run.id} className={`tb-run-notice tb-run-notice-${run.status}`} data-run-id={run.id}>
           <span>Run #{run.id} ({run.trigger_kind}) {noticeVerb(run.status)}</span>
@@ -15,6 +15,6 @@ export function RunNotices({ notices, onShow, onDismiss }) {
             aria-label={`Dismiss the notice of run ${run.id}`}>×</button>
         </li>
       ))}
-    </ul>
+    </ul>)}</div>
   );
 }
