@@ -149,7 +149,6 @@ async function read() {
     // The server may be restarting: the socket's reconnect reads again.
   }
   inFlight = false;
-  root.dataset.synced = String(lastRead);
   if (again || !current) read();
 }
 

@@ -30,6 +30,8 @@ export function useFlowRuns(flowId) {
   const onFrame = useCallback((data) => {
     if (data.type === "snapshot") {
       const newest = Math.max(0, ...data.runs.map((run) => run.id));
+      const now = new Map(data.runs.map((run) => [run.id, run])); // what finished while away
+      setNotices((current) => current.map((notice) => now.get(notice.id) || notice));
       if (known.current !== null) data.runs.filter((run) => run.id > known.current).reverse().forEach(announce);
       known.current = Math.max(known.current ?? 0, newest);
       bump();
