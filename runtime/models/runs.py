@@ -50,7 +50,7 @@ class Run(models.Model):
     idempotency_key = models.CharField(max_length=200, blank=True)
     # Set when any of its steps is (runtime.kinds.taint): its output and error are then
     # shown to viewers only as "hidden: uses secrets".
-    uses_secrets = models.BooleanField(default=False)
+    uses_secrets = models.BooleanField(default=False, db_default=False)
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -114,7 +114,7 @@ class StepRun(models.Model):
     reused = models.BooleanField(default=False)  # output carried over by a retry
     # Read a secret, or an upstream output that did (runtime.kinds.taint): what it stored
     # is shown to viewers only as "hidden: uses secrets".
-    uses_secrets = models.BooleanField(default=False)
+    uses_secrets = models.BooleanField(default=False, db_default=False)
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
