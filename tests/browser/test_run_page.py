@@ -35,12 +35,12 @@ BACKOFF = 5
 FIXED = "def handler(event, context):\n    return {'reserved': event['trigger']['body']['sku']}\n"
 
 
-def order_flow(team: Team, code: str = FIXED) -> Flow:
+def order_flow(team: Team, code: str = FIXED, wait: float = 1.5) -> Flow:
     return publish(
         team,
         graph(
             node("order", "trigger.webhook", "New order"),
-            node("wait", "flow.delay", "Wait a moment", seconds=1.5),
+            node("wait", "flow.delay", "Wait a moment", seconds=wait),
             node("reserve", "code.python", "Reserve stock", source=code),
             edges=[edge("order", "wait"), edge("wait", "reserve")],
         ),
@@ -156,7 +156,8 @@ def test_a_page_opened_mid_run_shows_the_current_state_then_follows(
     page: Page, context: BrowserContext, server: Server, team: Team, live_stack: Stack
 ) -> None:
     log_in(context, server, team.viewer)
-    run = fire(server, order_flow(team))
+    # Long enough that a loaded machine still opens the page while the delay holds.
+    run = fire(server, order_flow(team, wait=5))
     wait_for_step(run, "wait", StepStatus.WAITING)
     page.goto(f"/runs/{run.pk}/")
     assert status_of(page, "order") == "succeeded"
