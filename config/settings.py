@@ -262,6 +262,15 @@ TRIBUTARY_MAX_LOST_WORKERS = env_int("TRIBUTARY_MAX_LOST_WORKERS", 3, minimum=1)
 # Largest step output and run input stored, in bytes.
 TRIBUTARY_MAX_OUTPUT_BYTES = env_int("TRIBUTARY_MAX_OUTPUT_BYTES", 1024 * 1024, minimum=1024)
 TRIBUTARY_MAX_LOG_BYTES = env_int("TRIBUTARY_MAX_LOG_BYTES", 256 * 1024, minimum=1024)
+# Templates and conditions are bounded (README, "Templates"): the largest number (in digits)
+# and the longest value or output (in characters) one may build, and how long one may run;
+# a save, or a step's rendering, shares one budget. By default a template can hold two of
+# the largest values a run stores.
+TRIBUTARY_TEMPLATE_MAX_DIGITS = env_int("TRIBUTARY_TEMPLATE_MAX_DIGITS", 4300, minimum=10)
+TRIBUTARY_TEMPLATE_MAX_CHARS = env_int(
+    "TRIBUTARY_TEMPLATE_MAX_CHARS", 2 * TRIBUTARY_MAX_OUTPUT_BYTES, minimum=1000
+)
+TRIBUTARY_TEMPLATE_TIME_BUDGET_MS = env_int("TRIBUTARY_TEMPLATE_TIME_BUDGET_MS", 1000, minimum=10)
 # http.request refuses private, loopback and link-local destinations (SSRF) except these
 # networks, e.g. 10.0.0.0/8 for an internal API.
 TRIBUTARY_HTTP_ALLOWED_NETWORKS = env_networks("TRIBUTARY_HTTP_ALLOWED_NETWORKS")

@@ -7,27 +7,57 @@ to internals (``__class__``, ``mro``...) and caps ``range``.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2.parser import Parser
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from runtime.kinds import template_bounds as bounds
 from runtime.kinds.taint import json_default, plain
+from runtime.kinds.template_bounds import TemplateLimitError, TemplateTooSlow
 
 
 class _Environment(ImmutableSandboxedEnvironment):
     """Jinja's sandbox, reading ``a.b`` on JSON objects as the key ``b`` first (Jinja tries
-    the attribute first, so ``body.items`` would be dict.items, not the order's items)."""
+    the attribute first, so ``body.items`` would be dict.items, not the order's items), and
+    bounded (template_bounds): every operator, filter, call, literal and output is sized."""
+
+    code_generator_class = bounds.BoundedCodeGenerator
+    # Intercepted operators go through call_binop, and Jinja never folds them at compile time.
+    intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
+
+    def __init__(self, **options: Any):
+        super().__init__(finalize=bounds.checked, **options)
+        self.filters = bounds.bounded_filters(self.filters)
+        self.globals["namespace"] = bounds.Namespace
 
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if isinstance(obj, Mapping):
+        if isinstance(obj, dict) or isinstance(obj, Mapping):  # noqa: SIM101  # dict: no ABC check
             try:
                 return obj[attribute]
             except (KeyError, TypeError):
                 pass
         return super().getattr(obj, attribute)
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        return bounds.binop(operator, left, right, self.binop_table[operator])
+
+    def call(self, context: Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        invoke = functools.partial(super().call, context)
+        return bounds.call(invoke, obj, args, kwargs)
+
+    def concat(self, parts: Iterable[str]) -> str:
+        """Joins a template's output and the bodies of macros and blocks."""
+        return bounds.join(parts)
+
+    # Called by the code BoundedCodeGenerator writes.
+    checked = staticmethod(bounds.checked)
+    concat_parts = staticmethod(bounds.concat)
 
 
 _text_env = _Environment(undefined=StrictUndefined, autoescape=False)
@@ -39,7 +69,13 @@ for _env in (_text_env, _html_env):
 # recurse once per nesting level, so ~100 nested brackets exhaust Python's stack
 # (RecursionError); Python's own compiler refuses the generated code for 20 nested loops or
 # ~100 nested blocks (SyntaxError, IndentationError).
-_COMPILE_ERRORS = (TemplateError, RecursionError, SyntaxError)
+_COMPILE_ERRORS = (
+    TemplateError,
+    RecursionError,
+    SyntaxError,
+    TemplateLimitError,
+    TemplateTooSlow,
+)
 # What rendering can raise on top: 1/0, int("x"), a huge range, a macro calling itself...
 _RENDER_ERRORS = (
     *_COMPILE_ERRORS,
@@ -60,12 +96,13 @@ class TemplateProblem(Exception):
 
 def template_problem(source: str) -> str | None:
     """Why ``source`` is not a valid template, or None. Compiles it rather than only
-    parsing it: some templates parse but are refused by Python's compiler at run time."""
+    parsing it: some templates parse but are refused by Python's compiler at run time.
+    Then runs its constant parts under the bounds (``{{ 9 ** (9 ** 7) }}`` is refused here)."""
     try:
         _text_env.compile(source)
+        return bounds.constant_problem(_text_env, _text_env.parse(source), _RENDER_ERRORS)
     except _COMPILE_ERRORS as exc:
         return _describe(exc)
-    return None
 
 
 def expression_problem(source: str) -> str | None:
@@ -74,22 +111,29 @@ def expression_problem(source: str) -> str | None:
         return "The expression is empty."
     try:
         _text_env.compile_expression(source)
+        tree = Parser(_text_env, source, state="variable").parse_expression()
+        return bounds.constant_problem(_text_env, tree, _RENDER_ERRORS)
     except _COMPILE_ERRORS as exc:
         return _describe(exc)
-    return None
 
 
 def render(source: str, context: dict[str, Any], *, html: bool = False) -> str:
     env = _html_env if html else _text_env
     try:
-        return env.from_string(source).render(context)
+        with bounds.budget():
+            template = env.from_string(source)
+            return bounds.run(lambda: template.render(context))
     except _RENDER_ERRORS as exc:
+        if isinstance(exc, TemplateLimitError):
+            exc.lineno = bounds.template_line(exc)
         raise TemplateProblem(_describe(exc)) from None
 
 
 def evaluate(expression: str, context: dict[str, Any]) -> Any:
     try:
-        value = _text_env.compile_expression(expression, undefined_to_none=False)(context)
+        with bounds.budget():
+            compiled = _text_env.compile_expression(expression, undefined_to_none=False)
+            value = bounds.run(lambda: bounds.checked(compiled(context)))
         if isinstance(value, Undefined):
             # A bare expression returns its Undefined instead of raising: make it raise.
             value._fail_with_undefined_error()
@@ -100,20 +144,26 @@ def evaluate(expression: str, context: dict[str, Any]) -> Any:
 
 def render_value(value: Any, context: dict[str, Any]) -> Any:
     """Render every string in a JSON value. A string that is a single ``{{ expr }}`` becomes
-    the expression's value, so ``"{{ event.trigger.body.items }}"`` stays a list."""
+    the expression's value, so ``"{{ event.trigger.body.items }}"`` stays a list. The whole
+    value shares one budget of time and work."""
+    with bounds.budget():
+        return _render_value(value, context)
+
+
+def _render_value(value: Any, context: dict[str, Any]) -> Any:
     if isinstance(value, str):
         match = _SINGLE_EXPRESSION.match(value)
         if match:
             return evaluate(match.group("expr"), context)
         return render(value, context)
     if isinstance(value, list):
-        return [render_value(item, context) for item in value]
+        return [_render_value(item, context) for item in value]
     if isinstance(value, dict):
-        return {key: render_value(item, context) for key, item in value.items()}
+        return {key: _render_value(item, context) for key, item in value.items()}
     return value
 
 
-def _describe(exc: Exception) -> str:
+def _describe(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         # Python's own message ("maximum recursion depth exceeded") means nothing to a user.
         return (
@@ -125,7 +175,7 @@ def _describe(exc: Exception) -> str:
         return f"Its blocks are nested too deeply for Python to compile ({exc.msg}); simplify it."
     line = getattr(exc, "lineno", None)
     message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
-    if not isinstance(exc, TemplateError):
+    if not isinstance(exc, TemplateError | TemplateLimitError | TemplateTooSlow):
         message = f"{exc.__class__.__name__}: {message}"
     if "is undefined" in message or "has no attribute" in message:
         message = f"{message} (use | default(...) for optional values)"
