@@ -16,7 +16,7 @@ from django.utils.text import slugify
 from designer import access
 from designer.graph import Graph, parse_graph, text_problem
 from designer.models import Flow, FlowEvent, FlowVersion, Membership, Role, Workspace
-from runtime.services import step_catalog, triggers_sync
+from runtime.services import step_catalog, template_budget, triggers_sync
 
 EXPORT_FORMAT = 1
 
@@ -54,12 +54,13 @@ def text_check(**fields: str | None) -> None:
 
 def graph_validate(graph: Any) -> Graph:
     """Parse ``graph`` against the catalog and the configured limits; raises GraphInvalid."""
-    return parse_graph(
-        graph,
-        catalog=step_catalog(),
-        max_nodes=settings.TRIBUTARY_MAX_NODES,
-        max_bytes=settings.TRIBUTARY_MAX_GRAPH_BYTES,
-    )
+    with template_budget():
+        return parse_graph(
+            graph,
+            catalog=step_catalog(),
+            max_nodes=settings.TRIBUTARY_MAX_NODES,
+            max_bytes=settings.TRIBUTARY_MAX_GRAPH_BYTES,
+        )
 
 
 def workspace_create(*, name: str, admin: User | None = None) -> Workspace:

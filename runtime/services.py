@@ -1,11 +1,12 @@
-"""What the designer may ask of the runtime: the catalog of node kinds, activating a
-flow's triggers, run statistics for the flow list, and managing secrets. Callers have
-checked the user's permission. ``RunRefused`` (runtime.runs) is how the runtime says no; the
-designer's API turns it into a 400."""
+"""What the designer may ask of the runtime: the catalog of node kinds (and a budget for
+checking their templates), activating a flow's triggers, run statistics for the flow list,
+and managing secrets. Callers have checked the user's permission. ``RunRefused``
+(runtime.runs) is how the runtime says no; the designer's API turns it into a 400."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
@@ -13,6 +14,7 @@ from django.utils import timezone
 
 from designer.models import Flow, Workspace
 from runtime import selectors
+from runtime.kinds import template_bounds
 from runtime.kinds.catalog import CATALOG
 from runtime.kinds.contract import Kind
 from runtime.models import Secret
@@ -23,6 +25,13 @@ from runtime.triggers import activation
 
 def step_catalog() -> Mapping[str, Kind]:
     return CATALOG
+
+
+def template_budget() -> AbstractContextManager[None]:
+    """One budget of time and work for every template checked inside (checking a template
+    runs its constant parts): wrap a whole save in it, so that many templates cannot add up
+    to more than one template may spend."""
+    return template_bounds.budget()
 
 
 def triggers_sync(*, flow: Flow) -> None:
@@ -76,5 +85,6 @@ __all__ = [
     "secret_delete",
     "secret_set",
     "step_catalog",
+    "template_budget",
     "triggers_sync",
 ]
