@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import pytest
 from django.contrib.auth.models import User
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.authtoken.models import Token
@@ -119,6 +121,44 @@ def test_a_bad_version_names_the_node_and_stores_nothing(team: Team) -> None:
     error = response.json()["errors"][0]
     assert (error["node"], error["field"]) == ("code", "config.source")
     assert "Nothing was saved" in response.json()["detail"]
+    assert orders.versions.count() == 1
+
+
+@pytest.mark.timeout(30)  # unbounded, the first of these takes seconds, the second minutes
+@pytest.mark.parametrize(
+    ("step", "field", "message"),
+    [
+        (
+            node(
+                "shape", "data.transform", value={"ok": "{{ 1 }}", "total": "{{ 9**(9**7) > 1 }}"}
+            ),
+            "config.value.total",
+            "line 1: number too large",
+        ),
+        (
+            node("shape", "logic.branch", condition='"x" | center(10**10) == "y"'),
+            "config.condition",
+            "line 1: string too long",
+        ),
+        (
+            node("shape", "http.request", url="https://example.com/{{ 'x'.ljust(10**12) }}"),
+            "config.url",
+            "line 1: string too long",
+        ),
+    ],
+)
+def test_a_template_bomb_is_a_400_naming_its_node_and_field(
+    team: Team, step: dict[str, Any], field: str, message: str
+) -> None:
+    orders = flow(team.editor, team.workspace)
+    bomb = graph(node("start", "trigger.manual"), step, edges=[edge("start", "shape")])
+    response = team.client(team.editor).post(
+        f"/api/flows/{orders.pk}/versions/", {"graph": bomb}, format="json"
+    )
+    assert response.status_code == 400
+    [error] = response.json()["errors"]
+    assert (error["node"], error["field"]) == ("shape", field)
+    assert error["message"].startswith(message)
     assert orders.versions.count() == 1
 
 
