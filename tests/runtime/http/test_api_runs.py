@@ -223,6 +223,37 @@ def test_a_template_that_recurses_without_end_fails_its_step_not_the_worker(
     assert wait_for_run(Run.objects.get(pk=again.json()["id"])).output == 3
 
 
+SPIN = "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}"
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("template", "payload", "bound"),
+    [
+        # Each saves: what it builds depends on the input, or it builds nothing and spins.
+        ("{{ 9 ** event.trigger.n }}", {"n": 9**7}, "number too large"),
+        ("{{ event.trigger.s * event.trigger.n }}", {"s": "ab", "n": 10**10}, "string too long"),
+        (SPIN, {}, "took too long"),
+    ],
+)
+def test_a_template_past_its_bounds_fails_its_step_not_the_worker(
+    team: Team, stack: Stack, template: str, payload: dict[str, int], bound: str
+) -> None:
+    flow = publish(team, chain(node("bomb", "data.transform", value={"text": template})))
+    client = team.client(team.editor)
+    started = client.post(f"/api/flows/{flow.pk}/runs/", {"input": payload}, format="json")
+    # Unbounded, the first would hold the worker for seconds, the others for hours.
+    run = wait_for_run(Run.objects.get(pk=started.json()["id"]), timeout=20)
+    step = run.steps.get(node_id="bomb")
+    assert (run.status, step.status) == (RunStatus.FAILED, "failed")
+    assert step.error.startswith("Template error:") and bound in step.error, step.error
+    again = client.post(
+        f"/api/flows/{publish(team, ECHO, 'Echo').pk}/runs/", {"input": {"n": 3}}, format="json"
+    )
+    assert wait_for_run(Run.objects.get(pk=again.json()["id"])).output == 3
+
+
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_webhook_body_with_a_lone_surrogate_is_a_400_not_a_database_error(
