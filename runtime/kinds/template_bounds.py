@@ -13,8 +13,8 @@ them), that is while a flow is being saved. Python cannot interrupt a C call, so
 - template code runs under a thread-local trace function that stops it when its time is up
   (a loop that builds nothing);
 - filters refuse to run while a template compiles, so Jinja leaves constant filter calls
-  for run time; ``constant_problem`` runs a template's constant parts under the bounds when
-  it is saved, so that the save names the bomb rather than the run.
+  for run time (template_compiling runs a template's constant parts under the bounds when
+  it is saved, so that the save names the bomb rather than the run).
 
 Limits come from settings (``TRIBUTARY_TEMPLATE_*``), read when a budget starts.
 """
@@ -34,9 +34,6 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from django.conf import settings
-from jinja2 import nodes
-from jinja2.compiler import CodeGenerator, Frame, optimizeconst
-from jinja2.environment import Environment, TemplateExpression
 from jinja2.runtime import LoopContext, markup_join, str_join
 from jinja2.utils import Namespace as JinjaNamespace
 from jinja2.utils import generate_lorem_ipsum
@@ -393,99 +390,3 @@ class _CappedText(io.StringIO):
     def write(self, text: str) -> int:
         _require(self.tell() + len(text), self.limits, "string")
         return super().write(text)
-
-
-# --- Compiling ------------------------------------------------------------------------
-
-
-class BoundedCodeGenerator(CodeGenerator):
-    """Jinja's code generator, sending through the environment the few operations it writes
-    as plain Python: ``~``, list/tuple/dict literals and slices."""
-
-    @optimizeconst
-    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
-        self.write("environment.concat_parts(context.eval_ctx.autoescape, (")
-        for part in node.nodes:
-            self.visit(part, frame)
-            self.write(", ")
-        self.write("))")
-
-    def visit_List(self, node: nodes.List, frame: Frame) -> None:
-        self._checked(super().visit_List, node, frame)
-
-    def visit_Dict(self, node: nodes.Dict, frame: Frame) -> None:
-        self._checked(super().visit_Dict, node, frame)
-
-    def visit_Tuple(self, node: nodes.Tuple, frame: Frame) -> None:
-        if node.ctx == "load":  # not an assignment target: (a, b) = ...
-            self._checked(super().visit_Tuple, node, frame)
-        else:
-            super().visit_Tuple(node, frame)
-
-    def visit_Getitem(self, node: nodes.Getitem, frame: Frame) -> None:
-        if isinstance(node.arg, nodes.Slice):  # slices bypass environment.getitem
-            self._checked(super().visit_Getitem, node, frame)
-        else:
-            super().visit_Getitem(node, frame)
-
-    def _checked(self, visit: Callable[[Any, Frame], None], node: nodes.Node, frame: Frame) -> None:
-        self.write("environment.checked(")
-        visit(node, frame)
-        self.write(")")
-
-
-_WORK = (nodes.BinExpr, nodes.Concat, nodes.Filter, nodes.Call)
-_CONSTANT = (
-    *(nodes.Const, nodes.List, nodes.Tuple, nodes.Dict, nodes.Pair, nodes.Keyword),
-    *(nodes.BinExpr, nodes.UnaryExpr, nodes.Compare, nodes.Operand, nodes.CondExpr),
-    *(nodes.Concat, nodes.Filter, nodes.Test, nodes.Call, nodes.Getattr, nodes.Getitem),
-    *(nodes.Slice, nodes.Name),
-)
-
-
-def constant_problem(
-    env: Environment, tree: nodes.Node, ignore: tuple[type[BaseException], ...]
-) -> str | None:
-    """Run each constant part of ``tree`` that computes something (that names no variable,
-    e.g. ``9 ** (9 ** 7) > 1`` or ``"x" | center(10 ** 9)``) under the bounds: what a bound
-    reports, or None. Errors in ``ignore`` (1/0, a bad argument) are left for the run to
-    report, as they always were."""
-    hidden = {name.name for name in tree.find_all(nodes.Name) if name.ctx != "load"}
-    hidden |= {macro.name for macro in tree.find_all(nodes.Macro)}
-    roots: list[nodes.Expr] = []
-    if _constant_roots(tree, set(env.globals) - hidden, roots) == (True, True):
-        assert isinstance(tree, nodes.Expr)
-        roots.append(tree)  # an expression constant as a whole
-    for root in roots:
-        body = [nodes.Assign(nodes.Name("result", "store"), root, lineno=root.lineno)]
-        try:
-            run(TemplateExpression(env.from_string(nodes.Template(body, lineno=1)), False))
-        except (TemplateLimitError, TemplateTooSlow) as exc:
-            return f"line {root.lineno}: {exc}"
-        except ignore:
-            continue
-    return None
-
-
-def _constant_roots(
-    node: nodes.Node, names: set[str], roots: list[nodes.Expr]
-) -> tuple[bool, bool]:
-    """Whether ``node`` is constant and whether it computes; collects in ``roots`` its
-    largest constant parts that compute."""
-    children = list(node.iter_child_nodes())
-    found = [_constant_roots(child, names, roots) for child in children]
-    works = isinstance(node, _WORK) or any(child_works for _, child_works in found)
-    if all(constant for constant, _ in found) and _is_constant(node, names):
-        return True, works
-    for child, (constant, child_works) in zip(children, found, strict=True):
-        if constant and child_works and isinstance(child, nodes.Expr):
-            roots.append(child)
-    return False, works
-
-
-def _is_constant(node: nodes.Node, names: set[str]) -> bool:
-    if isinstance(node, nodes.Name):
-        return node.ctx == "load" and node.name in names
-    if isinstance(node, nodes.Filter) and node.node is None:  # a {% filter %} block
-        return False
-    return isinstance(node, _CONSTANT) and getattr(node, "ctx", "load") == "load"

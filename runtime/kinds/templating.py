@@ -20,14 +20,16 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from runtime.kinds import template_bounds as bounds
 from runtime.kinds.taint import json_default, plain
 from runtime.kinds.template_bounds import TemplateLimitError, TemplateTooSlow
+from runtime.kinds.template_compiling import BoundedCodeGenerator, constant_problem
 
 
 class _Environment(ImmutableSandboxedEnvironment):
     """Jinja's sandbox, reading ``a.b`` on JSON objects as the key ``b`` first (Jinja tries
     the attribute first, so ``body.items`` would be dict.items, not the order's items), and
-    bounded (template_bounds): every operator, filter, call, literal and output is sized."""
+    bounded (template_bounds): every operator, filter, call, literal and output is sized,
+    and constant parts are checked on save (template_compiling)."""
 
-    code_generator_class = bounds.BoundedCodeGenerator
+    code_generator_class = BoundedCodeGenerator
     # Intercepted operators go through call_binop, and Jinja never folds them at compile time.
     intercepted_binops = frozenset({"+", "-", "*", "/", "//", "%", "**"})
 
@@ -100,7 +102,7 @@ def template_problem(source: str) -> str | None:
     Then runs its constant parts under the bounds (``{{ 9 ** (9 ** 7) }}`` is refused here)."""
     try:
         _text_env.compile(source)
-        return bounds.constant_problem(_text_env, _text_env.parse(source), _RENDER_ERRORS)
+        return constant_problem(_text_env, _text_env.parse(source), _RENDER_ERRORS)
     except _COMPILE_ERRORS as exc:
         return _describe(exc)
 
@@ -112,7 +114,7 @@ def expression_problem(source: str) -> str | None:
     try:
         _text_env.compile_expression(source)
         tree = Parser(_text_env, source, state="variable").parse_expression()
-        return bounds.constant_problem(_text_env, tree, _RENDER_ERRORS)
+        return constant_problem(_text_env, tree, _RENDER_ERRORS)
     except _COMPILE_ERRORS as exc:
         return _describe(exc)
 
