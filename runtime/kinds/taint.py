@@ -46,6 +46,10 @@ class ReadSteps(Mapping[str, Any]):
     def __repr__(self) -> str:
         return repr(self.everything())
 
+    def peek(self) -> Mapping[str, Any]:
+        """The outputs, none recorded as read: for measuring them, never for showing them."""
+        return self._outputs
+
     def everything(self) -> dict[str, Any]:
         """All outputs as a plain dict, all recorded as read."""
         self.read.update(self._outputs)

@@ -194,8 +194,10 @@ def checked(value: T) -> T:
             raise TemplateLimitError(
                 f"nested too deeply: values may nest {MAX_NESTING} levels deep at most"
             )
-    if size > limits.max_chars:
-        raise _too_long(size, limits, _kind(value))
+    if size > limits.max_chars:  # measure() stops counting there: no "about" for this one
+        raise TemplateLimitError(
+            f"{_kind(value)} too long: more than the limit of {limits.max_chars:,} characters"
+        )
     if current is not None:
         current.charged += size
         if current.charged > limits.max_chars * sizes.WORK_FACTOR:

@@ -17,6 +17,8 @@ from typing import Any, NamedTuple
 
 from jinja2.utils import Namespace
 
+from runtime.kinds.taint import ReadSteps
+
 # A run may build this many times its largest value in all: many values of allowed size,
 # each held by a variable or a buffer, add up to as much memory as one huge value.
 WORK_FACTOR = 8
@@ -62,6 +64,8 @@ def _children(item: Any) -> list[Any] | None:
         return [part for pair in item.items() for part in pair]
     if isinstance(item, Namespace):
         return _children(item._Namespace__attrs)  # its attributes live there, and only there
+    if isinstance(item, ReadSteps):
+        return _children(item.peek())  # event.steps: measuring it reads no step's output
     if isinstance(item, _CONTAINERS):
         return list(item)
     return None

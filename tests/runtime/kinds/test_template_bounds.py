@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 
+from runtime.kinds.taint import ReadSteps
 from runtime.kinds.templating import (
     TemplateProblem,
     evaluate,
@@ -148,6 +149,18 @@ def test_rendering_a_template_bomb_fails_with_the_bound_it_hits(source: str, bou
 )
 def test_a_bomb_that_needs_running_or_data_saves(source: str) -> None:
     assert template_problem(source) is None
+
+
+def test_event_steps_are_measured_without_being_read() -> None:
+    steps = ReadSteps({"a": "x" * 4000, "b": "y" * 4000})
+    context = {"event": {"trigger": {}, "steps": steps}}
+    assert render("{{ [event.steps, 1] | length }}", context) == "2"
+    assert steps.read == set()  # sized, not read: a viewer may still see this step
+    with pytest.raises(TemplateProblem, match="list too long: more than the limit of 10,000"):
+        render("{{ [event.steps, event.steps] | length }}", context)
+    larger = {"event": {"trigger": {}, "steps": ReadSteps({"a": "x" * 6000, "b": "y" * 6000})}}
+    with pytest.raises(TemplateProblem, match="value too long"):
+        render("{{ event.steps }}", larger)
 
 
 def test_html_templates_are_bounded_too() -> None:
