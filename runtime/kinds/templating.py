@@ -102,8 +102,9 @@ def template_problem(source: str) -> str | None:
     parsing it: some templates parse but are refused by Python's compiler at run time.
     Then runs its constant parts under the bounds (``{{ 9 ** (9 ** 7) }}`` is refused here)."""
     try:
-        _text_env.compile(source)
-        return constant_problem(_text_env, _text_env.parse(source), _RENDER_ERRORS)
+        tree = _text_env.parse(source)
+        _text_env.compile(tree)  # folds what is safe to fold in the tree, which is fine here
+        return constant_problem(_text_env, tree, _RENDER_ERRORS)
     except _COMPILE_ERRORS as exc:
         return _describe(exc)
 
