@@ -96,6 +96,27 @@ def test_a_long_result_is_cut_for_display(team: Team, orders: Flow) -> None:
     assert response.json()["truncated"] is True and len(response.json()["text"]) == 2000
 
 
+@pytest.mark.timeout(30)  # unbounded, these hold the web process for minutes
+@pytest.mark.parametrize(
+    ("mode", "template", "bound"),
+    [
+        ("text", "{{ 9 ** (9 ** 7) > 1 }}", "number too large"),
+        ("expression", "'x' | center(10 ** 10)", "string too long"),
+        (
+            "html",
+            "{% for i in range(99999) %}{% for j in range(99999) %}{% endfor %}{% endfor %}",
+            "took too long",
+        ),
+    ],
+)
+def test_a_template_bomb_is_previewed_as_the_bound_it_hits(
+    team: Team, orders: Flow, settings: SettingsWrapper, mode: str, template: str, bound: str
+) -> None:
+    settings.TRIBUTARY_TEMPLATE_TIME_BUDGET_MS = 200
+    response = preview(team, orders.pk, template=template, mode=mode)
+    assert response.json()["ok"] is False and bound in response.json()["error"]
+
+
 @pytest.mark.parametrize(
     ("language", "code", "expected"),
     [
