@@ -7,7 +7,10 @@ A graph is JSON (it is also the import/export format)::
                {"id": "notify", "type": "code.python", "name": "Build email",
                 "config": {"source": "def handler(event, context): ..."},
                 "settings": {"timeout_seconds": 30, "retries": 2}}],
-     "edges": [{"source": "order", "target": "notify"}]}
+     "edges": [{"source": "order", "target": "notify"}],
+     "settings": {"concurrency": {"limit": 3}}}
+
+(``settings`` is optional: flow-level settings, see ``designer.flow_settings``.)
 
 ``parse_graph`` checks every rule and returns an immutable ``Graph`` or raises
 ``GraphInvalid`` listing every problem, each naming its node and field. It is pure: the
@@ -32,6 +35,12 @@ from typing import Any, ClassVar, Literal, Protocol
 
 from jsonschema import Draft202012Validator
 
+from designer.flow_settings import (
+    FlowSettings,
+    TemplateCheck,
+    load_flow_settings,
+    parse_flow_settings,
+)
 from designer.schema_errors import schema_errors
 
 NODE_ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
@@ -162,12 +171,17 @@ class NodeKind(Protocol):
 class Graph:
     nodes: Mapping[str, Node]
     edges: tuple[Edge, ...]
+    settings: FlowSettings = field(default_factory=FlowSettings)
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "nodes": [node.as_json() for node in self.nodes.values()],
             "edges": [edge.as_json() for edge in self.edges],
         }
+        settings = self.settings.as_json()
+        if settings:
+            data["settings"] = settings
+        return data
 
     def incoming(self, node_id: str) -> list[Edge]:
         return [edge for edge in self.edges if edge.target == node_id]
@@ -194,25 +208,29 @@ def parse_graph(
     max_nodes: int = 500,
     max_bytes: int = 1024 * 1024,
     check_kinds: bool = True,
+    template_check: TemplateCheck | None = None,
 ) -> Graph:
     """Validate ``data`` against the contract and return the parsed graph.
 
     Raises GraphInvalid with every problem found (not just the first), so the designer can
     mark all offending nodes at once. Never raises anything else for bad input.
     ``check_kinds=False`` skips the kinds' own checks (compiling code, templates): for
-    re-reading a graph that was validated when it was saved.
+    re-reading a graph that was validated when it was saved. ``template_check`` judges the
+    flow settings' templates (the concurrency key).
     """
     problems = list(_check_envelope(data, max_nodes=max_nodes, max_bytes=max_bytes))
     if problems:
         raise GraphInvalid(problems)
     nodes, declared, node_problems = _parse_nodes(data["nodes"], catalog)
     edges, edge_problems = _parse_edges(data.get("edges", []), declared)
+    settings, settings_problems = parse_flow_settings(data.get("settings"), template_check)
     problems = node_problems + edge_problems
+    problems.extend(Problem(message, field=where) for where, message in settings_problems)
     if not any(kind is not None and kind.category == "trigger" for kind in declared.values()):
         problems.append(Problem("A flow needs at least one trigger node to start it."))
     if not edge_problems:
         problems.extend(_check_cycles(nodes, edges))
-    graph = Graph(nodes=nodes, edges=tuple(edges))
+    graph = Graph(nodes=nodes, edges=tuple(edges), settings=settings)
     # Kind-specific checks run last and only on nodes whose config matched the schema.
     broken = {p.node for p in node_problems}
     by_kind: dict[str, list[Node]] = {}
@@ -250,7 +268,7 @@ def load_stored_graph(data: Mapping[str, Any]) -> Graph:
         Edge(source=raw["source"], target=raw["target"], source_handle=raw.get("sourceHandle"))
         for raw in data.get("edges", [])
     )
-    return Graph(nodes=nodes, edges=edges)
+    return Graph(nodes=nodes, edges=edges, settings=load_flow_settings(data.get("settings")))
 
 
 def _check_envelope(data: Any, *, max_nodes: int, max_bytes: int) -> Iterator[Problem]:
@@ -263,10 +281,11 @@ def _check_envelope(data: Any, *, max_nodes: int, max_bytes: int) -> Iterator[Pr
     if problem:
         yield Problem(problem, field="graph")
         return
-    unknown = sorted(set(data) - {"nodes", "edges"})
+    unknown = sorted(set(data) - {"nodes", "edges", "settings"})
     if unknown:
         yield Problem(
-            f"Unknown key(s) {', '.join(unknown)}; a graph has nodes and edges.", field="graph"
+            f"Unknown key(s) {', '.join(unknown)}; a graph has nodes, edges and settings.",
+            field="graph",
         )
     if not isinstance(data.get("nodes"), list):
         yield Problem("nodes must be a list.", field="nodes")

@@ -16,7 +16,7 @@ from django.utils.text import slugify
 from designer import access
 from designer.graph import Graph, parse_graph, text_problem
 from designer.models import Flow, FlowEvent, FlowVersion, Membership, Role, Workspace
-from runtime.services import step_catalog, template_budget, triggers_sync
+from runtime.services import step_catalog, template_budget, template_problem, triggers_sync
 
 EXPORT_FORMAT = 1
 
@@ -60,6 +60,7 @@ def graph_validate(graph: Any) -> Graph:
             catalog=step_catalog(),
             max_nodes=settings.TRIBUTARY_MAX_NODES,
             max_bytes=settings.TRIBUTARY_MAX_GRAPH_BYTES,
+            template_check=template_problem,
         )
 
 
@@ -299,7 +300,7 @@ def flow_import(*, user: User, workspace: Workspace, data: Any, name: str | None
         raise InvalidRequest(
             "description must be text of at most 5000 characters.", field="description"
         )
-    graph = {key: value for key, value in data.items() if key in {"nodes", "edges"}}
+    graph = {key: value for key, value in data.items() if key in {"nodes", "edges", "settings"}}
     return flow_create(
         user=user,
         workspace=workspace,
