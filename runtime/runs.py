@@ -12,11 +12,11 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from designer.graph import Graph, json_problem
+from designer.graph import Graph, json_problem, text_problem
 from designer.models import Flow, FlowVersion
-from runtime.engine import advance, graphs, planner
+from runtime.engine import advance, concurrency, graphs, planner
 from runtime.engine.status import RUN_FINISHED, RunStatus, StepStatus
-from runtime.live import publish
+from runtime.kinds import templating
 from runtime.models import Run, StepRun
 
 
@@ -66,6 +66,7 @@ def run_start(
         )
     check_payload(payload)
     kind = trigger_kind or graph.nodes[trigger_node].type.removeprefix("trigger.")
+    limit, key = _concurrency(graph, payload)
     with transaction.atomic():
         run = _create_run(
             flow=flow,
@@ -80,11 +81,40 @@ def run_start(
             idempotency_key=idempotency_key,
             # Kept outputs of steps that used secrets still do (runtime.disclosure).
             uses_secrets=any(step.uses_secrets for step in (reuse or {}).values()),
+            # Limited runs start queued; advance.start_run admits them if a slot is free.
+            status=RunStatus.PENDING if limit is None else RunStatus.QUEUED,
+            concurrency_limit=limit,
+            concurrency_key=key,
         )
         steps = _create_steps(run, graph, trigger_node, payload, reuse or {})
-        publish.publish_run(run, new=True)
-        advance.advance_run(run, graph, steps)
+        advance.start_run(run, graph, steps)
     return run
+
+
+def _concurrency(graph: Graph, payload: Any) -> tuple[int | None, str]:
+    """The run's concurrency limit (None: none) and its rendered key; refuses the run if
+    the key template fails on this input, rather than guess which runs it competes with."""
+    setting = graph.settings.concurrency
+    if setting is None or not setting.key:
+        return (None if setting is None else setting.limit), ""
+    try:
+        key = templating.render(setting.key, {"event": {"trigger": payload}}).strip()
+    except templating.TemplateProblem as exc:
+        raise RunRefused(
+            f"The concurrency key could not be computed: {exc}", field="settings.concurrency.key"
+        ) from None
+    problem = text_problem(key)
+    if problem:
+        raise RunRefused(
+            f"The concurrency key contains {problem}.", field="settings.concurrency.key"
+        )
+    if len(key) > concurrency.MAX_KEY_LENGTH:
+        raise RunRefused(
+            f"The concurrency key is {len(key):,} characters; the limit is "
+            f"{concurrency.MAX_KEY_LENGTH}.",
+            field="settings.concurrency.key",
+        )
+    return setting.limit, key
 
 
 def _create_run(**fields: Any) -> Run:

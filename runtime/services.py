@@ -17,6 +17,7 @@ from runtime import selectors
 from runtime.kinds import template_bounds
 from runtime.kinds.catalog import CATALOG
 from runtime.kinds.contract import Kind
+from runtime.kinds.templating import template_problem as _template_problem
 from runtime.models import Secret
 from runtime.resources.secrets import NAME_PATTERN, secret_encrypt
 from runtime.runs import RunRefused
@@ -32,6 +33,11 @@ def template_budget() -> AbstractContextManager[None]:
     runs its constant parts): wrap a whole save in it, so that many templates cannot add up
     to more than one template may spend."""
     return template_bounds.budget()
+
+
+def template_problem(source: str) -> str | None:
+    """Why ``source`` is not a valid template, or None (the flow settings' key template)."""
+    return _template_problem(source)
 
 
 def triggers_sync(*, flow: Flow) -> None:

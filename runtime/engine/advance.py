@@ -11,7 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from designer.graph import Graph
-from runtime.engine import planner, sql
+from runtime.engine import concurrency, graphs, planner, sql
 from runtime.engine.dispatch import enqueue_steps
 from runtime.engine.status import RUN_FINISHED, STEP_OPEN, RunStatus, StepStatus
 from runtime.live import publish
@@ -71,6 +71,7 @@ def _succeed(run: Run, graph: Graph) -> None:
     if sql.run_transition(run.pk, RunStatus.SUCCEEDED, {"output": output, "finished_at": now}):
         run.status, run.output, run.finished_at = RunStatus.SUCCEEDED, output, now
         publish.publish_run(run)
+        _release(run)
 
 
 def fail_run(run: Run, error: str) -> None:
@@ -99,6 +100,7 @@ def end_run(run: Run, status: RunStatus, error: str) -> None:
     for step in StepRun.objects.filter(pk__in=cancelled):
         publish.publish_step(step, flow_id=run.flow_id)
     publish.publish_run(run)
+    _release(run)
 
 
 def mark_started(run: Run) -> None:
@@ -107,3 +109,45 @@ def mark_started(run: Run) -> None:
     if sql.run_transition(run.pk, RunStatus.RUNNING, {"started_at": now}):
         run.status, run.started_at = RunStatus.RUNNING, now
         publish.publish_run(run)
+
+
+# ---------------------------------------------------------------------------------------
+# Concurrency limits (runtime.engine.concurrency): admitting queued runs.
+
+
+def start_run(run: Run, graph: Graph, new: tuple[Rows, dict[str, planner.State]]) -> None:
+    """Start a run just created in this transaction: at once without a concurrency limit,
+    else when admitted (it was created queued and may wait for a slot). Announces it."""
+    if run.concurrency_limit is None:
+        publish.publish_run(run, new=True)
+        advance_run(run, graph, new)
+        return
+    admitted = concurrency.admit(run.flow_id, run.concurrency_key)
+    if run.pk in admitted:
+        run.status = RunStatus.PENDING
+    publish.publish_run(run, new=True)
+    if run.pk in admitted:
+        advance_run(run, graph, new)
+    _start_admitted([run_id for run_id in admitted if run_id != run.pk])
+
+
+def admit_queued(flow_id: int, key: str) -> int:
+    """Admit and start what the free slots of ``(flow, key)`` allow (the scheduler's sweep).
+    Call inside a transaction. Returns how many runs were admitted."""
+    admitted = concurrency.admit(flow_id, key)
+    _start_admitted(admitted)
+    return len(admitted)
+
+
+def _release(run: Run) -> None:
+    """A run left the live statuses: its slot may admit the next queued run."""
+    if run.concurrency_limit is not None:
+        _start_admitted(concurrency.admit(run.flow_id, run.concurrency_key))
+
+
+def _start_admitted(run_ids: list[int]) -> None:
+    """Queue the first steps of runs ``concurrency.admit`` just moved to pending (their row
+    locks are held by that update, as advance_run requires)."""
+    for run in Run.objects.filter(pk__in=run_ids).select_related("flow", "version"):
+        publish.publish_run(run)
+        advance_run(run, graphs.graph_of(run.version))

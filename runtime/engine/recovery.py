@@ -5,7 +5,8 @@ SKIP LOCKED where the database has it, and every change is a conditional UPDATE)
 
 - wake steps whose delay or retry backoff is over;
 - hand steps whose worker vanished (expired lease) to another worker;
-- re-send queued steps whose message was lost (broker restarted or flushed).
+- re-send queued steps whose message was lost (broker restarted or flushed);
+- admit queued runs whose slot freed without admitting them (a crash between the two).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from runtime.engine import advance
 from runtime.engine.dispatch import send_now
-from runtime.engine.status import RUN_LIVE, StepStatus
-from runtime.models import StepRun
+from runtime.engine.status import RUN_LIVE, RunStatus, StepStatus
+from runtime.models import Run, StepRun
 
 logger = logging.getLogger(__name__)
 BATCH = 500
@@ -62,6 +64,25 @@ def requeue_lost_messages() -> int:
         run__status__in=RUN_LIVE,
     )
     return _resend(lost, now, "message lost?")
+
+
+def admit_queued_runs() -> int:
+    """Admit queued runs that a free slot should have admitted already. Admission normally
+    happens in the transaction that frees the slot; this sweep is the safety net, each
+    (flow, key) in its own transaction under the key's lock."""
+    groups = (
+        Run.objects.filter(status=RunStatus.QUEUED)
+        .order_by()
+        .values_list("flow_id", "concurrency_key")
+        .distinct()[:BATCH]
+    )
+    admitted = 0
+    for flow_id, key in list(groups):
+        with transaction.atomic():
+            admitted += advance.admit_queued(flow_id, key)
+    if admitted:
+        logger.info("Admitted %d queued run(s) the sweep found", admitted)
+    return admitted
 
 
 def _requeue(steps: QuerySet[StepRun], now: datetime, why: str, **fields: Any) -> int:

@@ -29,6 +29,7 @@ JOBS: list[Job] = [
     (0.25, recovery.wake_due_steps),
     (1.0, outbox.drain_outbox),
     (2.0, recovery.requeue_expired_leases),
+    (2.0, recovery.admit_queued_runs),
     (5.0, recovery.requeue_lost_messages),
     (3600.0, retention.prune_some),
 ]

@@ -230,7 +230,7 @@ _LOADED: Columns = [
     (StepRun, "s", ("id", "run", "node_id", "status", "attempt", "failures", "lost", "wake_at")),
     (StepRun, "s", ("started_at", "finished_at", "error", "uses_secrets")),
     (Run, "r", ("id", "flow", "version", "status", "input", "trigger_kind", "is_test", "error")),
-    (Run, "r", ("uses_secrets",)),
+    (Run, "r", ("uses_secrets", "concurrency_limit", "concurrency_key")),
     (Run, "r", ("created_at", "started_at", "finished_at")),
     (Flow, "f", ("id", "name", "workspace")),
     (FlowVersion, "v", ("id", "flow", "number", "created_at")),

@@ -12,6 +12,9 @@ from django.db import models
 
 
 class RunStatus(models.TextChoices):
+    # Waiting for a slot of its flow's concurrency limit (runtime.engine.concurrency); its
+    # steps cannot be claimed until it is admitted (moved to pending).
+    QUEUED = "queued", "Queued"
     PENDING = "pending", "Pending"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Succeeded"
@@ -33,8 +36,13 @@ class StepStatus(models.TextChoices):
 RUN_FINISHED = frozenset({RunStatus.SUCCEEDED, RunStatus.FAILED, RunStatus.CANCELLED})
 # Runs whose steps may still be claimed, woken or handed to another worker.
 RUN_LIVE = frozenset({RunStatus.PENDING, RunStatus.RUNNING})
+# Runs that hold a slot of their flow's concurrency limit: the live ones. Slots are counted
+# from these statuses, never kept as counters, so a crashed worker cannot leak one.
+RUN_ACTIVE = RUN_LIVE
 
 RUN_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
+    # Admitted, or cancelled while it waited.
+    RunStatus.QUEUED: frozenset({RunStatus.PENDING, RunStatus.CANCELLED, RunStatus.FAILED}),
     RunStatus.PENDING: frozenset({RunStatus.RUNNING, *RUN_FINISHED}),
     RunStatus.RUNNING: RUN_FINISHED,
     **{finished: frozenset() for finished in RUN_FINISHED},

@@ -51,6 +51,11 @@ class Run(models.Model):
     # Set when any of its steps is (runtime.kinds.taint): its output and error are then
     # shown to viewers only as "hidden: uses secrets".
     uses_secrets = models.BooleanField(default=False, db_default=False)
+    # Copied from its version's concurrency setting when it starts (None: no limit), with
+    # the rendered key template ("" without one): runs of the flow with the same key share
+    # the limit (runtime.engine.concurrency).
+    concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
+    concurrency_key = models.CharField(max_length=200, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -75,6 +80,15 @@ class Run(models.Model):
             models.Index(fields=["trigger_kind", "-id"], name="run_kind_id"),
             models.Index(fields=["version", "-id"], name="run_version_id"),
             models.Index(fields=["created_at"], name="run_created_at"),
+            # Admission counts a key's live runs and finds its oldest queued one.
+            models.Index(
+                fields=["flow", "concurrency_key", "id"],
+                name="run_concurrency",
+                condition=Q(
+                    concurrency_limit__isnull=False,
+                    status__in=[RunStatus.QUEUED, RunStatus.PENDING, RunStatus.RUNNING],
+                ),
+            ),
         ]
 
     def __str__(self) -> str:
