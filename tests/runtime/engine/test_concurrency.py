@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 
 from designer.models import Flow
 from runtime.engine import recovery
@@ -36,6 +36,14 @@ def begin(team: Team, flow: Flow, payload: Any = None) -> Run:
     return run_start(
         flow=flow, version=flow.live_version, payload=payload or {}, started_by=team.editor
     )
+
+
+def begin_and_close(team: Team, flow: Flow) -> Run:
+    """begin() from a thread of its own, closing the thread's connection after."""
+    try:
+        return begin(team, flow)
+    finally:
+        connections.close_all()
 
 
 def for_customer(team: Team, flow: Flow, customer: str) -> Run:
@@ -103,6 +111,32 @@ def test_the_sweep_admits_a_queued_run_whose_admission_was_missed(team: Team) ->
     assert status_of(waiting) == "pending"
     assert waiting.steps.get(node_id="a").status == StepStatus.QUEUED
     assert recovery.admit_queued_runs() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_starts_racing_for_the_last_slot_admit_only_one(team: Team) -> None:
+    flow = publish(team, limited(node("a", "data.transform", value=1), limit=1))
+    inserted, release, runs = threading.Event(), threading.Event(), []
+
+    def slow_start() -> None:
+        try:
+            with transaction.atomic():  # holds its uncommitted run until released
+                runs.append(begin(team, flow))
+                inserted.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    first = threading.Thread(target=slow_start)
+    first.start()
+    assert inserted.wait(10)
+    second = threading.Thread(target=lambda: runs.append(begin_and_close(team, flow)))
+    second.start()
+    second.join(1)  # it waits for the first to commit (or races past it: the bug)
+    release.set()
+    first.join()
+    second.join()
+    assert sorted(status_of(run) for run in runs) == ["pending", "queued"]
 
 
 def most_at_once(runs: list[Run]) -> int:
