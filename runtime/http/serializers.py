@@ -92,6 +92,10 @@ class RunSerializer(serializers.ModelSerializer):
             "rerun_of",
             "error",
             "uses_secrets",
+            # The limit of its version's settings.concurrency (null: none) and the key it
+            # shares that limit under: why a "queued" run waits.
+            "concurrency_limit",
+            "concurrency_key",
             "created_at",
             "started_at",
             "finished_at",

@@ -74,6 +74,8 @@ function tellCanvas() {
 function applyRun(run) {
   root.dataset.status = run.status;
   setBadge(document.querySelector("[data-run-status]"), run.status);
+  const queued = document.querySelector("[data-run-queued]");
+  if (queued) queued.hidden = run.status !== "queued";  // admitted: no longer waiting
   const error = document.querySelector("[data-run-error]");
   if (error) {
     error.textContent = run.error || "";

@@ -205,3 +205,22 @@ def test_a_cap_of_two_holds_across_workers_and_a_killed_worker_leaks_no_slot(
     assert most_at_once(finished) <= 2
     # No slot leaked: two new runs are admitted at once, a third waits.
     assert [status_of(begin(team, flow)) for _ in range(3)] == ["pending", "pending", "queued"]
+
+
+@pytest.mark.django_db
+def test_the_run_page_list_and_api_show_a_queued_run_and_why_it_waits(team: Team) -> None:
+    flow = publish(team, limited(node("a", "data.transform", value=1), limit=1, key=CUSTOMER))
+    for_customer(team, flow, "acme")
+    waiting = for_customer(team, flow, "acme")
+    client = team.client(team.viewer)
+    page = client.get(f"/runs/{waiting.pk}/").content.decode()
+    assert 'status-queued" data-run-status>Queued<' in page
+    assert "at most 1 at a time per key" in page and "<code>acme</code>" in page
+    rows = client.get("/runs/", {"status": "queued"}).content.decode()
+    assert f"#{waiting.pk}<" in rows and rows.count("data-run-id=") == 1
+    shown = client.get(f"/api/runs/{waiting.pk}/").json()
+    assert (shown["status"], shown["concurrency_limit"], shown["concurrency_key"]) == (
+        "queued",
+        1,
+        "acme",
+    )
