@@ -39,11 +39,11 @@ function laidOut(graph) {
   return needsLayout(flow.nodes) ? { ...flow, nodes: layout(flow.nodes, flow.edges) } : flow;
 }
 
-const graphJson = (nodes, edges) => JSON.stringify(fromFlow(nodes, edges));
+const graphJson = (nodes, edges, settings) => JSON.stringify(fromFlow(nodes, edges, settings));
 
 function initialState(boot) {
   const saved = laidOut(boot.version?.graph);
-  const savedJson = graphJson(saved.nodes, saved.edges);
+  const savedJson = graphJson(saved.nodes, saved.edges, saved.settings);
   const base = boot.version?.number ?? 0;
   const draft = boot.canWrite ? draftLoad(boot.flow.id) : null;
   if (draft && JSON.stringify(draft.graph) !== savedJson) {
@@ -61,6 +61,7 @@ function EditorInner({ boot }) {
   const [init] = useState(() => initialState(boot));
   const [nodes, setNodes] = useState(init.nodes);
   const [edges, setEdges] = useState(init.edges);
+  const [flowSettings, setFlowSettings] = useState(init.settings);
   const [savedJson, setSavedJson] = useState(init.savedJson);
   const [base, setBase] = useState(init.base);
   const [live, setLive] = useState(boot.flow.live_version);
@@ -86,7 +87,7 @@ function EditorInner({ boot }) {
   const restore = useCallback(({ nodes: n, edges: e }) => { setNodes(n); setEdges(e); }, []);
   const history = useHistory(getState, restore);
 
-  const currentJson = useMemo(() => graphJson(nodes, edges), [nodes, edges]);
+  const currentJson = useMemo(() => graphJson(nodes, edges, flowSettings), [nodes, edges, flowSettings]);
   const dirty = currentJson !== savedJson;
   const selected = useMemo(() => nodes.filter((node) => node.selected), [nodes]);
   const single = selected.length === 1 ? selected[0] : null;
@@ -209,7 +210,8 @@ function EditorInner({ boot }) {
     const flow = laidOut(graph);
     setNodes(flow.nodes);
     setEdges(flow.edges);
-    setSavedJson(graphJson(flow.nodes, flow.edges));
+    setFlowSettings(flow.settings);
+    setSavedJson(graphJson(flow.nodes, flow.edges, flow.settings));
     setBase(number);
     setProblems({ byNode: {}, general: [], detail: null });
     history.reset();
@@ -221,13 +223,18 @@ function EditorInner({ boot }) {
     const byNode = {};
     const general = [];
     const ids = new Set(state.current.nodes.map((n) => n.id));
+    const flow = [];  // the flow settings' problems, also shown in the Flow tab beside their inputs
     (data?.errors || []).forEach((error) => {
       if (error.node && ids.has(error.node)) (byNode[error.node] ??= []).push(error);
-      else general.push(error.node ? `${error.node}: ${error.message}` : error.message);
+      else if (!error.node && error.field?.startsWith("settings")) {
+        flow.push(error);
+        general.push(`Flow settings, ${error.field}: ${error.message}`);
+      } else general.push(error.node ? `${error.node}: ${error.message}` : error.message);
     });
-    setProblems({ byNode, general, detail: data?.detail || "The flow could not be saved." });
+    setProblems({ byNode, general, flow, detail: data?.detail || "The flow could not be saved." });
     const first = Object.keys(byNode)[0];
     if (first && !general.length) selectNode(first);
+    else if (flow.length && !first) setTab("flow");
   }, [selectNode]);
 
   const save = useCallback(async (message, { force = false } = {}) => {
@@ -393,7 +400,8 @@ function EditorInner({ boot }) {
           readOnly={readOnly} revision={revision} runsTick={liveRuns.tick} base={base} dirty={dirty} test={test} triggers={triggers}
           run={run} busy={busy} onNodeChange={updateNodeData} onRename={renameSelected} onDelete={deleteSelection}
           onConnect={connect} onDisconnect={(id) => { history.snapshot(); setEdges((es) => es.filter((e) => e.id !== id)); }}
-          onRun={requestTest} onSelectNode={selectNode} onShowRun={watch} />
+          onRun={requestTest} onSelectNode={selectNode} onShowRun={watch}
+          flowSettings={flowSettings} onFlowSettings={setFlowSettings} />
       </div>
       {busy && (
         <div className="tb-progress" role="status" aria-live="polite">

@@ -3,12 +3,13 @@ import { NodePanel } from "./NodePanel.jsx";
 import { Connections } from "./Connections.jsx";
 import { TestPanel } from "./TestPanel.jsx";
 import { RunsPanel } from "./RunsPanel.jsx";
+import { FlowSettings } from "./FlowSettings.jsx";
 
-const TABS = [["node", "Node"], ["test", "Test run"], ["runs", "Runs"]];
+const TABS = [["node", "Node"], ["test", "Test run"], ["runs", "Runs"], ["flow", "Flow"]];
 
 export function SidePanel({ tab, setTab, single, selected, kinds, boot, problems, panelContext, steps, nodes,
   edges, readOnly, revision, runsTick, base, dirty, test, triggers, run, busy, onNodeChange, onRename, onDelete,
-  onConnect, onDisconnect, onRun, onSelectNode, onShowRun }) {
+  onConnect, onDisconnect, onRun, onSelectNode, onShowRun, flowSettings, onFlowSettings }) {
   const flowId = boot.flow.id;
   return (
     <aside className="tb-side" aria-label="Details">
@@ -50,6 +51,8 @@ export function SidePanel({ tab, setTab, single, selected, kinds, boot, problems
         )}
         {tab === "runs" && <RunsPanel flowId={flowId} revision={revision} live={runsTick} shownId={run?.id} onShow={onShowRun}
           runsUrl={boot.urls.runs} />}
+        {tab === "flow" && <FlowSettings settings={flowSettings} problems={problems.flow} readOnly={readOnly}
+          onChange={onFlowSettings} />}
       </div>
     </aside>
   );

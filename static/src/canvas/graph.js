@@ -34,11 +34,14 @@ export function toFlow(graph) {
   return {
     nodes: (graph?.nodes || []).map(toFlowNode),
     edges: (graph?.edges || []).map(toFlowEdge),
+    settings: graph?.settings || {},
   };
 }
 
-export function fromFlow(nodes, edges) {
-  return {
+// The graph contract from React Flow's nodes and edges and the flow's settings (kept only
+// when some are set, so a flow without them saves exactly as before).
+export function fromFlow(nodes, edges, settings) {
+  const graph = {
     nodes: nodes.map((node) => {
       const out = {
         id: node.id, type: node.data.kind, name: node.data.name, config: node.data.config,
@@ -55,6 +58,8 @@ export function fromFlow(nodes, edges) {
       return out;
     }),
   };
+  if (settings && Object.keys(settings).length) graph.settings = settings;
+  return graph;
 }
 
 export function needsLayout(nodes) {
