@@ -148,6 +148,7 @@ def _release(run: Run) -> None:
 def _start_admitted(run_ids: list[int]) -> None:
     """Queue the first steps of runs ``concurrency.admit`` just moved to pending (their row
     locks are held by that update, as advance_run requires)."""
-    for run in Run.objects.filter(pk__in=run_ids).select_related("flow", "version"):
+    admitted = Run.objects.filter(pk__in=run_ids).select_related("flow", "version")
+    for run in admitted.order_by("pk"):  # oldest first, as they were admitted
         publish.publish_run(run)
         advance_run(run, graphs.graph_of(run.version))
