@@ -187,8 +187,10 @@ def test_a_cap_of_two_holds_across_workers_and_a_killed_worker_leaks_no_slot(
     runs = start_at_once(team, flow, 10)
     live = Run.objects.filter(flow=flow, status__in=RUN_ACTIVE)
     assert live.count() == 2
+    deadline = time.monotonic() + 30
     while fake_api.hits["/slow"] < 2:  # both admitted runs are calling, on the doomed worker
         assert live.count() <= 2
+        assert time.monotonic() < deadline, "the admitted runs never called"
         time.sleep(0.02)
     os.killpg(doomed.pid, signal.SIGKILL)  # the worker and its children, mid-step
     doomed.wait()
