@@ -31,6 +31,7 @@ class Vitals:
     runs_last_hour: dict[str, int]  # runs created in the window, by their status now
     runs_finished_last_hour: dict[str, int]
     runs_active: int
+    runs_queued: int  # waiting for a concurrency slot
     runs_created_total: int
     steps_open: dict[str, int]
     steps_finished_last_hour: dict[str, int]
@@ -46,6 +47,7 @@ def vitals() -> Vitals:
             Run.objects.filter(finished_at__gte=since, status__in=RUN_FINISHED), RUN_FINISHED
         ),
         runs_active=Run.objects.filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING]).count(),
+        runs_queued=Run.objects.filter(status=RunStatus.QUEUED).count(),
         # Ids are never reused, so the highest one counts every run ever created (a start
         # that was rolled back leaves a gap); retention deletes old runs, never the newest.
         runs_created_total=Run.objects.aggregate(n=Max("id"))["n"] or 0,

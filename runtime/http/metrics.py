@@ -38,6 +38,11 @@ class RuntimeCollector(Collector):
         yield GaugeMetricFamily(
             "tributary_runs_active", "Runs pending or running now.", value=now.runs_active
         )
+        yield GaugeMetricFamily(
+            "tributary_runs_queued",
+            "Runs waiting for a slot of their flow's concurrency limit now.",
+            value=now.runs_queued,
+        )
         yield CounterMetricFamily(
             "tributary_runs_created",
             "Runs created since the database was set up.",

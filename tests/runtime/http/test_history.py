@@ -224,6 +224,7 @@ def test_metrics_are_prometheus_text_and_need_a_token(
         finished_at=now - timedelta(seconds=5),
     )
     make_runs(flow, 2, status=RunStatus.RUNNING)
+    make_runs(flow, 1, status=RunStatus.QUEUED)
     make_runs(
         flow, 1, status=RunStatus.SUCCEEDED, created_at=two_hours_ago, finished_at=two_hours_ago
     )
@@ -241,6 +242,7 @@ def test_metrics_are_prometheus_text_and_need_a_token(
         "tributary_runs_last_hour": "gauge",
         "tributary_runs_finished_last_hour": "gauge",
         "tributary_runs_active": "gauge",
+        "tributary_runs_queued": "gauge",
         "tributary_runs_created": "counter",
         "tributary_steps_open": "gauge",
         "tributary_steps_finished_last_hour": "gauge",
@@ -257,6 +259,7 @@ def test_metrics_are_prometheus_text_and_need_a_token(
         (("status", "succeeded"),): 2,
     }
     assert samples["tributary_runs_active"] == {(): 2}
+    assert samples["tributary_runs_queued"] == {(): 1}
     assert samples["tributary_runs_created_total"] == {(): Run.objects.latest("id").pk}
     assert samples["tributary_steps_open"][(("status", "queued"),)] == 1
     steps_finished = samples["tributary_steps_finished_last_hour"]
