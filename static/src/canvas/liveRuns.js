@@ -100,5 +100,5 @@ function connectLive(path, onFrame, onConnection) {
 
 // "started", "running", "failed"...: what a notice says a run did.
 export function noticeVerb(status) {
-  return { pending: "started", queued: "started" }[status] || status;
+  return { pending: "started" }[status] || status;  // "queued": waiting for a concurrency slot
 }
