@@ -34,13 +34,21 @@ class Stack:
     _exits: list[Any] = field(default_factory=list)
 
     def start(self, name: str, *args: str) -> Popen:
-        context = running([sys.executable, *args], env=self.env, log=self.logs / f"{name}.log")
+        """Start ``python args`` as process ``name``. Its PostgreSQL connections carry the
+        name (application_name): pg_stat_activity tells the processes apart, and a test can
+        cut one process's connections."""
+        url = self.env["DATABASE_URL"]
+        env = self.env | {
+            "DATABASE_URL": f"{url}{'&' if '?' in url else '?'}application_name={name}"
+        }
+        context = running([sys.executable, *args], env=env, log=self.logs / f"{name}.log")
         process = context.__enter__()
         self._exits.append(context)
         self.processes[name] = process
         return process
 
-    def start_worker(self, name: str = "worker", concurrency: int = 3) -> Popen:
+    def start_worker(self, name: str = "worker", concurrency: int = 3, wait: bool = True) -> Popen:
+        """A Celery worker (prefork); with ``wait``, returns once it takes tasks."""
         process = self.start(
             name,
             "-m",
@@ -60,7 +68,8 @@ class Stack:
             "--without-mingle",
             "--without-heartbeat",
         )
-        self._wait_for_log(name, "ready.")
+        if wait:
+            self._wait_for_log(name, "ready.")
         return process
 
     def start_scheduler(self) -> Popen:
