@@ -47,7 +47,10 @@ def task_started(**_: Any) -> None:
     place here rather than when the process starts, because billiard installs its own
     after Celery's start-up hooks have run."""
     handler = signal.getsignal(signal.SIGTERM)
-    if handler is not _on_sigterm and threading.current_thread() is threading.main_thread():
+    # Once per process; not where SIGTERM is ignored anyway (REMAP_SIGTERM), nor for a task
+    # run in a thread (the embedded worker), whose process's SIGTERM is not ours to change.
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread and handler not in (signal.SIG_IGN, _on_sigterm):
         _Task.previous = handler
         signal.signal(signal.SIGTERM, _on_sigterm)
     _Task.running = True

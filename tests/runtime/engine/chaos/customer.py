@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -32,22 +33,30 @@ class Order:
 class Customer:
     hook_url: str
     orders: list[Order]
+    posted: int = 0  # orders handed to the senders so far
     replays: int = 0  # repeated deliveries answered with the original run
-    wrong_replays: list[str] = field(default_factory=list)  # answered with another run
+    wrong_replays: list[str] = field(default_factory=list)  # another run, or no answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def of(cls, hook_url: str, count: int) -> Customer:
         return cls(hook_url, [Order(number) for number in range(1, count + 1)])
 
-    def post_all(self, per_second: float, threads: int = 8) -> None:
-        """Deliver every order, at ``per_second`` on average; returns when each was
-        accepted or given up on."""
-        start = time.monotonic()
+    def post_all(
+        self, per_second: float, *, open_runs: Callable[[], int], max_open: int, threads: int = 8
+    ) -> None:
+        """Deliver every order, at ``per_second`` at most, and only while fewer than
+        ``max_open`` runs are unfinished (a busy machine slows the stack down; a backlog
+        that grows without bound would test the machine, not the engine). Returns when
+        each was accepted or given up on."""
         with ThreadPoolExecutor(threads) as pool:
-            for index, order in enumerate(self.orders):
-                time.sleep(max(0.0, start + index / per_second - time.monotonic()))
+            for order in self.orders:
+                due = time.monotonic() + 1 / per_second
+                while open_runs() >= max_open:
+                    time.sleep(0.2)
                 pool.submit(self._deliver, order)
+                self.posted += 1
+                time.sleep(max(0.0, due - time.monotonic()))
 
     def _deliver(self, order: Order) -> None:
         deadline = time.monotonic() + GIVE_UP_AFTER
@@ -92,6 +101,8 @@ class Customer:
                     break
                 time.sleep(PAUSE)
             else:
+                with self.lock:
+                    self.wrong_replays.append(f"{order.key}: never answered")
                 return
         answered = int(response.json()["run_id"])
         with self.lock:

@@ -1,6 +1,6 @@
-"""The faults: one injector thread that, until stopped, picks the next kind from a shuffled
-round of all of them (so each occurs about as often), injects it and logs it with the time
-and the processes it ended.
+"""The faults: one injector thread that, every few orders until stopped, picks the next kind
+from a shuffled round of all of them (so each occurs about as often), injects it and logs
+it with the time and the worker processes it hit.
 
 - ``sigkill mid-effect``: SIGKILL a worker (its whole process group) whose request is
   held at the ledger — the one fault allowed to repeat an effect;
@@ -64,9 +64,11 @@ class Injector:
     rig: Rig
     ledger: Ledger
     customer: Customer
-    every: tuple[float, float]  # seconds between two faults
+    # Orders posted between two faults: a density per run, whatever the machine's speed.
+    every: tuple[int, int]
     log: list[Fault] = field(default_factory=list)
     stopped: threading.Event = field(default_factory=threading.Event)
+    failure: Exception | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
 
     def start(self) -> None:
@@ -75,21 +77,38 @@ class Injector:
         self._threads.append(thread)
 
     def stop(self) -> None:
-        """Stop injecting; returns when every fault, a warm shutdown too, has played out."""
+        """Stop injecting; returns when every fault, a warm shutdown too, has played out.
+        Raises what broke the injector, if anything did."""
         self.stopped.set()
         for thread in list(self._threads):
             thread.join()
+        if self.failure is not None:
+            raise self.failure
 
     def _run(self) -> None:
+        try:
+            self._inject()
+        except Exception as exc:  # kept for stop(): a thread's exception is lost otherwise
+            self.failure = exc
+
+    def _inject(self) -> None:
         while not self.stopped.is_set():
             names = list(KINDS)
             random.shuffle(names)
             for name in names:
-                if self.stopped.wait(random.uniform(*self.every)):  # noqa: S311
+                if not self._wait_for_orders(random.randint(*self.every)):  # noqa: S311
                     return
                 fault = KINDS[name](self)
                 if fault is not None:
                     self.log.append(fault)
+
+    def _wait_for_orders(self, count: int) -> bool:
+        """Wait until ``count`` more orders were posted; False once stopped."""
+        target = self.customer.posted + count
+        while self.customer.posted < target:
+            if self.stopped.wait(0.05):
+                return False
+        return not self.stopped.is_set()
 
     # --- Workers -----------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import Popen
@@ -27,6 +27,7 @@ import psycopg
 import redis
 from django.db import connection
 
+from runtime.engine.status import RUN_FINISHED
 from runtime.models import Run, StepRun
 from tests.processes import free_port, manage, stop, wait_for_http
 from tests.runtime.engine.chaos.ledger import process_tree
@@ -170,10 +171,11 @@ class Rig:
         with self.lock:
             process = self.workers.pop(name)
         pids = process_tree([process.pid])
-        if group:
-            os.killpg(process.pid, signum)
-        else:
-            os.kill(process.pid, signum)
+        with suppress(ProcessLookupError):  # it died by itself meanwhile
+            if group:
+                os.killpg(process.pid, signum)
+            else:
+                os.kill(process.pid, signum)
         self.start_worker()
         return pids
 
@@ -188,15 +190,22 @@ class Rig:
     def scalar(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         return self.database.query(sql, params)[0][0]
 
+    def open_runs(self) -> int:
+        """Runs not finished yet."""
+        return int(
+            self.scalar(
+                f"SELECT count(*) FROM {RUNS} WHERE status NOT IN (%s, %s, %s)",  # noqa: S608
+                tuple(RUN_FINISHED),
+            )
+        )
+
 
 @contextmanager
 def open_rig(logs: Path, smtp_port: int, ledger_url: str) -> Iterator[Rig]:
     """Database, Redis, web server, scheduler and WORKERS workers, ready; all stopped and
     the database dropped afterwards."""
     database = private_database()
-    database.create()
     server = RedisServer(log=logs / "redis.log")
-    server.start()
     env = stack_env(
         smtp_port,
         DATABASE_URL=database.url,
@@ -206,37 +215,38 @@ def open_rig(logs: Path, smtp_port: int, ledger_url: str) -> Iterator[Rig]:
         # not what is tested here.
         TRIBUTARY_MAX_LOST_WORKERS="20",
     )
-    stack = Stack(env=env, logs=logs)
-    rig = Rig(stack=stack, database=database, redis=server)
+    rig = Rig(stack=Stack(env=env, logs=logs), database=database, redis=server)
     try:
+        database.create()
+        server.start()
         manage("migrate", "-v0", env=env)
-        rig.hook_url = _seed(env, ledger_url)
-        _start(rig)
+        _start(rig, token=_seed(env, ledger_url))
         yield rig
     finally:
-        stack.stop()
+        rig.stack.stop()
         server.stop()
         database.drop()
 
 
 def _seed(env: dict[str, str], ledger_url: str) -> str:
+    """Create the flow in the new database; its webhook's token."""
     out = manage(
         "shell",
         "-c",
         f"from tests.runtime.engine.chaos.seed import seed; seed({ledger_url!r})",
         env=env,
     )
-    return "/hooks/" + json.loads(out.strip().splitlines()[-1])["token"]
+    return str(json.loads(out.strip().splitlines()[-1])["token"])
 
 
-def _start(rig: Rig) -> None:
+def _start(rig: Rig, *, token: str) -> None:
     port = free_port()
     web = rig.stack.start("web", "manage.py", "serve", "--port", str(port))
     for _ in range(WORKERS):
         rig.start_worker()
     rig.stack.start_scheduler()
     rig.web_url = f"http://127.0.0.1:{port}"
-    rig.hook_url = rig.web_url + rig.hook_url
+    rig.hook_url = f"{rig.web_url}/hooks/{token}"
     # A webhook's 404 is the cheapest answer that proves the server is up.
     wait_for_http(f"{rig.web_url}/hooks/-", process=web, log=rig.stack.logs / "web.log")
     rig.wait_until_ready()
