@@ -33,7 +33,9 @@ SECRET_KEY = env_str("SECRET_KEY", required=True)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The address people and webhook senders use to reach this server; used to show full URLs.
-PUBLIC_URL = env_str("TRIBUTARY_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Empty: each page shows the address it was requested at (right for `serve --port N` and a
+# LAN address; set it behind a proxy that rewrites the host or scheme).
+PUBLIC_URL = env_str("TRIBUTARY_PUBLIC_URL", "").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

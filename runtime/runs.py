@@ -59,7 +59,7 @@ def run_start(
     but the first wait, then fail).
     """
     graph = graphs.graph_of(version)
-    trigger_node = trigger_node or _first_trigger(flow, version)
+    trigger_node = trigger_node or first_trigger(flow, version)
     if trigger_node not in graph.nodes or not graph.nodes[trigger_node].is_trigger:
         raise RunRefused(
             f"{trigger_node!r} is not a trigger of version {version.number}.", field="trigger"
@@ -137,7 +137,7 @@ def _create_run(**fields: Any) -> Run:
         ) from None
 
 
-def _first_trigger(flow: Flow, version: FlowVersion) -> str:
+def first_trigger(flow: Flow, version: FlowVersion) -> str:
     for node in graphs.graph_of(version).nodes.values():
         if node.is_trigger:
             return node.id

@@ -89,3 +89,12 @@ ensure_env_value() {
         printf '%s=%s\n' "$name" "$value" >> .env
     fi
 }
+
+# Empty NAME in .env when it still holds OLD, a default an earlier .env.example wrote (the
+# user never chose it); an empty value means "work it out" for the settings this is used on.
+forget_env_default() {
+    local name="$1" old="$2"
+    grep -qxF "${name}=${old}" .env || return 0
+    step "Emptying ${name} in .env (was the old default ${old})"
+    sed -i "s|^${name}=${old}\$|${name}=|" .env
+}

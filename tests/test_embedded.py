@@ -25,6 +25,8 @@ def embedded_env(data_dir: Path) -> dict[str, str]:
         "TRIBUTARY_ADMIN_USERNAME": "admin",
         "TRIBUTARY_ADMIN_PASSWORD": "correct horse",
         "DEBUG": "false",
+        # Empty, as .env.example leaves it: URLs follow the address the server is reached at.
+        "TRIBUTARY_PUBLIC_URL": "",
     }
     return env
 
@@ -71,6 +73,9 @@ def test_the_embedded_default_migrates_loads_the_example_and_serves_the_api(
         assert refused.status_code == 400
         assert "need PostgreSQL" in refused.json()["errors"][0]["message"]
         assert httpx.get(f"{base}/login/").status_code == 200
+        # `serve --port N` without TRIBUTARY_PUBLIC_URL: the webhook URL names port N.
+        (hook,) = api.get(f"/api/flows/{flows[0]['id']}/triggers/").json()
+        assert hook["url"].startswith(f"{base}/hooks/"), hook
         assert_a_run_completes_in_process(api)
     assert "Embedded worker started" in log.read_text()
 

@@ -19,6 +19,7 @@ from designer.params import id_param, positive_int
 from runtime import disclosure, runs, selectors
 from runtime.engine.status import RunStatus
 from runtime.http import serializers
+from runtime.triggers import samples
 
 
 def _user(request: Request) -> User:
@@ -50,7 +51,11 @@ class NewestFirst(CursorPagination):
 
 class FlowRunStart(APIView):
     @extend_schema(
-        request=serializers.RunStartSerializer, responses={201: serializers.RunDetailSerializer}
+        request=serializers.RunStartSerializer,
+        responses={201: serializers.RunDetailSerializer},
+        description="Start a run with input as event.trigger. With test=true the input is a "
+        "sample of what the trigger delivers (a webhook: {method, query, headers, body}), "
+        "completed as a live firing would complete it.",
     )
     def post(self, request: Request, flow_id: int) -> Response:
         flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
@@ -65,12 +70,19 @@ class FlowRunStart(APIView):
         )
         if version is None:
             raise runs.RunRefused("This flow has no saved version to run.", field="version")
+        trigger, kind, payload = data.get("trigger"), "manual", data["input"]
+        if data["test"]:
+            # A test stands in for its trigger: the input is what that trigger would
+            # deliver live with the sample (a webhook's request, a schedule's firing...).
+            trigger, kind, payload = samples.test_run_input(
+                flow=flow, version=version, trigger_node=trigger, sample=payload
+            )
         run = runs.run_start(
             flow=flow,
             version=version,
-            payload=data["input"],
-            trigger_node=data.get("trigger"),
-            trigger_kind="manual",
+            payload=payload,
+            trigger_node=trigger,
+            trigger_kind=kind,
             started_by=_user(request),
             origin="API",
             is_test=data["test"],

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -26,6 +27,14 @@ from runtime.triggers.webhook import kind as webhook
 
 def _user(request: Request) -> User:
     return request.user  # type: ignore[return-value]  # IsAuthenticated ran first
+
+
+def _public_base(request: Request) -> str:
+    """Where callers reach this server: TRIBUTARY_PUBLIC_URL when set, else the address
+    this request came to (so `serve --port 8020` gives :8020 URLs). Only shown to the
+    signed-in editor, never used to decide anything; Django has already checked the Host
+    header against ALLOWED_HOSTS."""
+    return settings.PUBLIC_URL or request.build_absolute_uri("/").rstrip("/")
 
 
 def _webhook_node(flow: Any, node_id: str) -> str:
@@ -55,7 +64,9 @@ class FlowTriggerList(APIView):
                 continue
             item: dict[str, Any] = {"node_id": node.id, "type": node.type, "active": active}
             if node.type == webhook.KIND.type:
-                item["url"] = webhook.endpoint_url(webhook.endpoint_for(flow, node.id))
+                item["url"] = webhook.endpoint_url(
+                    webhook.endpoint_for(flow, node.id), base=_public_base(request)
+                )
             triggers.append(item)
         return Response(triggers)
 
@@ -66,7 +77,9 @@ class WebhookRotate(APIView):
         flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
         endpoint = webhook.endpoint_for(flow, _webhook_node(flow, node_id))
         webhook.endpoint_rotate(endpoint)
-        return Response({"node_id": node_id, "url": webhook.endpoint_url(endpoint)})
+        return Response(
+            {"node_id": node_id, "url": webhook.endpoint_url(endpoint, base=_public_base(request))}
+        )
 
 
 class WebhookListen(APIView):
@@ -82,11 +95,17 @@ class WebhookListen(APIView):
         return Response(
             {
                 "status": "waiting",
-                "url": webhook.endpoint_url(endpoint),
+                "url": webhook.endpoint_url(endpoint, base=_public_base(request)),
                 "expires_at": capture.expires_at,
             },
             status=status.HTTP_201_CREATED,
         )
+
+    @extend_schema(request=None, description="Stop listening: the next request starts a run.")
+    def delete(self, request: Request, flow_id: int, node_id: str) -> Response:
+        flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
+        webhook.listen_stop(flow=flow, node_id=node_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     def get(self, request: Request, flow_id: int, node_id: str) -> Response:
         flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id)

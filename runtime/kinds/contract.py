@@ -46,6 +46,11 @@ class StepError(Exception):
         super().__init__(message)
 
 
+class SampleRefused(Exception):
+    """A test run's sample is not something the trigger could deliver; the message says
+    what a live firing of it looks like."""
+
+
 class Wait(Exception):
     """Raised by a step that must wait (a delay) until ``until``; the engine parks it in
     Postgres and a scheduler wakes it, so no worker is held meanwhile."""
@@ -164,6 +169,13 @@ class TriggerKind(Kind):
         unpublished or archived) the flow's active triggers of this kind. Runs inside the
         publishing transaction; raise GraphInvalid naming the node to refuse the publish."""
 
+    def test_input(self, node: Node, sample: Any, *, flow: Flow) -> Any:
+        """What a live firing of ``node`` would deliver as ``event.trigger``, given the
+        parts a test run's ``sample`` states; the rest is filled in as a live firing would.
+        Raises SampleRefused for a sample no live firing could produce (so a test never
+        passes on an input the flow will not get). By default the sample itself."""
+        return sample
+
 
 class StepKind(Kind):
     category = "step"
@@ -196,8 +208,10 @@ def expression(title: str, **extra: Any) -> dict:
     return {"type": "string", "title": title, "minLength": 1, "x-expression": True} | extra
 
 
-def code(language: str, default: str) -> dict:
-    return {
+def code(language: str, default: str, starters: Mapping[str, str] | None = None) -> dict:
+    """A code field; ``starters`` maps a trigger kind to the code a new step after that
+    trigger starts with (the designer picks it; ``default`` when the trigger is unknown)."""
+    schema = {
         "type": "string",
         "title": "Code",
         "minLength": 1,
@@ -206,6 +220,9 @@ def code(language: str, default: str) -> dict:
         "x-language": language,
         "default": default,
     }
+    if starters:
+        schema["x-starters"] = dict(starters)
+    return schema
 
 
 def node_reference(title: str, **extra: Any) -> dict:

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from designer.graph import Node
 from designer.models import Flow, Workspace
-from runtime.kinds.contract import TriggerKind, expression
+from runtime.kinds.contract import SampleRefused, TriggerKind, expression
+from runtime.kinds.samples import sample_fields, sample_time
 from runtime.kinds.templating import TemplateProblem, evaluate
 from runtime.models import EventSubscription, Run
 from runtime.runs import RunRefused, check_payload, run_start
@@ -66,8 +67,29 @@ class EventTrigger(TriggerKind):
             for node in nodes
         )
 
+    def test_input(self, node: Node, sample: Any, *, flow: Flow) -> Any:
+        """The event the sample states (the trigger's own type when it names one), refused
+        when a live event like it would not start this trigger: another type, or a filter
+        that does not hold."""
+        given = sample_fields(sample, EVENT_KEYS, EVENT_SHAPE)
+        pattern = node.config["event_type"]
+        event_type = str(given.get("type") or pattern)
+        if not re.match(EVENT_TYPE, event_type) or pattern not in patterns_matching(event_type):
+            raise SampleRefused(
+                f"This trigger starts on {pattern} events; give type as one of those, "
+                "e.g. order.created."
+            )
+        payload = event_payload(event_type, given.get("payload", {}))
+        payload["emitted_at"] = sample_time(given.get("emitted_at"), "emitted_at")
+        problem = filter_problem(node.config.get("filter", ""), payload)
+        if problem:
+            raise SampleRefused(f"A live event like this starts no run: {problem}")
+        return payload
+
 
 KIND = EventTrigger()
+EVENT_KEYS = ("type", "payload", "emitted_at")
+EVENT_SHAPE = "An event delivers {type, payload, emitted_at}."
 
 
 def patterns_matching(event_type: str) -> list[str]:
@@ -88,13 +110,27 @@ def subscriptions_for(event_type: str) -> QuerySet[EventSubscription]:
 def condition_holds(subscription: EventSubscription, trigger_payload: dict[str, Any]) -> bool:
     """Whether the subscription's filter accepts the event; a filter that cannot be
     evaluated (say, a missing field) does not match."""
-    if not subscription.condition:
-        return True
+    problem = filter_problem(subscription.condition, trigger_payload)
+    if problem:
+        logger.info("Event filter of %s did not match: %s", subscription.flow, problem)
+    return problem is None
+
+
+def filter_problem(condition: str, trigger_payload: dict[str, Any]) -> str | None:
+    """Why the filter turns the event away, or None when it lets it through."""
+    if not condition:
+        return None
     try:
-        return bool(evaluate(subscription.condition, {"event": {"trigger": trigger_payload}}))
+        if evaluate(condition, {"event": {"trigger": trigger_payload}}):
+            return None
     except TemplateProblem as exc:
-        logger.info("Event filter of %s did not match: %s", subscription.flow, exc)
-        return False
+        return f"the filter {condition} cannot be evaluated: {exc}"
+    return f"the filter {condition} is false."
+
+
+def event_payload(event_type: str, payload: Any) -> dict[str, Any]:
+    """What an event delivers as event.trigger."""
+    return {"type": event_type, "payload": payload, "emitted_at": timezone.now().isoformat()}
 
 
 def emit(
@@ -111,11 +147,7 @@ def emit(
     """
     if not re.match(EVENT_TYPE, event_type) or len(event_type) > 200:
         raise RunRefused("An event type is dot-separated words, e.g. order.created.", field="type")
-    trigger_payload = {
-        "type": event_type,
-        "payload": payload,
-        "emitted_at": timezone.now().isoformat(),
-    }
+    trigger_payload = event_payload(event_type, payload)
     check_payload(trigger_payload)  # once, before any run starts
     subscriptions = subscriptions_for(event_type)
     if workspaces is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 from django.conf import settings
@@ -43,6 +44,9 @@ class Command(BaseCommand):
                 "`manage.py consumers` beside it"
             )
         self.stdout.write(f"Tributary {mode}\nListening on http://{host}:{port}/")
+        problem = public_url_problem(settings.PUBLIC_URL, host=host, port=port)
+        if problem:
+            self.stderr.write(problem)
         uvicorn.run(
             "config.asgi:application",
             host=host,
@@ -52,3 +56,24 @@ class Command(BaseCommand):
             access_log=False,
             lifespan="off",
         )
+
+
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def public_url_problem(public_url: str, *, host: str, port: int) -> str | None:
+    """Why webhook URLs built on ``public_url`` would miss this server, or None. Only a
+    URL naming this machine is judged: behind a proxy another port is normal."""
+    if not public_url:
+        return None
+    parts = urlsplit(public_url)
+    if parts.hostname not in LOCAL_HOSTS | {host}:
+        return None
+    named = parts.port or (443 if parts.scheme == "https" else 80)
+    if named == port:
+        return None
+    return (
+        f"TRIBUTARY_PUBLIC_URL is {public_url}, but this server listens on port {port}: "
+        f"the webhook URLs it shows name port {named}. Leave TRIBUTARY_PUBLIC_URL empty to "
+        "follow the address you open, or set it to this server's address."
+    )

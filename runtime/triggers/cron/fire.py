@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from runtime.models import CronFire, CronSchedule
 from runtime.runs import run_start
-from runtime.triggers.cron.kind import next_fire_times, zone
+from runtime.triggers.cron.kind import firing, next_fire_times, zone
 from runtime.triggers.cron.times import fire_times_until
 
 logger = logging.getLogger(__name__)
@@ -87,12 +86,12 @@ def _start(schedule: CronSchedule, scheduled_for: datetime, now: datetime) -> in
         trigger_node=schedule.node_id,
         trigger_kind="cron",
         origin=f"schedule {schedule.expression}",
-        payload={
-            "scheduled_for": scheduled_for.isoformat(),
-            "fired_at": now.isoformat(),
-            "expression": schedule.expression,
-            "timezone": schedule.timezone or settings.TIME_ZONE,
-        },
+        payload=firing(
+            expression=schedule.expression,
+            timezone_name=schedule.timezone,
+            scheduled_for=scheduled_for.isoformat(),
+            fired_at=now.isoformat(),
+        ),
     )
     CronFire.objects.filter(pk=fire.pk).update(run=run)
     return 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import CroniterBadDateError, croniter
@@ -19,6 +20,7 @@ from django.utils import timezone
 from designer.graph import Graph, Node, Problem
 from designer.models import Flow
 from runtime.kinds.contract import TriggerKind
+from runtime.kinds.samples import sample_fields, sample_time
 from runtime.models import CronSchedule
 from runtime.triggers.cron.times import fire_times_after
 
@@ -85,8 +87,31 @@ class CronTrigger(TriggerKind):
             row.save()
         CronSchedule.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
 
+    def test_input(self, node: Node, sample: Any, *, flow: Flow) -> Any:
+        """The times the sample gives (now by default); the expression and time zone are
+        always the node's, as in a live fire."""
+        given = sample_fields(sample, FIRING_KEYS, FIRING_SHAPE)
+        return firing(
+            expression=node.config["expression"],
+            timezone_name=node.config.get("timezone", ""),
+            scheduled_for=sample_time(given.get("scheduled_for"), "scheduled_for"),
+            fired_at=sample_time(given.get("fired_at"), "fired_at"),
+        )
+
 
 KIND = CronTrigger()
+FIRING_KEYS = ("scheduled_for", "fired_at", "expression", "timezone")
+FIRING_SHAPE = "A schedule delivers {scheduled_for, fired_at, expression, timezone}."
+
+
+def firing(*, expression: str, timezone_name: str, scheduled_for: str, fired_at: str) -> dict:
+    """What a fire of the schedule delivers as event.trigger (times in ISO 8601)."""
+    return {
+        "scheduled_for": scheduled_for,
+        "fired_at": fired_at,
+        "expression": expression,
+        "timezone": timezone_name or settings.TIME_ZONE,
+    }
 
 
 def zone(name: str) -> ZoneInfo:

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from django.db import DatabaseError, connection, transaction
 
 from designer.graph import Graph, GraphInvalid, Node, Problem
 from designer.models import Flow
-from runtime.kinds.contract import TriggerKind
+from runtime.kinds.contract import SampleRefused, TriggerKind
+from runtime.kinds.samples import sample_fields, sample_time
 from runtime.models import DbChangeSubscription
 from runtime.triggers.dbchange.tables import install_refusal, refusal
 
@@ -25,6 +27,11 @@ logger = logging.getLogger(__name__)
 IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_$]{0,62}"
 TRIGGER_NAME = "tributary_capture"
 CHANNEL = "tributary_dbchange"
+OPERATIONS = ["insert", "update", "delete"]
+CHANGE_KEYS = ("table", "operation", "new", "old", "changed_columns", "changed_at")
+CHANGE_SHAPE = (
+    "A database change delivers {table, operation, new, old, changed_columns, changed_at}."
+)
 
 
 class DatabaseChangeTrigger(TriggerKind):
@@ -55,8 +62,8 @@ class DatabaseChangeTrigger(TriggerKind):
                 "title": "On",
                 "minItems": 1,
                 "uniqueItems": True,
-                "items": {"enum": ["insert", "update", "delete"]},
-                "default": ["insert", "update", "delete"],
+                "items": {"enum": OPERATIONS},
+                "default": OPERATIONS,
             },
             "columns": {
                 "type": "array",
@@ -88,15 +95,83 @@ class DatabaseChangeTrigger(TriggerKind):
                 flow=flow,
                 node_id=node.id,
                 table=node.config["table"],
-                operations=node.config.get("operations", ["insert", "update", "delete"]),
+                operations=node.config.get("operations", OPERATIONS),
                 columns=node.config.get("columns", []),
             )
         still_watched = set(DbChangeSubscription.objects.values_list("table", flat=True))
         for table in before - still_watched:
             _uninstall(table)
 
+    def test_input(self, node: Node, sample: Any, *, flow: Flow) -> Any:
+        """The change the sample states, on the node's table, with changed_columns
+        worked out as for a live change; refused when a live change like it would not
+        start this trigger (another operation, or none of the watched columns changed)."""
+        given = sample_fields(sample, CHANGE_KEYS, CHANGE_SHAPE)
+        operations = node.config.get("operations", OPERATIONS)
+        operation = given.get("operation") or operations[0]
+        if operation not in operations:
+            raise SampleRefused(
+                f"This trigger starts on {', '.join(operations)}; a live {operation} starts no run."
+            )
+        payload = change_payload(
+            table=node.config["table"],
+            operation=operation,
+            new=_row(given, "new", present=operation != "delete"),
+            old=_row(given, "old", present=operation != "insert"),
+            changed_at=sample_time(given.get("changed_at"), "changed_at"),
+        )
+        columns = node.config.get("columns", [])
+        if not change_wanted(operations, columns, operation, payload["changed_columns"]):
+            raise SampleRefused(
+                f"None of the watched columns ({', '.join(columns)}) changed: a live update "
+                "like this starts no run."
+            )
+        return payload
+
 
 KIND = DatabaseChangeTrigger()
+
+
+def _row(sample: dict[str, Any], side: str, *, present: bool) -> dict[str, Any] | None:
+    row = sample.get(side)
+    if not present:
+        if row is not None:
+            operation = sample.get("operation")
+            raise SampleRefused(f"A live {operation} has no {side} row; set {side} to null.")
+        return None
+    if row is None:
+        return {}
+    if not isinstance(row, dict):
+        raise SampleRefused(f"{side} is the row as an object of column values.")
+    return row
+
+
+def change_payload(
+    *, table: str, operation: str, new: Any, old: Any, changed_at: str
+) -> dict[str, Any]:
+    """What a row change delivers as event.trigger."""
+    return {
+        "table": table,
+        "operation": operation,
+        "new": new,
+        "old": old,
+        "changed_columns": changed_columns(old, new),
+        "changed_at": changed_at,
+    }
+
+
+def changed_columns(old: dict[str, Any] | None, new: dict[str, Any] | None) -> list[str]:
+    old, new = old or {}, new or {}
+    return sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
+
+
+def change_wanted(
+    operations: Sequence[str], columns: Sequence[str], operation: str, changed: Sequence[str]
+) -> bool:
+    """Whether a trigger on these operations and columns starts on the change."""
+    if operation not in operations:
+        return False
+    return not (operation == "update" and columns and not (set(columns) & set(changed)))
 
 
 def _quoted(table: str) -> str:

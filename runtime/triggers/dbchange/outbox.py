@@ -12,13 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any
 
 from django.db import connection, transaction
 
 from runtime.models import DbChange, DbChangeSubscription, Run
 from runtime.runs import run_start
-from runtime.triggers.dbchange.kind import CHANNEL
+from runtime.triggers.dbchange.kind import CHANNEL, change_payload, change_wanted
 from runtime.triggers.dbchange.tables import refusal
 
 logger = logging.getLogger(__name__)
@@ -95,19 +94,22 @@ def _dispatch(change: DbChange) -> tuple[int, list[str]]:
         flow__archived_at__isnull=True,
         flow__live_version__isnull=False,
     ).select_related("flow__live_version")
-    changed = _changed_columns(change)
-    payload = {
-        "table": change.table,
-        "operation": change.operation,
-        "new": change.new,
-        "old": change.old,
-        "changed_columns": changed,
-        "changed_at": change.changed_at.isoformat(),
-    }
+    payload = change_payload(
+        table=change.table,
+        operation=change.operation,
+        new=change.new,
+        old=change.old,
+        changed_at=change.changed_at.isoformat(),
+    )
     key = f"dbchange:{change.pk}@{change.changed_at.isoformat()}"
     started, errors = 0, []
     for subscription in subscriptions:
-        if not _wants(subscription, change, changed):
+        if not change_wanted(
+            subscription.operations,
+            subscription.columns,
+            change.operation,
+            payload["changed_columns"],
+        ):
             continue
         flow = subscription.flow
         version = flow.live_version
@@ -133,22 +135,6 @@ def _dispatch(change: DbChange) -> tuple[int, list[str]]:
             logger.debug("Change %s could not start %s", change.pk, flow, exc_info=True)
             errors.append(f"flow {flow.pk} ({flow.name}): {exc}")
     return started, errors
-
-
-def _wants(subscription: DbChangeSubscription, change: DbChange, changed: list[str]) -> bool:
-    if change.operation not in subscription.operations:
-        return False
-    return not (
-        change.operation == "update"
-        and subscription.columns
-        and not (set(subscription.columns) & set(changed))
-    )
-
-
-def _changed_columns(change: DbChange) -> list[str]:
-    old: dict[str, Any] = change.old or {}
-    new: dict[str, Any] = change.new or {}
-    return sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
 
 
 def listen(wake: threading.Event, stop: threading.Event) -> None:

@@ -45,7 +45,7 @@ class Trigger:
 
 def deliver(trigger: Trigger, message: Message) -> str:
     """Start the message's run; returns "started", "duplicate" or "dead-lettered"."""
-    payload, problem = _payload(trigger, message)
+    payload, problem = message_payload(trigger, message)
     if problem is None:
         try:
             check_payload(payload)
@@ -101,7 +101,9 @@ def _lock(trigger: Trigger) -> Any:
     return flow
 
 
-def _payload(trigger: Trigger, message: Message) -> tuple[dict[str, Any], str | None]:
+def message_payload(trigger: Trigger, message: Message) -> tuple[dict[str, Any], str | None]:
+    """What the message delivers as event.trigger, and why it must be a dead letter
+    instead (or None). Also reads a test run's sample message (queue/kind.py)."""
     size = len(message.body)
     if size > trigger.max_bytes:
         return (

@@ -11,6 +11,7 @@ kept as a dead letter (see supervisor.py, listener.py and delivery.py beside it)
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -19,12 +20,17 @@ from django.utils import timezone
 
 from designer.graph import Graph, GraphInvalid, Node, Problem
 from designer.models import Flow
-from runtime.kinds.contract import TriggerKind
+from runtime.kinds.contract import SampleRefused, TriggerKind
+from runtime.kinds.samples import sample_fields, sample_time
 from runtime.models import Connection, ConnectionKind, QueueSubscription
 from runtime.models.connections import BROKER_KINDS
+from runtime.resources.connections.clients.base import Message
 from runtime.resources.connections.schema import connection_field
+from runtime.triggers.queue.delivery import Trigger, message_payload
 
 MAX_MESSAGE_BYTES = 1024 * 1024
+MESSAGE_KEYS = ("body", "headers", "metadata")
+MESSAGE_SHAPE = "A queue message delivers {body, headers, metadata}."
 GROUP_PATTERN = r"^[A-Za-z0-9_\-]{1,100}$"
 NATS_TOKEN = re.compile(r"^[^\s.*>]+$")
 
@@ -132,8 +138,50 @@ class QueueTrigger(TriggerKind):
             node_id__in=[node.id for node in nodes]
         ).delete()
 
+    def test_input(self, node: Node, sample: Any, *, flow: Flow) -> Any:
+        """The message the sample states, sent as queue.publish sends it (a string as it
+        is, anything else as compact JSON) and read as the consumer reads it; refused when
+        a live message like it would be a dead letter."""
+        given = sample_fields(sample, MESSAGE_KEYS, MESSAGE_SHAPE)
+        body, metadata = given.get("body"), dict(_object(given, "metadata"))
+        text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
+        message = Message(
+            body=b"" if body is None else text.encode(),
+            headers=_object(given, "headers"),
+            message_id=str(metadata.pop("message_id", "") or ""),
+            redelivered=bool(metadata.pop("redelivered", False)),
+            metadata=metadata,
+        )
+        payload, problem = message_payload(_test_trigger(flow, node), message)
+        if problem:
+            raise SampleRefused(f"A live message like this is kept as a dead letter: {problem}")
+        payload["metadata"]["received_at"] = sample_time(metadata.get("received_at"), "received_at")
+        return payload
+
 
 KIND = QueueTrigger()
+
+
+def _object(sample: dict[str, Any], key: str) -> dict[str, Any]:
+    value = sample.get(key) or {}
+    if not isinstance(value, dict):
+        raise SampleRefused(f"{key} is an object of names and values.")
+    return value
+
+
+def _test_trigger(flow: Flow, node: Node) -> Trigger:
+    config = node.config
+    return Trigger(
+        subscription_id=0,
+        revision=0,
+        flow_id=flow.pk,
+        node_id=node.id,
+        kind="",
+        connection_name=config["connection"],
+        source=config["source"],
+        body_format=config.get("body_format", "auto"),
+        max_bytes=config.get("max_message_bytes", 256 * 1024),
+    )
 
 
 def _connection(flow: Flow, node: Node) -> Connection:

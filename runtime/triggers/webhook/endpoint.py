@@ -15,19 +15,17 @@ version (202), or 404 when the flow has none. So exactly one request is ever "ca
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from designer.graph import Node, json_problem
+from designer.graph import Node
 from runtime.engine import graphs, sql
 from runtime.engine.status import STEP_FINISHED, RunStatus
 from runtime.live.waiting import wait_for_run
@@ -36,14 +34,13 @@ from runtime.resources.secrets import SecretBox
 from runtime.runs import AlreadyStarted, RunRefused, run_start
 from runtime.triggers.webhook import ratelimit
 from runtime.triggers.webhook.kind import KIND as WEBHOOK
+from runtime.triggers.webhook.request import BadRequest, Headers, request_payload
 from runtime.triggers.webhook.signatures import BadSignature, verify
 
 logger = logging.getLogger(__name__)
-SENSITIVE_HEADERS = {"cookie", "authorization"}
 # After refusing a body part-way, the rest of it may still be on the wire: the connection
 # cannot carry another request.
 CLOSE = {"Connection": "close"}
-Headers = dict[str, str]
 
 
 class Reject(Exception):
@@ -230,50 +227,17 @@ def _check_signature(target: Target, raw: bytes, headers: Headers) -> None:
 
 
 def _payload(scope: dict[str, Any], headers: Headers, raw: bytes, target: Target) -> dict:
-    keep_sensitive = target.setting("include_sensitive_headers")
-    query = {
-        k: v[0] if len(v) == 1 else v
-        for k, v in parse_qs(
-            scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
-        ).items()
-    }
-    payload = {
-        "method": scope["method"],
-        "path": scope["path"],
-        "query": query,
-        "headers": {
-            k: v for k, v in headers.items() if keep_sensitive or k not in SENSITIVE_HEADERS
-        },
-        **_body(raw, headers.get("content-type", "")),
-        "body_size": len(raw),
-    }
-    problem = json_problem(payload, what="The request", max_depth=200)
-    if problem:
-        raise Reject(400, problem)
-    return payload
-
-
-def _body(raw: bytes, content_type: str) -> dict[str, Any]:
-    media = content_type.split(";")[0].strip().lower()
-    if not raw:
-        return {"body": None}
-    if media == "application/json" or media.endswith("+json"):
-        try:
-            return {"body": json.loads(raw, parse_constant=_no_constants)}
-        except (ValueError, RecursionError) as exc:
-            raise Reject(400, f"The body is not valid JSON: {exc}") from None
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return {"body": base64.b64encode(raw).decode(), "body_encoding": "base64"}
-    if media == "application/x-www-form-urlencoded":
-        form = parse_qs(text, keep_blank_values=True)
-        return {"body": {k: v[0] if len(v) == 1 else v for k, v in form.items()}}
-    return {"body": text}
-
-
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
+        return request_payload(
+            method=scope["method"],
+            path=scope["path"],
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            raw=raw,
+            keep_sensitive=target.setting("include_sensitive_headers"),
+        )
+    except BadRequest as exc:
+        raise Reject(400, str(exc)) from None
 
 
 def _idempotency_key(target: Target, headers: Headers) -> str:

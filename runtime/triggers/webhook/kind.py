@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
+from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -17,6 +17,7 @@ from designer.models import Flow
 from runtime.kinds.contract import TriggerKind, node_reference, references
 from runtime.models import WebhookCapture, WebhookEndpoint
 from runtime.models.triggers import new_token
+from runtime.triggers.webhook.request import sample_payload
 
 LISTEN_FOR = timedelta(minutes=5)
 
@@ -133,6 +134,21 @@ class WebhookTrigger(TriggerKind):
         # Endpoints are never deleted: a node that comes back keeps its URL.
         for node in nodes:
             endpoint_for(flow, node.id)
+        # A capture left waiting (say, by the designer's Test before publishing) would
+        # swallow the first live request: from a publish on, requests start runs.
+        listen_stop(flow=flow)
+
+    def test_input(self, node: Node, sample: Any, *, flow: Flow) -> Any:
+        """The request the sample states, as the endpoint would read it (no signature
+        check: a test run is started by an editor, not by the caller)."""
+        config = node.config
+        properties = self.config_schema["properties"]
+        return sample_payload(
+            sample,
+            methods=config.get("methods", properties["methods"]["default"]),
+            path=f"/hooks/{endpoint_for(flow, node.id).token}",
+            keep_sensitive=config.get("include_sensitive_headers", False),
+        )
 
 
 KIND = WebhookTrigger()
@@ -143,8 +159,10 @@ def endpoint_for(flow: Flow, node_id: str) -> WebhookEndpoint:
     return endpoint
 
 
-def endpoint_url(endpoint: WebhookEndpoint) -> str:
-    return f"{settings.PUBLIC_URL}/hooks/{endpoint.token}"
+def endpoint_url(endpoint: WebhookEndpoint, *, base: str) -> str:
+    """The endpoint's full URL under ``base`` (see public_base: the configured public URL,
+    else the address the page was requested at)."""
+    return f"{base.rstrip('/')}/hooks/{endpoint.token}"
 
 
 def endpoint_rotate(endpoint: WebhookEndpoint) -> WebhookEndpoint:
@@ -167,3 +185,12 @@ def listen_start(endpoint: WebhookEndpoint) -> WebhookCapture:
 def listen_status(*, flow: Flow, node_id: str) -> WebhookCapture | None:
     """The latest test capture of the flow's webhook node, if it ever listened."""
     return WebhookCapture.objects.filter(endpoint__flow=flow, endpoint__node_id=node_id).first()
+
+
+def listen_stop(*, flow: Flow, node_id: str | None = None) -> int:
+    """Stop listening (of one node, or all): the next request starts a run again. Returns
+    how many waiting captures were dropped; captured requests are kept."""
+    waiting = WebhookCapture.objects.filter(endpoint__flow=flow, captured_at__isnull=True)
+    if node_id is not None:
+        waiting = waiting.filter(endpoint__node_id=node_id)
+    return waiting.delete()[0]

@@ -224,6 +224,25 @@ def test_listening_captures_the_next_request_as_a_test_event(team: Team, web: We
     assert httpx.post(hook_url(web, flow), json={}).status_code == 202  # back to normal
 
 
+def test_stopping_or_publishing_ends_listening_so_the_next_request_runs(
+    team: Team, web: Web
+) -> None:
+    flow = hook_flow(team)
+    client = team.client(team.editor)
+    listen = f"/api/flows/{flow.pk}/triggers/order/listen/"
+    assert client.post(listen).status_code == 201
+    assert team.client(team.viewer).delete(listen).status_code == 403
+    assert client.delete(listen).status_code == 204
+    assert httpx.post(hook_url(web, flow), json={"id": 1}).status_code == 202
+    # A capture left waiting (the designer's Test before publishing) must not swallow the
+    # first live request after a publish.
+    assert client.post(listen).status_code == 201
+    v2 = flow_version_save(flow=flow, user=team.editor, graph=flow.live_version.graph)
+    flow_publish(flow=flow, user=team.editor, number=v2.number)
+    assert httpx.post(hook_url(web, flow), json={"id": 2}).status_code == 202
+    assert sorted(run.input["body"]["id"] for run in Run.objects.filter(flow=flow)) == [1, 2]
+
+
 def test_of_concurrent_requests_while_listening_exactly_one_is_captured(
     team: Team, web: Web
 ) -> None:
