@@ -9,13 +9,29 @@ from pathlib import Path
 
 from designer.graph import Graph, Node, Problem
 from runtime.kinds.contract import StepContext, StepKind, StepOutput
-from runtime.steps.code_support import CodeProblem, code_schema, run_in_sandbox
+from runtime.steps.code_support import TRIGGER_DATA, CodeProblem, code_schema, run_in_sandbox
 
 STARTER = """export async function handler(event, context) {
-  // event.trigger is the trigger's payload; event.steps["<id>"] an upstream output.
+  // event.trigger is what the trigger delivered (after a webhook, the request: the posted
+  // data is event.trigger.body); event.steps["<id>"] is an upstream step's output.
   return { ok: true };
 }
 """
+
+
+def _starter(what: str, key: str | None, name: str) -> str:
+    read = f"event.trigger.{key}" if key else "event.trigger"
+    return (
+        "export async function handler(event, context) {\n"
+        f"  // event.trigger is {what}.\n"
+        '  // event.steps["<id>"] is an upstream step\'s output.\n'
+        f"  const {name} = {read};\n"
+        f"  return {{ ok: true, {name} }};\n"
+        "}\n"
+    )
+
+
+STARTERS = {kind: _starter(*data) for kind, data in TRIGGER_DATA.items()}
 SYNTAX_CHECK = Path(__file__).with_name("js_syntax_check.mjs")
 
 
@@ -24,7 +40,7 @@ class JavaScriptCode(StepKind):
     effects = True
     label = "JavaScript function"
     description = "Run an exported handler(event, context) on Node in a sandbox."
-    config_schema = code_schema("javascript", STARTER)
+    config_schema = code_schema("javascript", STARTER, STARTERS)
 
     def check(self, nodes: Sequence[Node], graph: Graph) -> Iterable[Problem]:
         yield from super().check(nodes, graph)

@@ -5,12 +5,27 @@ from collections.abc import Iterable
 
 from designer.graph import Graph, Node, Problem
 from runtime.kinds.contract import StepContext, StepKind, StepOutput
-from runtime.steps.code_support import CodeProblem, code_schema, run_in_sandbox
+from runtime.steps.code_support import TRIGGER_DATA, CodeProblem, code_schema, run_in_sandbox
 
-STARTER = '''def handler(event, context):
-    """event["trigger"] is the trigger's payload; event["steps"]["<id>"] an upstream output."""
+STARTER = """def handler(event, context):
+    # event["trigger"] is what the trigger delivered (after a webhook, the request: the
+    # posted data is event["trigger"]["body"]); event["steps"]["<id>"] an upstream output.
     return {"ok": True}
-'''
+"""
+
+
+def _starter(what: str, key: str | None, name: str) -> str:
+    read = f'event["trigger"]["{key}"]' if key else 'event["trigger"]'
+    return (
+        "def handler(event, context):\n"
+        f'    # event["trigger"] is {what}.\n'
+        '    # event["steps"]["<id>"] is an upstream step\'s output.\n'
+        f"    {name} = {read}\n"
+        f'    return {{"ok": True, "{name}": {name}}}\n'
+    )
+
+
+STARTERS = {kind: _starter(*data) for kind, data in TRIGGER_DATA.items()}
 
 
 class PythonCode(StepKind):
@@ -18,7 +33,7 @@ class PythonCode(StepKind):
     effects = True
     label = "Python function"
     description = "Run handler(event, context) in a sandbox; what it returns is the output."
-    config_schema = code_schema("python", STARTER)
+    config_schema = code_schema("python", STARTER, STARTERS)
 
     def check_config(self, node: Node, graph: Graph) -> Iterable[Problem]:
         problem = source_problem(node.config["source"])

@@ -33,13 +33,37 @@ class CodeProblem:
         return {"line": self.line, "column": self.column, "message": str(self)}
 
 
-def code_schema(language: str, starter: str) -> dict[str, Any]:
+# Per trigger kind: what its event.trigger is, and the part a step usually starts from
+# (key, variable name). A starter that reads it tells the user where the data is.
+TRIGGER_DATA: dict[str, tuple[str, str | None, str]] = {
+    "trigger.webhook": (
+        "the request that called the URL: method, query, headers, body",
+        "body",
+        "body",
+    ),
+    "trigger.cron": (
+        "the schedule's firing: scheduled_for, fired_at, expression, timezone",
+        "scheduled_for",
+        "scheduled_for",
+    ),
+    "trigger.event": ("the event: type, payload, emitted_at", "payload", "payload"),
+    "trigger.dbchange": (
+        "the row change: table, operation, new, old, changed_columns",
+        "new",
+        "row",
+    ),
+    "trigger.queue": ("the message: body, headers, metadata", "body", "body"),
+    "trigger.manual": ("the JSON the run was started with", None, "payload"),
+}
+
+
+def code_schema(language: str, starter: str, starters: dict[str, str]) -> dict[str, Any]:
     return {
         "type": "object",
         "additionalProperties": False,
         "required": ["source"],
         "properties": {
-            "source": code(language, starter),
+            "source": code(language, starter, starters),
             "secrets": {
                 "type": "array",
                 "title": "Secrets the code may read",
