@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
@@ -24,19 +25,6 @@ from designer.models import Flow, FlowVersion, Role, Workspace
 from designer.params import positive_int, search_param
 from runtime.services import flow_run_stats
 
-# The graph of a new flow: one manual trigger, so it can be tested at once.
-STARTER_GRAPH: dict[str, Any] = {
-    "nodes": [
-        {
-            "id": "start",
-            "type": "trigger.manual",
-            "name": "Start",
-            "config": {},
-            "position": {"x": 0, "y": 0},
-        }
-    ],
-    "edges": [],
-}
 SPARK_WIDTH, SPARK_HEIGHT = 84, 20
 
 
@@ -109,12 +97,12 @@ def flow_create(request: HttpRequest) -> HttpResponse:
             user=request.user,  # type: ignore[arg-type]  # login_required ran
             workspace_id=positive_int(request.POST.get("workspace", "")),
         )
+        # No version yet: the designer opens on an empty canvas that asks how the flow
+        # starts (a ready-made manual trigger was deleted by most people building a webhook).
         flow = services.flow_create(
             user=request.user,  # type: ignore[arg-type]  # login_required ran
             workspace=workspace,
             name=name,
-            graph=STARTER_GRAPH,
-            message="Started with a manual trigger",
         )
     except services.InvalidRequest as exc:
         return _list_with_error(request, str(exc))
@@ -166,6 +154,8 @@ def flow_detail(request: HttpRequest, flow_id: int) -> HttpResponse:
         "canWrite": Role.can_write(role),
         "isAdmin": role == Role.ADMIN,
         "settingsSchema": SETTINGS_SCHEMA,
+        # A schedule without a time zone fires in this one (shown in its test input).
+        "timeZone": settings.TIME_ZONE,
         "urls": {
             "list": reverse("designer:flow-list"),
             "versions": reverse("designer:flow-versions", args=[flow.pk]),

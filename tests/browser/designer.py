@@ -112,15 +112,32 @@ class Designer:
         expect(self.page.get_by_test_id("editing")).to_have_text(f"Editing v{number}")
 
     def set_payload(self, payload: Any) -> None:
+        """The test input of a trigger other than a webhook (one JSON editor)."""
         self.tab("Test run")
-        editor = self.page.locator("#test-payload .cm-content")
-        editor.click()
+        self._replace("#test-payload", json.dumps(payload, indent=2))
+
+    def set_request(self, body: Any, **parts: Any) -> None:
+        """A webhook's test request: the body, and any of method, query, headers."""
+        self.tab("Test run")
+        self._replace("#test-body", json.dumps(body, indent=2))
+        if "method" in parts:
+            self.page.get_by_label("Method", exact=True).select_option(parts["method"])
+        for name in ("query", "headers"):
+            if name in parts:
+                summary = self.page.get_by_text("Query and headers", exact=True)
+                if not self.page.locator(f"#test-{name}").is_visible():
+                    summary.click()
+                self._replace(f"#test-{name}", json.dumps(parts[name]))
+
+    def _replace(self, editor_id: str, text: str) -> None:
+        self.page.locator(f"{editor_id} .cm-content").click()
         self.page.keyboard.press("ControlOrMeta+a")
         self.page.keyboard.press("Delete")
-        self.page.keyboard.insert_text(json.dumps(payload, indent=2))
+        self.page.keyboard.insert_text(text)
 
     def run_test(self) -> None:
-        self.page.locator(".tb-test-panel").get_by_role("button", name="Run test").click()
+        """The test panel's run button ("Run test", or "Save and run test")."""
+        self.page.get_by_test_id("run-test").click()
 
     def expect_status(self, node_id: str, status: str, timeout: float = 30_000) -> None:
         expect(self.node(node_id).locator(".tb-node")).to_have_attribute(

@@ -105,12 +105,12 @@ def test_a_test_run_shows_each_nodes_status_output_and_saves_first_when_asked(
     designer.select("notify")
     expect(page.get_by_test_id("step-output")).to_contain_text('"path": "/echo"')
 
-    # With unsaved changes, testing offers to save them first, then runs the new version.
+    # With unsaved changes, the run button says it saves them first, then runs the new version.
     designer.select("small")
     designer.type_into("name", "Small order")
     designer.set_payload({"total": 5})
-    page.get_by_role("button", name="Test", exact=True).click()
-    page.get_by_test_id("unsaved-dialog").get_by_role("button", name="Save and test").click()
+    expect(page.get_by_test_id("run-test")).to_have_text("Save and run test")
+    designer.run_test()
     designer.expect_status("small", "succeeded")
     designer.expect_status("notify", "skipped")
     expect(page.get_by_test_id("editing")).to_have_text("Editing v2")

@@ -69,10 +69,10 @@ def test_a_new_user_builds_tests_publishes_and_triggers_the_order_email_flow(
     designer.wait_ready()
     flow = Flow.objects.get(name="New order → email customer")
 
-    # Swap the starter manual trigger for a webhook, then add the code and email steps.
-    designer.select("start")
-    page.keyboard.press("Delete")
+    # A new flow is blank: drag a webhook onto it, then add the code and email steps.
+    expect(page.get_by_test_id("empty-canvas")).to_be_visible()
     hook = designer.drag_from_palette("trigger.webhook", 120, 300)
+    expect(page.get_by_test_id("empty-canvas")).to_have_count(0)
     code = designer.drag_from_palette("code.python", 400, 300)
     email = designer.drag_from_palette("email.send", 680, 300)
     designer.connect(hook, code)
@@ -92,8 +92,8 @@ def test_a_new_user_builds_tests_publishes_and_triggers_the_order_email_flow(
     dialog = page.get_by_test_id("save-dialog")
     dialog.get_by_label("What changed?").press_sequentially("Email customers their order")
     dialog.get_by_role("button", name="Save", exact=True).click()
-    designer.expect_saved(2)
-    saved = FlowVersion.objects.get(flow=flow, number=2)
+    designer.expect_saved(1)
+    saved = FlowVersion.objects.get(flow=flow, number=1)
     assert saved.message == "Email customers their order"
     assert saved.author == team.editor
     nodes = {n["id"]: n for n in saved.graph["nodes"]}
@@ -112,24 +112,25 @@ def test_a_new_user_builds_tests_publishes_and_triggers_the_order_email_flow(
         "text": f"{{{{ event.steps.{code}.text }}}}",
     }
 
-    # Test the saved version with a sample order.
-    designer.set_payload({"method": "POST", "headers": {}, "query": {}, "body": ORDER})
+    # Test the saved version with an order posted as the request's body.
     page.get_by_role("button", name="Test", exact=True).click()
+    designer.set_request(ORDER)
+    designer.run_test()
     expect(page.get_by_test_id("run-status")).to_have_text(
         re.compile("succeeded|failed|cancelled"), timeout=60_000
     )
     run = Run.objects.filter(flow=flow).latest("id")
     steps = {step.node_id: (step.status, step.error) for step in run.steps.all()}
     assert run.status == "succeeded", f"The test run {run.status}: {steps}"
-    assert (run.is_test, run.version.number) == (True, 2)
+    assert (run.is_test, run.version.number, run.trigger_kind) == (True, 1, "webhook")
     for node_id in (code, email):
         designer.expect_status(node_id, "succeeded")
     wait_until(lambda: len(_emails_to(smtp_sink, CUSTOMER)) == 1, message="the test email")
     _expect_order_email(_emails_to(smtp_sink, CUSTOMER)[0])
 
     page.get_by_role("button", name="Publish", exact=True).click()
-    page.get_by_test_id("publish-dialog").get_by_role("button", name="Publish v2").click()
-    expect(page.get_by_test_id("live-badge")).to_have_text("Live: v2")
+    page.get_by_test_id("publish-dialog").get_by_role("button", name="Publish v1").click()
+    expect(page.get_by_test_id("live-badge")).to_have_text("Live: v1")
 
     designer.select(hook)
     url_field = page.get_by_label("Webhook URL", exact=True)
@@ -158,7 +159,11 @@ def test_a_new_user_builds_tests_publishes_and_triggers_the_order_email_flow(
     )
     assert answer.returncode == 0, answer.stderr + answer.stdout
     started = Run.objects.get(pk=json.loads(answer.stdout)["run_id"])
-    assert (started.is_test, started.version.number, started.trigger_kind) == (False, 2, "webhook")
+    assert (started.is_test, started.version.number, started.trigger_kind) == (False, 1, "webhook")
+    # The test run and the live call gave the flow the same request (the path is the URL's).
+    live_input, test_input = started.input, run.input
+    assert test_input["body"] == live_input["body"] == ORDER
+    assert (test_input["method"], test_input["path"]) == (live_input["method"], live_input["path"])
     wait_until(lambda: len(_emails_to(smtp_sink, CUSTOMER)) == 2, 30, "the order email")
     _expect_order_email(_emails_to(smtp_sink, CUSTOMER)[1])
 

@@ -56,7 +56,7 @@ def test_a_webhook_node_shows_its_url_copies_it_and_captures_a_test_event(
     answer = httpx.post(hook_url, json=ORDER, timeout=10)
     assert answer.status_code == 200 and answer.json()["captured"] is True, answer.text
     expect(page.get_by_role("tab", name="Test run")).to_have_attribute("aria-selected", "true")
-    expect(page.locator("#test-payload .cm-content")).to_contain_text('"total": 12')
+    expect(page.locator("#test-body .cm-content")).to_contain_text('"total": 12')
     assert not Run.objects.filter(flow=live).exists()  # a captured request starts no run
 
 
@@ -83,7 +83,7 @@ def test_an_unpublished_webhook_says_where_its_url_comes_from_and_listens_once_s
     page.get_by_role("button", name="Listen for a test event").click()
     wait_for_listening(page)
     assert httpx.post(url.input_value(), json=ORDER, timeout=10).status_code == 200
-    expect(page.locator("#test-payload .cm-content")).to_contain_text('"id": "7"')
+    expect(page.locator("#test-body .cm-content")).to_contain_text('"id": "7"')
     assert Flow.objects.get(pk=flow_id).live_version is None
 
 

@@ -50,15 +50,14 @@ def test_the_list_shows_the_live_version_last_run_and_a_sparkline(team: Team) ->
     assert re.search(r'<polyline points="0\.0,18\.0 .* 84\.0,2\.0"', page)
 
 
-def test_creating_a_flow_starts_it_with_a_manual_trigger_and_opens_the_designer(
-    team: Team,
-) -> None:
+def test_creating_a_flow_opens_the_designer_on_a_blank_canvas(team: Team) -> None:
     response = team.client(team.editor).post("/flows/new/", {"name": "Refunds"})
     created = Flow.objects.get(name="Refunds")
     assert response.status_code == 302
     assert response["Location"] == f"/flows/{created.pk}/"
-    (start,) = created.versions.get(number=1).graph["nodes"]
-    assert start["type"] == "trigger.manual"
+    assert not created.versions.exists()  # the first save makes version 1
+    boot = boot_of(team.client(team.editor).get(response["Location"]).content.decode())
+    assert boot["version"] is None
 
 
 def test_creating_a_flow_needs_a_name_and_a_writable_workspace(team: Team) -> None:

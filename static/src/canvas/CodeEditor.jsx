@@ -6,7 +6,8 @@ import { useEffect, useRef, useState } from "react";
 let loading = null;
 const loadCodeMirror = () => (loading ??= import("./codemirror.js"));
 
-export function CodeEditor({ value, onChange, language, readOnly, label, placeholder, code, id, invalid, check }) {
+export function CodeEditor({ value, onChange, language, readOnly, label, placeholder, code, id, invalid, check,
+  autoFocus }) {
   const host = useRef(null);
   const editor = useRef(null);
   const changed = useRef(onChange);
@@ -31,6 +32,7 @@ export function CodeEditor({ value, onChange, language, readOnly, label, placeho
         check: checks ? runCheck : null,
         onChange: (text) => changed.current?.(text),
       });
+      if (autoFocus) editor.current.focusAll();
     }).catch((error) => setFailed(error.message));
     return () => {
       cancelled = true;
@@ -44,6 +46,11 @@ export function CodeEditor({ value, onChange, language, readOnly, label, placeho
   useEffect(() => {
     editor.current?.setValue(value || "");
   }, [value]);
+
+  // autoFocus is a counter: each new value asks for focus again (the toolbar's Test).
+  useEffect(() => {
+    if (autoFocus) editor.current?.focusAll();
+  }, [autoFocus]);
 
   if (failed) {
     return (

@@ -22,6 +22,9 @@ import { retryOf } from "./retry.js";
 import { useAssist } from "./assist.js";
 import { useConnectRefusal } from "./ConnectRefusal.jsx";
 import { useTestPayload } from "./testPayload.js";
+import { useWebhookListener } from "./listen.js";
+import { withTriggerStarters } from "./starters.js";
+import { EmptyCanvas } from "./EmptyCanvas.jsx";
 import { useClipboard, useEditorKeys } from "./keys.js";
 import {
   NODE_HEIGHT, NODE_WIDTH, connectionRefusal, edgeId, fromFlow, layout, needsLayout, renameNode, toFlow,
@@ -58,6 +61,8 @@ function EditorInner({ boot }) {
   const readOnly = !boot.canWrite;
   const rf = useReactFlow();
   const wrapper = useRef(null);
+  // A blank flow is not fitted when its first nodes appear: the view would jump under the
+  // pointer while the user places the next one.
   const [init] = useState(() => initialState(boot));
   const [nodes, setNodes] = useState(init.nodes);
   const [edges, setEdges] = useState(init.edges);
@@ -78,6 +83,7 @@ function EditorInner({ boot }) {
   const [revision, setRevision] = useState(0);
   const [secrets, setSecrets] = useState([]);
   const [connections, setConnections] = useState([]);
+  const [focusTest, setFocusTest] = useState(0);
   const stopWatching = useRef(null);
   const liveRuns = useFlowRuns(flowId);
 
@@ -92,7 +98,13 @@ function EditorInner({ boot }) {
   const selected = useMemo(() => nodes.filter((node) => node.selected), [nodes]);
   const single = selected.length === 1 ? selected[0] : null;
   const triggers = useMemo(() => nodes.filter((node) => node.data.kind.startsWith("trigger.")), [nodes]);
-  const test = useTestPayload(flowId, triggers);
+  const test = useTestPayload(flowId, triggers, { timeZone: boot.timeZone });
+  const listener = useWebhookListener(flowId, (payload, nodeId, capturedAt) => {
+    test.capture(payload, nodeId, capturedAt);
+    setTab("test");
+  });
+  // Only the toolbar's Test moves the focus into the test input, not coming back to the tab.
+  useEffect(() => { if (tab !== "test") setFocusTest(0); }, [tab]);
   // Selecting a node (by mouse, or Enter on a focused node) shows it in the panel.
   useEffect(() => { if (single) setTab("node"); }, [single?.id]); // eslint-disable-line react-hooks/exhaustive-deps
 
@@ -151,8 +163,10 @@ function EditorInner({ boot }) {
       && (e.sourceHandle || null) === sourceHandle)) return;
     history.snapshot();
     const edge = { source: params.source, target: params.target, sourceHandle };
-    setEdges((eds) => addEdge({ ...edge, id: edgeId(edge), label: sourceHandle ?? undefined }, eds));
-  }, [history]);
+    const next = addEdge({ ...edge, id: edgeId(edge), label: sourceHandle ?? undefined }, current);
+    setEdges(next);
+    setNodes((ns) => withTriggerStarters(ns, next, kinds || {}));
+  }, [history, kinds]);
 
   const isValidConnection = useCallback((connection) => {
     const { nodes: ns, edges: es } = state.current;
@@ -281,6 +295,7 @@ function EditorInner({ boot }) {
     const result = await api.post(`/api/flows/${flowId}/publish/`, { version: number });
     setBusy(null);
     if (result.ok) {
+      listener.stop();  // the server has stopped it: from now on requests start runs
       setLive(number);
       // The canvas no longer shows an old test run: the next live run is announced.
       stopWatching.current?.();
@@ -292,7 +307,7 @@ function EditorInner({ boot }) {
     } else {
       setBanner(problemText(result));
     }
-  }, [flowId, say, showProblems]);
+  }, [flowId, say, showProblems, listener]);
 
   const watch = useCallback((runId) => {
     stopWatching.current?.();
@@ -309,6 +324,7 @@ function EditorInner({ boot }) {
     setDialog(null);
     const input = test.parsed();
     if (input === undefined) return;
+    listener.stop();  // the input is chosen: a request arriving now must not be kept instead
     setBusy("running");
     setRun(null);
     const result = await api.post(`/api/flows/${flowId}/runs/`,
@@ -316,24 +332,33 @@ function EditorInner({ boot }) {
     if (!result.ok) { setBusy(null); setBanner(problemText(result)); return; }
     setRun(result.data);
     watch(result.data.id);
-  }, [flowId, test, watch]);
+  }, [flowId, test, watch, listener]);
 
-  const requestTest = useCallback(() => {
-    if (dirty || !base) setDialog({ type: "unsaved", then: "test" });
-    else startTest(base);
-  }, [base, dirty, startTest]);
+  // The toolbar's Test opens the test input; only the panel's Run button runs. A webhook
+  // of a saved, unpublished flow also starts listening: its URL serves no live runs yet, so
+  // a request sent to it now can only be meant as the test's input.
+  const openTest = useCallback(() => {
+    setTab("test");
+    setFocusTest((n) => n + 1);
+    if (test.kind === "trigger.webhook" && base > 0 && !dirty && !live && !test.edited
+        && listener.state?.nodeId !== test.trigger) listener.start(test.trigger);
+  }, [test, base, dirty, live, listener]);
+
+  // number: the saved version to test; null saves the changes first (as the button says).
+  const runTest = useCallback(async (number) => {
+    const version = number ?? await save("");
+    if (version) startTest(version);
+  }, [save, startTest]);
 
   const requestPublish = useCallback(() => {
     if (dirty || !base) setDialog({ type: "unsaved", then: "publish" });
     else setDialog({ type: "publish", number: base });
   }, [base, dirty]);
 
-  const afterUnsaved = useCallback(async (then) => {
+  const afterUnsaved = useCallback(async () => {
     const number = await save("");
-    if (!number) return;
-    if (then === "test") startTest(number);
-    else setDialog({ type: "publish", number });
-  }, [save, startTest]);
+    if (number) setDialog({ type: "publish", number });
+  }, [save]);
 
   const discardDraft = useCallback(() => {
     if (!window.confirm("Discard your unsaved changes and go back to the saved version?")) return;
@@ -371,7 +396,7 @@ function EditorInner({ boot }) {
     <div className="tb-designer" data-dirty={dirty || undefined} data-busy={busy || undefined}>
       <Toolbar flow={boot.flow} urls={boot.urls} base={base} live={live} dirty={dirty} busy={busy} readOnly={readOnly}
         history={history} selectedCount={selected.length} hasRun={Boolean(run)}
-        onSave={() => setDialog({ type: "save" })} onPublish={requestPublish} onTest={requestTest}
+        onSave={() => setDialog({ type: "save" })} onPublish={requestPublish} onTest={openTest}
         onLayout={autoLayout} onFit={() => rf.fitView(FIT)} onDelete={deleteSelection}
         onClearRun={() => { stopWatching.current?.(); setRun(null); setBusy(null); }} />
       <Messages notice={notice} onDiscard={discardDraft} onKeep={() => setNotice(null)} banner={banner}
@@ -386,7 +411,7 @@ function EditorInner({ boot }) {
               onNodeDragStart={() => history.snapshot()}
               nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
               deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]}
-              fitView fitViewOptions={FIT} minZoom={0.1} onlyRenderVisibleElements={nodes.length > 150}
+              fitView={init.nodes.length > 0} fitViewOptions={FIT} minZoom={0.1} onlyRenderVisibleElements={nodes.length > 150}
               proOptions={{ hideAttribution: true }}>
               <Background />
               <Controls showInteractive={false} fitViewOptions={FIT} />
@@ -394,13 +419,15 @@ function EditorInner({ boot }) {
             </ReactFlow>
           ) : <p className="muted tb-loading">Loading the step catalog…</p>}
           {refusal}
+          {kinds && !readOnly && nodes.length === 0 && <EmptyCanvas kinds={Object.values(kinds)} onChoose={addFromPalette} />}
         </div>
         <SidePanel tab={tab} setTab={setTab} single={single} selected={selected} kinds={kinds} boot={boot}
           problems={problems} panelContext={panelContext} steps={steps} nodes={nodes} edges={edges}
-          readOnly={readOnly} revision={revision} runsTick={liveRuns.tick} base={base} dirty={dirty} test={test} triggers={triggers}
+          readOnly={readOnly} revision={revision} runsTick={liveRuns.tick} base={base} dirty={dirty} test={test}
+          triggers={triggers} listener={listener} focusTest={focusTest}
           run={run} busy={busy} onNodeChange={updateNodeData} onRename={renameSelected} onDelete={deleteSelection}
           onConnect={connect} onDisconnect={(id) => { history.snapshot(); setEdges((es) => es.filter((e) => e.id !== id)); }}
-          onRun={requestTest} onSelectNode={selectNode} onShowRun={watch}
+          onRun={runTest} onSelectNode={selectNode} onShowRun={watch}
           flowSettings={flowSettings} onFlowSettings={setFlowSettings} />
       </div>
       {busy && (
@@ -422,9 +449,8 @@ function EditorInner({ boot }) {
         <PublishDialog number={dialog.number} live={live} onPublish={() => publish(dialog.number)} onCancel={() => setDialog(null)} />
       )}
       {dialog?.type === "unsaved" && (
-        <UnsavedDialog then={dialog.then} base={base} dirty={dirty} onSave={() => afterUnsaved(dialog.then)}
-          onUseSaved={!base ? null : dialog.then === "test" ? () => startTest(base)
-            : () => setDialog({ type: "publish", number: base })}
+        <UnsavedDialog then={dialog.then} base={base} dirty={dirty} onSave={afterUnsaved}
+          onUseSaved={!base ? null : () => setDialog({ type: "publish", number: base })}
           onCancel={() => setDialog(null)} />
       )}
     </div>

@@ -8,8 +8,8 @@ import { FlowSettings } from "./FlowSettings.jsx";
 const TABS = [["node", "Node"], ["test", "Test run"], ["runs", "Runs"], ["flow", "Flow"]];
 
 export function SidePanel({ tab, setTab, single, selected, kinds, boot, problems, panelContext, steps, nodes,
-  edges, readOnly, revision, runsTick, base, dirty, test, triggers, run, busy, onNodeChange, onRename, onDelete,
-  onConnect, onDisconnect, onRun, onSelectNode, onShowRun, flowSettings, onFlowSettings }) {
+  edges, readOnly, revision, runsTick, base, dirty, test, listener, focusTest, triggers, run, busy, onNodeChange,
+  onRename, onDelete, onConnect, onDisconnect, onRun, onSelectNode, onShowRun, flowSettings, onFlowSettings }) {
   const flowId = boot.flow.id;
   return (
     <aside className="tb-side" aria-label="Details">
@@ -25,8 +25,7 @@ export function SidePanel({ tab, setTab, single, selected, kinds, boot, problems
             problems={problems.byNode[single.id]} context={panelContext} step={steps[single.id]}
             onChange={(change) => onNodeChange(single.id, change)}
             onRename={(newId) => onRename(single.id, newId)} onDelete={onDelete}
-            webhook={{ flowId, revision, canWrite: !readOnly, saved: base > 0 && !dirty,
-                       onCaptured: (payload) => { test.capture(payload, single.id); setTab("test"); } }}
+            webhook={{ flowId, revision, canWrite: !readOnly, saved: base > 0 && !dirty, listener }}
             connections={<Connections node={single} nodes={nodes} edges={edges} kinds={kinds}
               handles={kinds[single.data.kind]?.handles || []} readOnly={readOnly}
               onConnect={onConnect} onDisconnect={onDisconnect} />} />
@@ -44,10 +43,9 @@ export function SidePanel({ tab, setTab, single, selected, kinds, boot, problems
           </div>
         )}
         {tab === "test" && (
-          <TestPanel triggers={triggers} trigger={test.trigger} onTrigger={test.setTrigger}
-            payloadText={test.text} onPayload={test.setText} payloadProblem={test.problem}
-            onUseSample={test.hasSample ? test.useSample : null} onRun={onRun} run={run} busy={busy}
-            canWrite={!readOnly} onSelectNode={onSelectNode} runUrl={boot.urls.run} />
+          <TestPanel triggers={triggers} test={test} listener={listener} onRun={onRun} run={run} busy={busy}
+            canWrite={!readOnly} saved={base > 0 && !dirty} base={base} focus={focusTest}
+            onSelectNode={onSelectNode} runUrl={boot.urls.run} />
         )}
         {tab === "runs" && <RunsPanel flowId={flowId} revision={revision} live={runsTick} shownId={run?.id} onShow={onShowRun}
           runsUrl={boot.urls.runs} />}

@@ -1,14 +1,12 @@
 // What a trigger node shows besides its form: a webhook's URL (copy, rotate, listen for a
 // test event) and a schedule's next fire times. A node the server has no URL for yet (not
 // saved, or not published) gets a hint saying what to do.
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useState } from "react";
 import { api, problemText } from "./api.js";
 
-export function WebhookInfo({ flowId, nodeId, revision, canWrite, saved, onCaptured }) {
+export function WebhookInfo({ flowId, nodeId, revision, canWrite, saved, listener }) {
   const [state, setState] = useState({ loading: true });
   const [copied, setCopied] = useState(false);
-  const [listening, setListening] = useState(null);
-  const stopListening = useRef(null);
 
   useEffect(() => {
     let cancelled = false;
@@ -21,8 +19,6 @@ export function WebhookInfo({ flowId, nodeId, revision, canWrite, saved, onCaptu
     });
     return () => { cancelled = true; };
   }, [flowId, nodeId, revision]);
-
-  useEffect(() => () => stopListening.current?.(), []);
 
   async function copy() {
     let done = false;
@@ -45,33 +41,6 @@ export function WebhookInfo({ flowId, nodeId, revision, canWrite, saved, onCaptu
     else setState({ ...state, problem: problemText(result) });
   }
 
-  async function listen() {
-    const url = `/api/flows/${flowId}/triggers/${nodeId}/listen/`;
-    const started = await api.post(url);
-    if (!started.ok) { setListening({ problem: problemText(started) }); return; }
-    setListening({ waiting: true });
-    let stopped = false;
-    let timer = null;
-    const deadline = Date.now() + 5 * 60 * 1000;
-    stopListening.current = () => { stopped = true; window.clearTimeout(timer); };
-    const poll = async () => {
-      if (stopped) return;
-      const result = await api.get(url);
-      if (stopped) return;
-      if (result.ok && result.data?.status === "captured") {
-        setListening({ captured: true });
-        onCaptured(result.data.payload);
-      } else if (!result.ok && result.status !== 0) {
-        setListening({ problem: problemText(result) });
-      } else if (result.data?.status === "expired" || result.data?.status === "idle" || Date.now() > deadline) {
-        setListening({ problem: "Nothing arrived in time. Listen again when you are ready to send it." });
-      } else {
-        timer = window.setTimeout(poll, 1000);
-      }
-    };
-    poll();
-  }
-
   return (
     <section className="tb-trigger-info" aria-label="Webhook trigger">
       <h3>Webhook URL</h3>
@@ -89,23 +58,47 @@ export function WebhookInfo({ flowId, nodeId, revision, canWrite, saved, onCaptu
               onFocus={(event) => event.target.select()} />
             <button type="button" onClick={copy}>Copy</button>
           </div>
+          <UrlMismatch url={state.url} />
           <p className="muted" role="status">{copied || (state.active ? "Active: calls start runs of the live version."
             : "Inactive until the flow is published.")}</p>
           {canWrite && <button type="button" className="tb-small" onClick={rotate}>New URL…</button>}
           {state.problem && <p className="error">{state.problem}</p>}
         </>
       )}
-      {canWrite && (
-        <div className="tb-listen">
-          {listening?.waiting
-            ? <p role="status"><span className="tb-spinner" aria-hidden="true" /> Waiting for a request to the URL…{" "}
-                <button type="button" className="tb-small" onClick={() => { stopListening.current?.(); setListening(null); }}>Stop</button></p>
-            : <button type="button" className="tb-small" onClick={listen}>Listen for a test event</button>}
-          {listening?.captured && <p role="status">Captured. It is now the test run's sample payload.</p>}
-          {listening?.problem && <p className="muted">{listening.problem}</p>}
-        </div>
-      )}
+      {canWrite && listener && <ListenControl nodeId={nodeId} listener={listener} />}
     </section>
+  );
+}
+
+// The server names webhook URLs after TRIBUTARY_PUBLIC_URL when it is set: a URL on another
+// address than this page's is what a caller gets refused at (e.g. :8000 while serving :8020).
+export function UrlMismatch({ url }) {
+  let origin = null;
+  try { origin = new URL(url).origin; } catch { return null; }
+  if (origin === window.location.origin) return null;
+  return (
+    <p className="tb-warning" role="alert" data-testid="webhook-url-mismatch">
+      This URL points at <strong>{origin}</strong>, but you opened Tributary at{" "}
+      <strong>{window.location.origin}</strong>. Callers who use it may not reach this server: check
+      TRIBUTARY_PUBLIC_URL (leave it empty to follow the address you use).
+    </p>
+  );
+}
+
+// Start or stop listening, and what happened (shared by the node and the test panel).
+export function ListenControl({ nodeId, listener, onCapturedText = "Captured. It is now the test run's input." }) {
+  const mine = listener.state?.nodeId === nodeId ? listener.state : null;
+  return (
+    <div className="tb-listen">
+      {mine?.waiting
+        ? <p role="status"><span className="tb-spinner" aria-hidden="true" /> Waiting for a request to the URL…{" "}
+            <button type="button" className="tb-small" onClick={listener.stop}>Stop</button></p>
+        : <button type="button" className="tb-small" onClick={() => listener.start(nodeId)}>Listen for a test event</button>}
+      {mine?.waiting && mine.url && <p className="muted">Send it to <code data-testid="listen-url">{mine.url}</code></p>}
+      {mine?.waiting && mine.url && <UrlMismatch url={mine.url} />}
+      {mine?.captured && <p role="status">{onCapturedText}</p>}
+      {mine?.problem && <p className="muted">{mine.problem}</p>}
+    </div>
   );
 }
 

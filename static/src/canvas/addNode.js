@@ -2,6 +2,7 @@
 // the selected node when it is added by keyboard or click.
 import { useCallback } from "react";
 import { NODE_HEIGHT, NODE_WIDTH, edgeId, initialConfig, nextNodeId, toFlowNode } from "./graph.js";
+import { withTriggerStarters } from "./starters.js";
 
 export function useAddNode({ state, setNodes, setEdges, history, kinds, rf, wrapper, say, onAdded }) {
   const freeSpot = useCallback((position) => {
@@ -30,13 +31,17 @@ export function useAddNode({ state, setNodes, setEdges, history, kinds, rf, wrap
     history.snapshot();
     const node = { ...toFlowNode({ id, type: kind.type, name: sameKind ? `${kind.label} ${sameKind + 1}` : kind.label,
                                    config: initialConfig(kind), position: at }), selected: true };
-    setNodes([...ns.map((n) => (n.selected ? { ...n, selected: false } : n)), node]);
+    const nextNodes = [...ns.map((n) => (n.selected ? { ...n, selected: false } : n)), node];
     if (connectFrom && kind.category === "step") {
       const handles = kinds?.[connectFrom.data.kind]?.handles || [];
       const used = new Set(es.filter((e) => e.source === connectFrom.id).map((e) => e.sourceHandle));
       const sourceHandle = handles.length ? handles.find((h) => !used.has(h)) || handles[0] : null;
       const edge = { source: connectFrom.id, target: id, sourceHandle };
-      setEdges([...es, { ...edge, id: edgeId(edge), label: sourceHandle ?? undefined }]);
+      const nextEdges = [...es, { ...edge, id: edgeId(edge), label: sourceHandle ?? undefined }];
+      setEdges(nextEdges);
+      setNodes(withTriggerStarters(nextNodes, nextEdges, kinds || {}));
+    } else {
+      setNodes(nextNodes);
     }
     onAdded();
     say(`Added ${kind.label} (${id}).`);

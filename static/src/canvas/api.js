@@ -36,6 +36,7 @@ export const api = {
   get: (url) => request("GET", url),
   post: (url, body = {}) => request("POST", url, body),
   patch: (url, body) => request("PATCH", url, body),
+  delete: (url) => request("DELETE", url),
 };
 
 // A message for a failed response, whatever its shape.

@@ -71,6 +71,11 @@ export function createEditor(parent, { value, language, onChange, readOnly, labe
       const current = view.state.doc.toString();
       if (next !== current) view.dispatch({ changes: { from: 0, to: current.length, insert: next } });
     },
+    // Focus with everything selected: typing replaces the prefilled text.
+    focusAll() {
+      view.focus();
+      view.dispatch({ selection: { anchor: 0, head: view.state.doc.length } });
+    },
     destroy: () => view.destroy(),
   };
 }

@@ -28,19 +28,20 @@ export function draftClear(flowId) {
   }
 }
 
-const payloadKey = (flowId) => `tributary.test-payload.${flowId}`;
+// The test input, per flow and trigger node (each trigger kind has its own shape).
+const payloadKey = (flowId, nodeId) => `tributary.test-input.${flowId}.${nodeId}`;
 
-export function payloadLoad(flowId) {
+export function payloadLoad(flowId, nodeId) {
   try {
-    return window.localStorage.getItem(payloadKey(flowId));
+    return window.localStorage.getItem(payloadKey(flowId, nodeId));
   } catch {
     return null;
   }
 }
 
-export function payloadStore(flowId, text) {
+export function payloadStore(flowId, nodeId, text) {
   try {
-    window.localStorage.setItem(payloadKey(flowId), text);
+    window.localStorage.setItem(payloadKey(flowId, nodeId), text);
   } catch {
     // Not essential.
   }
