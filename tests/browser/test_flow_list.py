@@ -30,10 +30,11 @@ def test_a_user_logs_in_creates_a_flow_and_lands_in_the_designer(page: Page, tea
     designer.wait_ready()
     created = Flow.objects.get(name="Refund requests")
     assert page.url.endswith(f"/flows/{created.pk}/")
-    assert designer.node_ids() == ["start"]
+    assert designer.node_ids() == []  # blank: the canvas asks how the flow starts
+    expect(page.get_by_test_id("empty-canvas")).to_contain_text("Choose how this flow starts")
     expect(page.get_by_test_id("live-badge")).to_have_text("Not published")
-    expect(page.get_by_test_id("editing")).to_have_text("Editing v1")
-    assert created.versions.get().graph["nodes"][0]["type"] == "trigger.manual"
+    expect(page.get_by_test_id("editing")).to_have_text("Never saved")
+    assert not created.versions.exists()
 
 
 def test_the_list_searches_with_htmx_and_archives_and_restores_flows(
