@@ -149,7 +149,7 @@ def test_the_preview_shows_the_value_against_the_test_sample(
     log_in(context, server, team.editor)
     designer = Designer(page).open(order_flow(team).pk)
     order = {"id": 7, "email": "ada@example.com"}
-    designer.set_payload({"method": "POST", "query": {}, "headers": {}, "body": order})
+    designer.set_request(order)
     designer.tab("Node")
     designer.select("notify")
     preview = designer.field("subject").get_by_test_id("template-preview")
