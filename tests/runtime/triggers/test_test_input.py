@@ -2,10 +2,10 @@
 
 For every trigger kind a flow is started once live, through the kind's real ingress (a
 request to the running server, a schedule falling due, an emitted event, a row changing, a
-message on Redis), and once as a designer test run (POST /api/flows/{id}/runs/ with
-test=true) given what the live run was sent. Both runs must see the same event.trigger and
-trigger kind, and their code step must return the same. Samples no live firing could
-produce are refused with a message saying what the trigger delivers."""
+message on Redis, a run started by hand), and once as a designer test run (POST
+/api/flows/{id}/runs/ with test=true) given what the live run was sent. Both runs must see
+the same event.trigger and trigger kind, and their code step must return the same. Samples
+no live firing could produce are refused with a message saying what the trigger delivers."""
 
 from __future__ import annotations
 
@@ -70,6 +70,15 @@ def assert_same(live: Run, test: Run, kind: str) -> None:
     assert test.input == live.input
     assert live.status == test.status == "succeeded", (live.error, test.error)
     assert test.output == live.output == {"trigger": live.input, "kind": kind}
+
+
+def test_a_manual_test_runs_as_a_run_started_by_hand(team: Team, stack: Stack) -> None:
+    flow = probe_flow(team, node("start", "trigger.manual"))
+    started = team.client(team.editor).post(
+        f"/api/flows/{flow.pk}/runs/", {"input": ORDER}, format="json"
+    )
+    live = Run.objects.get(pk=started.json()["id"])
+    assert_same(live, started_as_test(team, flow, ORDER), "manual")
 
 
 def test_a_webhook_test_with_the_received_request_runs_as_the_live_call(
