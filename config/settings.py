@@ -202,7 +202,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["designer.api_parsers.SafeJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "designer.api_schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "designer.api_errors.exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
@@ -213,6 +213,13 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Flows, immutable versions, runs and triggers.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Runs, steps and webhook listening each have a "status"; a node's "type" is a kind.
+    "ENUM_NAME_OVERRIDES": {
+        "RunStatusEnum": "runtime.engine.status.RunStatus",
+        "StepStatusEnum": "runtime.engine.status.StepStatus",
+        "ListenStatusEnum": "runtime.http.shapes.LISTEN_STATES",
+        "NodeTypeEnum": "designer.serializers.NODE_TYPES",
+    },
 }
 
 # --- Internationalisation ---------------------------------------------------------------

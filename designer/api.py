@@ -117,7 +117,10 @@ class VersionList(APIView):
 
     @extend_schema(
         request=serializers.VersionCreateSerializer,
-        responses={201: serializers.VersionDetailSerializer},
+        responses={
+            201: serializers.VersionDetailSerializer,
+            409: serializers.VersionConflictSerializer,
+        },
     )
     def post(self, request: Request, flow_id: int) -> Response:
         flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
@@ -145,7 +148,8 @@ class VersionDiff(APIView):
             OpenApiParameter(
                 "against", int, required=True, description="The version to compare with"
             )
-        ]
+        ],
+        responses=serializers.VERSION_DIFF,
     )
     def get(self, request: Request, flow_id: int, number: int) -> Response:
         flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id)
@@ -185,7 +189,8 @@ class FlowEventList(generics.ListAPIView):
 
 class FlowExport(APIView):
     @extend_schema(
-        parameters=[OpenApiParameter("version", int, description="Default: live, else latest")]
+        parameters=[OpenApiParameter("version", int, description="Default: live, else latest")],
+        responses=serializers.FlowExportSerializer,
     )
     def get(self, request: Request, flow_id: int) -> HttpResponse:
         flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id)
@@ -208,7 +213,7 @@ class FlowExport(APIView):
 
 class FlowImport(APIView):
     @extend_schema(
-        request=dict,
+        request=serializers.FlowImportSerializer,
         parameters=[
             OpenApiParameter(
                 "workspace", int, description="Needed when you belong to several workspaces"
@@ -225,6 +230,7 @@ class FlowImport(APIView):
 
 
 class StepTypeList(APIView):
+    @extend_schema(responses=serializers.StepTypeSerializer(many=True))
     def get(self, request: Request) -> Response:
         return Response([kind.describe() for kind in step_catalog().values()])
 

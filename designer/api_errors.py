@@ -7,6 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -73,3 +75,11 @@ def _flatten(detail: Any, prefix: str = "") -> Any:
                 yield from _flatten(item, prefix)
     else:
         yield {"field": prefix or None, "message": str(detail)}
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 handler: a URL under /api/ that matches no route (``/api/runs/abc/``)
+    is an API error like any other, in JSON; pages keep Django's page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "No such API endpoint."}, status=404)
+    return defaults.page_not_found(request, exception)

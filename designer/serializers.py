@@ -4,9 +4,57 @@ the services own the rules."""
 from __future__ import annotations
 
 from django.contrib.auth.models import User
+from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
+from designer.graph import MAX_NAME_LENGTH, NODE_ID_PATTERN
 from designer.models import Flow, FlowEvent, FlowVersion, Workspace
+from runtime.services import step_catalog
+
+# Named NodeTypeEnum in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].
+NODE_TYPES = sorted(step_catalog())
+
+
+class PositionSerializer(serializers.Serializer):
+    x = serializers.FloatField()
+    y = serializers.FloatField()
+
+
+class GraphNodeSerializer(serializers.Serializer):
+    id = serializers.RegexField(NODE_ID_PATTERN.pattern)
+    type = serializers.ChoiceField(choices=NODE_TYPES)
+    name = serializers.CharField(required=False, max_length=MAX_NAME_LENGTH)
+    config = serializers.DictField(
+        required=False, help_text="As the kind's config_schema (GET /api/step-types/) says"
+    )
+    position = PositionSerializer(required=False)
+    settings = serializers.DictField(
+        required=False,
+        help_text="timeout_seconds, retries, retry_backoff_seconds, continue_on_failure",
+    )
+
+
+# Some fields below share a name with an attribute DRF's Field or Serializer has (source,
+# fields, label); the serializer's metaclass takes declared fields off the class, so only
+# the type checker sees a clash.
+
+
+class EdgeSerializer(serializers.Serializer):
+    source = serializers.CharField()  # type: ignore[assignment]  # see above
+    target = serializers.CharField()
+    sourceHandle = serializers.CharField(required=False)  # the graph's own key
+
+
+class GraphSerializer(serializers.Serializer):
+    """The graph contract (designer.graph), as the schema documents it."""
+
+    nodes = GraphNodeSerializer(many=True)
+    edges = EdgeSerializer(many=True, required=False)
+
+
+@extend_schema_field(GraphSerializer)
+class GraphField(serializers.JSONField):
+    """Any JSON: designer.graph judges it, naming each problem's node and field."""
 
 
 class WorkspaceSerializer(serializers.ModelSerializer):
@@ -62,7 +110,7 @@ class FlowCreateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200)
     description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
     workspace = serializers.IntegerField(required=False, min_value=1)
-    graph = serializers.JSONField(required=False)
+    graph = GraphField(required=False)
     message = serializers.CharField(max_length=500, required=False, allow_blank=True)
 
 
@@ -93,7 +141,7 @@ class VersionDetailSerializer(VersionSerializer):
 
 
 class VersionCreateSerializer(serializers.Serializer):
-    graph = serializers.JSONField()
+    graph = GraphField()
     message = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
     based_on = serializers.IntegerField(required=False, min_value=0, allow_null=True, default=None)
     force = serializers.BooleanField(required=False, default=False)
@@ -112,3 +160,71 @@ class FlowEventSerializer(serializers.ModelSerializer):
         model = FlowEvent
         fields = ["action", "actor", "from_version", "to_version", "detail", "created_at"]
         read_only_fields = fields
+
+
+# --- Answers the API builds by hand, as the OpenAPI schema documents them ----------------
+
+
+class NodeChangeSerializer(serializers.Serializer):
+    id = serializers.CharField()
+    # Shadows Serializer.fields for the type checker only (see EdgeSerializer).
+    fields = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
+
+
+class NodesDiffSerializer(serializers.Serializer):
+    added = serializers.ListField(child=serializers.CharField())
+    removed = serializers.ListField(child=serializers.CharField())
+    changed = NodeChangeSerializer(many=True)
+    moved = serializers.ListField(child=serializers.CharField())
+
+
+class EdgesDiffSerializer(serializers.Serializer):
+    added = EdgeSerializer(many=True)
+    removed = EdgeSerializer(many=True)
+
+
+# "from" is a Python keyword, so this shape cannot be a class with a field of that name.
+VERSION_DIFF = inline_serializer(
+    name="VersionDiff",
+    fields={
+        "from": serializers.IntegerField(),
+        "to": serializers.IntegerField(),
+        "nodes": NodesDiffSerializer(),
+        "edges": EdgesDiffSerializer(),
+    },
+)
+
+
+class FlowExportSerializer(serializers.Serializer):
+    tributary = serializers.IntegerField(help_text="The export format")
+    name = serializers.CharField()
+    description = serializers.CharField(allow_blank=True)
+    nodes = serializers.ListField(child=serializers.DictField())
+    edges = serializers.ListField(child=serializers.DictField())
+
+
+class FlowImportSerializer(GraphSerializer):
+    tributary = serializers.IntegerField(required=False, help_text="The export format")
+    name = serializers.CharField(max_length=200)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+
+
+class StepTypeSerializer(serializers.Serializer):
+    type = serializers.CharField()
+    category = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # see EdgeSerializer
+    description = serializers.CharField(allow_blank=True)
+    handles = serializers.ListField(child=serializers.CharField())
+    config_schema = serializers.DictField(help_text="JSON Schema of the node's config")
+
+
+class LatestVersionSerializer(serializers.Serializer):
+    number = serializers.IntegerField()
+    author = serializers.CharField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    message = serializers.CharField(allow_blank=True)
+
+
+class VersionConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    latest_version = LatestVersionSerializer()

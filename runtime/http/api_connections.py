@@ -13,9 +13,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from designer import access
+from designer.api_schema import ErrorSerializer
 from designer.models import Workspace
 from designer.params import id_param
-from runtime.http import serializers
+from runtime.http import serializers, shapes
 from runtime.http.api_runs import NewestFirst
 from runtime.models import Connection, ConnectionKind
 from runtime.resources.connections import selectors, services
@@ -60,7 +61,7 @@ class ConnectionList(APIView):
             OpenApiParameter("workspace", int, description="Only this workspace's."),
             OpenApiParameter("kind", str, enum=ConnectionKind.values),
         ],
-        responses=serializers.ConnectionSerializer(many=True),
+        responses=shapes.ConnectionShownSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
         workspace = id_param(request.query_params, "workspace")
@@ -86,7 +87,7 @@ class ConnectionList(APIView):
 
 
 class ConnectionDetail(APIView):
-    @extend_schema(responses=serializers.ConnectionSerializer)
+    @extend_schema(responses=shapes.ConnectionShownSerializer)
     def get(self, request: Request, connection_id: int) -> Response:
         connection = selectors.connection_get_for_user(
             user=_user(request), connection_id=connection_id
@@ -107,6 +108,7 @@ class ConnectionDetail(APIView):
         connection = services.connection_update(connection=connection, data=data)
         return Response(serializers.ConnectionSerializer(connection).data)
 
+    @extend_schema(responses={204: None, 409: ErrorSerializer})
     def delete(self, request: Request, connection_id: int) -> Response:
         connection = selectors.connection_get_for_user(
             user=_user(request), connection_id=connection_id, admin=True
@@ -142,6 +144,7 @@ class ConnectionTestUnsaved(APIView):
     """Test settings before saving them (``workspace`` says whose admin you are)."""
 
     @extend_schema(
+        operation_id="connections_test_unsaved",
         request=serializers.ConnectionWriteSerializer,
         responses=serializers.ConnectionTestResultSerializer,
     )

@@ -66,6 +66,7 @@ class SecretDetail(APIView):
         )
         return Response(serializers.SecretSerializer(secret).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request: Request, secret_id: int) -> Response:
         secret = selectors.secret_get_for_admin(user=_user(request), secret_id=secret_id)
         services.secret_delete(secret=secret)

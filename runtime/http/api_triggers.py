@@ -19,6 +19,7 @@ from designer import access
 from designer import selectors as flows
 from designer.models import Role
 from runtime.engine import graphs
+from runtime.http import shapes
 from runtime.runs import RunRefused
 from runtime.triggers import events
 from runtime.triggers.cron.kind import next_fire_times, schedule_problem, zone
@@ -49,7 +50,8 @@ def _webhook_node(flow: Any, node_id: str) -> str:
 class FlowTriggerList(APIView):
     @extend_schema(
         description="The flow's trigger nodes (live version, else latest) with "
-        "their webhook URLs and whether they are active."
+        "their webhook URLs and whether they are active.",
+        responses=shapes.TriggerSerializer(many=True),
     )
     def get(self, request: Request, flow_id: int) -> Response:
         flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id)
@@ -72,7 +74,11 @@ class FlowTriggerList(APIView):
 
 
 class WebhookRotate(APIView):
-    @extend_schema(request=None, description="A new URL; the old one stops working at once.")
+    @extend_schema(
+        request=None,
+        responses=shapes.WebhookUrlSerializer,
+        description="A new URL; the old one stops working at once.",
+    )
     def post(self, request: Request, flow_id: int, node_id: str) -> Response:
         flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
         endpoint = webhook.endpoint_for(flow, _webhook_node(flow, node_id))
@@ -85,6 +91,7 @@ class WebhookRotate(APIView):
 class WebhookListen(APIView):
     @extend_schema(
         request=None,
+        responses={201: shapes.WebhookListenSerializer},
         description="Keep the next request to this webhook (for "
         "5 minutes) as a test event instead of starting a run.",
     )
@@ -107,6 +114,7 @@ class WebhookListen(APIView):
         webhook.listen_stop(flow=flow, node_id=node_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
+    @extend_schema(responses=shapes.WebhookListenSerializer)
     def get(self, request: Request, flow_id: int, node_id: str) -> Response:
         flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id)
         capture = webhook.listen_status(flow=flow, node_id=node_id)
@@ -129,7 +137,8 @@ class CronPreview(APIView):
         parameters=[
             OpenApiParameter("expression", str, required=True),
             OpenApiParameter("timezone", str),
-        ]
+        ],
+        responses=shapes.CronPreviewSerializer,
     )
     def get(self, request: Request) -> Response:
         expression = request.query_params.get("expression", "")[:200]
@@ -154,6 +163,7 @@ class EventEmitSerializer(serializers.Serializer):
 class EventEmit(APIView):
     @extend_schema(
         request=EventEmitSerializer,
+        responses={202: shapes.EventEmittedSerializer},
         description="Deliver a platform event to "
         "every live flow (in your workspaces) whose event trigger matches.",
     )

@@ -27,7 +27,7 @@ class StepRunSerializer(serializers.ModelSerializer):
     to the idempotency keys their effects carry."""
 
     name = serializers.SerializerMethodField()
-    duration_seconds = serializers.FloatField(read_only=True)
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)  # until it ends
     idempotency_key = serializers.SerializerMethodField()
 
     class Meta:
@@ -74,7 +74,7 @@ class RunSerializer(serializers.ModelSerializer):
     flow_name = serializers.CharField(source="flow.name", read_only=True)
     version = serializers.IntegerField(source="version.number", read_only=True)
     started_by = serializers.CharField(source="started_by.username", default=None, read_only=True)
-    duration_seconds = serializers.FloatField(read_only=True)
+    duration_seconds = serializers.FloatField(read_only=True, allow_null=True)  # until it ends
 
     class Meta:
         model = Run

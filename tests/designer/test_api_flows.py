@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import Client
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -14,6 +15,7 @@ from rest_framework.test import APIClient
 from designer.models import Flow, FlowVersion, Membership, Role, Workspace
 from tests.conftest import Team
 from tests.factories import edge, flow, graph, node, simple_graph
+from tests.openapi import api, conforms
 
 
 def test_anonymous_requests_get_401(team: Team) -> None:
@@ -260,3 +262,24 @@ def test_superusers_see_every_workspace(team: Team) -> None:
     flow(team.outsider, team.outsider.memberships.get().workspace, "Theirs")
     names = [f["name"] for f in team.client(root).get("/api/flows/").json()["results"]]
     assert names == ["Theirs"]
+
+
+def test_a_graph_that_is_not_an_object_is_refused_in_the_documented_error_shape(
+    team: Team,
+) -> None:
+    # Graph errors carry "node": null when no node is to blame; the schema said a string.
+    orders = flow(team.editor, team.workspace)
+    response = api(team.editor).post(f"/api/flows/{orders.pk}/versions/", json={"graph": 0.2})
+    assert conforms(response).status_code == 400
+    [error] = response.json["errors"]
+    assert (error["node"], error["field"]) == (None, "graph")
+    assert orders.versions.count() == 1
+
+
+def test_an_api_url_that_matches_no_route_is_a_json_404(team: Team) -> None:
+    # /api/runs/abc/ matched no route and answered Django's HTML page.
+    for path in ("/api/runs/abc/", "/api/flows/1,2/versions/", "/api/nothing-here/"):
+        response = api(team.viewer).get(path)
+        assert response.status_code == 404 and response.json == {"detail": "No such API endpoint."}
+    page = Client().get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")

@@ -14,6 +14,7 @@ from runtime.models import Run
 from runtime.triggers.webhook import kind as webhook
 from tests.conftest import Team, Web
 from tests.factories import edge, graph, node
+from tests.openapi import api, conforms
 from tests.runtime.helpers import chain, publish
 from tests.stack import Stack, wait_for_run
 
@@ -275,3 +276,18 @@ def test_a_webhook_body_with_a_lone_surrogate_is_a_400_not_a_database_error(
     assert response.status_code == 400
     assert "lone surrogate" in response.json()["detail"]
     assert not Run.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_run_that_has_not_finished_reads_without_a_duration_as_the_schema_documents(
+    team: Team,
+) -> None:
+    # The schema said duration_seconds is always a number; until a run ends it is null.
+    flow = publish(team, ECHO)
+    started = conforms(api(team.editor).post(f"/api/flows/{flow.pk}/runs/", json={}))
+    assert started.status_code == 201 and started.json["duration_seconds"] is None
+    run = conforms(api(team.viewer).get(f"/api/runs/{started.json['id']}/"))
+    steps = {step["node_id"]: step for step in run.json["steps"]}
+    assert steps["echo"]["duration_seconds"] is None
+    listed = conforms(api(team.viewer).get("/api/runs/"))
+    assert listed.json["results"][0]["duration_seconds"] is None

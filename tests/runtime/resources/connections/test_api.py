@@ -12,6 +12,7 @@ from runtime.models import Connection
 from runtime.resources.secrets import secret_decrypt
 from tests.conftest import Team
 from tests.factories import edge, graph, node
+from tests.openapi import api, conforms
 from tests.runtime.resources.connections.helpers import SERVICES, connect
 
 pytestmark = pytest.mark.django_db
@@ -168,3 +169,14 @@ def test_deleting_a_connection_an_active_trigger_consumes_is_a_409(team: Team) -
     assert response.status_code == 409
     assert "Orders" in response.json()["detail"]
     assert Connection.objects.filter(pk=connection.pk).exists()
+
+
+def test_what_members_and_admins_read_of_a_connection_is_what_the_schema_documents(
+    team: Team,
+) -> None:
+    # The schema promised every reader the admins' settings (host, allow_writes...).
+    connection = connect(team, "postgres", name="warehouse")
+    for member in (team.viewer, team.editor, team.admin):
+        conforms(api(member).get("/api/connections/"))
+        one = conforms(api(member).get(f"/api/connections/{connection.pk}/"))
+        assert ("host" in one.json) is (member == team.admin)
