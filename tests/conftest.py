@@ -26,6 +26,15 @@ from tests.processes import free_port, running, wait_for_http
 from tests.stack import SECRETS_KEY, MakeStack, Stack, flush_broker, stack_env
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fuzz-examples",
+        type=int,
+        default=10,
+        help="Generated requests per API operation in tests/test_api_fuzz.py (scripts/fuzz: more)",
+    )
+
+
 def pytest_report_header() -> str:
     return "Tributary tests: real PostgreSQL, Redis, Celery worker, ASGI server and Chromium"
 
