@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 
 from designer import access
 from designer import selectors as flows
+from designer.api_schema import ErrorSerializer
 from designer.models import Role
 from runtime.engine import graphs
 from runtime.http import shapes
@@ -108,16 +109,20 @@ class WebhookListen(APIView):
             status=status.HTTP_201_CREATED,
         )
 
-    @extend_schema(request=None, description="Stop listening: the next request starts a run.")
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        description="Stop listening: the next request starts a run.",
+    )
     def delete(self, request: Request, flow_id: int, node_id: str) -> Response:
         flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id, write=True)
-        webhook.listen_stop(flow=flow, node_id=node_id)
+        webhook.listen_stop(flow=flow, node_id=_webhook_node(flow, node_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses=shapes.WebhookListenSerializer)
+    @extend_schema(responses={200: shapes.WebhookListenSerializer, 400: ErrorSerializer})
     def get(self, request: Request, flow_id: int, node_id: str) -> Response:
         flow = access.flow_get_for_user(user=_user(request), flow_id=flow_id)
-        capture = webhook.listen_status(flow=flow, node_id=node_id)
+        capture = webhook.listen_status(flow=flow, node_id=_webhook_node(flow, node_id))
         if capture is None:
             return Response({"status": "idle", "payload": None})
         if capture.captured_at is not None:
