@@ -144,16 +144,17 @@ def first_trigger(flow: Flow, version: FlowVersion) -> str:
     raise RunRefused(f"Version {version.number} of {flow.name} has no trigger.")
 
 
-def check_payload(payload: Any) -> None:
-    """Refuse an input that cannot be stored (NUL, NaN, absurd nesting) or is too large."""
-    problem = json_problem(payload, what="The input", max_depth=200)
+def check_payload(payload: Any, *, what: str = "The input", field: str = "input") -> None:
+    """Refuse an input that cannot be stored (NUL, NaN, absurd nesting) or is too large;
+    the RunRefused names ``field``, the request's name for it."""
+    problem = json_problem(payload, what=what, max_depth=200)
     if problem:
-        raise RunRefused(problem, field="input")
+        raise RunRefused(problem, field=field)
     size = len(json.dumps(payload, separators=(",", ":")))
     if size > settings.TRIBUTARY_MAX_OUTPUT_BYTES:
         raise RunRefused(
-            f"The input is {size:,} bytes; the limit is {settings.TRIBUTARY_MAX_OUTPUT_BYTES:,}.",
-            field="input",
+            f"{what} is {size:,} bytes; the limit is {settings.TRIBUTARY_MAX_OUTPUT_BYTES:,}.",
+            field=field,
         )
 
 

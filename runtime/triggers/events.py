@@ -148,7 +148,8 @@ def emit(
     if not re.match(EVENT_TYPE, event_type) or len(event_type) > 200:
         raise RunRefused("An event type is dot-separated words, e.g. order.created.", field="type")
     trigger_payload = event_payload(event_type, payload)
-    check_payload(trigger_payload)  # once, before any run starts
+    # Once, before any run starts; problems are reported at their place in "payload".
+    check_payload(trigger_payload, what="The event", field="payload")
     subscriptions = subscriptions_for(event_type)
     if workspaces is not None:
         subscriptions = subscriptions.filter(flow__workspace__in=workspaces)

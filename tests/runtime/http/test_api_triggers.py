@@ -1,10 +1,13 @@
 """The triggers API (webhook URLs, listening for a test event, cron previews, platform
-events): what the API fuzzer found, each a 4xx naming the field instead of a 500."""
+events): input it cannot use is a 400 naming the request's own field, never a 500."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from runtime.models import Run
 from tests.conftest import Team
 from tests.factories import edge, graph, node
 from tests.openapi import api, conforms
@@ -47,3 +50,17 @@ def test_a_webhook_that_never_listened_is_idle(team: Team) -> None:
     flow = publish(team, WEBHOOK)
     response = conforms(api(team.viewer).get(f"/api/flows/{flow.pk}/triggers/hook/listen/"))
     assert response.json == {"status": "idle", "payload": None}
+
+
+@pytest.mark.parametrize("value", ["\\u0000", "\\ud800"])
+def test_an_event_payload_that_cannot_be_stored_is_a_400_naming_the_payload(
+    team: Team, value: str
+) -> None:
+    # The error named "input", a field this endpoint does not have.
+    publish(team, graph(node("on", "trigger.event", event_type="order.created")))
+    body = json.dumps({"type": "order.created", "payload": {"id": "X"}}).replace("X", value)
+    response = api(team.editor).post("/api/events/", data=body, content_type="application/json")
+    assert conforms(response).status_code == 400
+    [error] = response.json["errors"]
+    assert error["field"] == "payload" and "payload.id" in error["message"]
+    assert not Run.objects.exists()
