@@ -154,7 +154,8 @@ def _check(connection: Connection) -> None:
     if connection.port is not None and not 1 <= connection.port <= 65535:
         raise RunRefused("The port is between 1 and 65535.", field="port")
     redis_db = connection.database if connection.kind == ConnectionKind.REDIS else ""
-    if redis_db and (not redis_db.isdigit() or int(redis_db) > 100_000):
+    # isdigit() alone is True for "²" (int() refuses it) and "٣" (no server reads it).
+    if redis_db and not (redis_db.isascii() and redis_db.isdigit() and int(redis_db) <= 100_000):
         raise RunRefused("A Redis database is a number (0, 1, ...).", field="database")
     if connection.allow_writes and connection.kind not in DATABASE_KINDS:
         raise RunRefused("Only database connections have writes to allow.", field="allow_writes")

@@ -180,3 +180,25 @@ def test_what_members_and_admins_read_of_a_connection_is_what_the_schema_documen
         conforms(api(member).get("/api/connections/"))
         one = conforms(api(member).get(f"/api/connections/{connection.pk}/"))
         assert ("host" in one.json) is (member == team.admin)
+
+
+@pytest.mark.parametrize("database", ["²", "٣", "1.5", "-1"])
+def test_a_redis_database_that_is_not_a_plain_number_is_a_400_naming_it(
+    team: Team, database: str
+) -> None:
+    # "²".isdigit() is True but int("²") raises: creating, changing or testing was a 500.
+    connection = connect(team, "redis", name="cache")
+    admin = api(team.admin)
+    unsaved = {"workspace": team.workspace.pk, "kind": "redis", "host": "127.0.0.1"}
+    responses = [
+        admin.post("/api/connections/", json=unsaved | {"name": "new", "database": database}),
+        admin.patch(f"/api/connections/{connection.pk}/", json={"database": database}),
+        admin.post(f"/api/connections/{connection.pk}/test/", json={"database": database}),
+        admin.post("/api/connections/test/", json=unsaved | {"database": database}),
+    ]
+    for response in responses:
+        assert conforms(response).status_code == 400, response.json
+        assert response.json["errors"][0]["field"] == "database"
+    assert list(Connection.objects.values_list("name", "database")) == [
+        ("cache", SERVICES["redis"]["database"])
+    ]
