@@ -20,6 +20,8 @@ The run is seeded and derandomized: CI sees the same requests every time. The lo
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,7 +177,8 @@ def aim_coverage_at_seeded_objects(api_schema: OpenApiSchema, seeded: Seeded) ->
     path_bindings = {
         where.removeprefix("path."): name for where, name in BINDINGS.items() if "path." in where
     }
-    counter = itertools.count()
+    # Each operation takes each id's values in turn from the first, whatever others took.
+    turns: dict[tuple[str, str], Iterator[int]] = defaultdict(itertools.count)
 
     @api_schema.hook
     def map_case(context: Any, case: schemathesis.Case) -> schemathesis.Case:
@@ -188,7 +191,8 @@ def aim_coverage_at_seeded_objects(api_schema: OpenApiSchema, seeded: Seeded) ->
             if parameter == probed or parameter not in path_bindings:
                 continue
             values = seeded.ids[path_bindings[parameter]]
-            case.path_parameters[parameter] = values[next(counter) % len(values)]
+            turn = next(turns[case.operation.label, parameter])
+            case.path_parameters[parameter] = values[turn % len(values)]
         return case
 
 
