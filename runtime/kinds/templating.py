@@ -70,12 +70,14 @@ for _env in (_text_env, _html_env):
 # What compiling can raise besides Jinja's own errors. Jinja's parser and code generator
 # recurse once per nesting level, so ~100 nested brackets exhaust Python's stack
 # (RecursionError); Python's own compiler refuses the generated code for 20 nested loops or
-# ~100 nested blocks (SyntaxError, IndentationError). Checking a template also runs its
-# constant parts, which may hit a bound.
+# ~100 nested blocks (SyntaxError, IndentationError); Python will not read a number literal
+# of more than 4300 digits (ValueError). Checking a template also runs its constant parts,
+# which may hit a bound.
 _COMPILE_ERRORS = (
     TemplateError,
     RecursionError,
     SyntaxError,
+    ValueError,
     TemplateLimitError,
     TemplateTooSlow,
 )
@@ -84,7 +86,6 @@ _RENDER_ERRORS = (
     *_COMPILE_ERRORS,
     ArithmeticError,
     TypeError,
-    ValueError,
     LookupError,
     AttributeError,
 )

@@ -179,3 +179,18 @@ def test_a_graph_with_a_lone_surrogate_is_a_400_saying_where(team: Team) -> None
     assert "lone surrogate" in error["message"]
     assert "nodes[0].config.sample.id" in error["message"]
     assert orders.versions.count() == 1
+
+
+def test_a_template_with_a_number_literal_too_long_to_read_is_a_400_naming_its_field(
+    team: Team,
+) -> None:
+    # Jinja's lexer raised ValueError (Python reads at most 4300 digits): saving was a 500.
+    orders = flow(team.editor, team.workspace)
+    shape = node("shape", "data.transform", value={"big": "{{ " + "9" * 5000 + " }}"})
+    body = {"graph": graph(node("start", "trigger.manual"), shape, edges=[edge("start", "shape")])}
+    response = team.client(team.editor).post(
+        f"/api/flows/{orders.pk}/versions/", body, format="json"
+    )
+    error = error_of(response)
+    assert (error["node"], error["field"]) == ("shape", "config.value.big")
+    assert orders.versions.count() == 1

@@ -89,3 +89,11 @@ def test_rendering_what_recurses_without_end_raises_a_template_problem(source: s
 def test_evaluating_an_expression_nested_too_deeply_raises_a_template_problem() -> None:
     with pytest.raises(TemplateProblem, match="nested too deeply"):
         evaluate("(" * 100 + "1" + ")" * 100, EVENT)
+
+
+def test_a_number_literal_too_long_to_read_is_a_problem_not_a_crash() -> None:
+    # Python will not read an int literal of more than 4300 digits: Jinja's lexer raised
+    # ValueError, and saving the flow was a 500.
+    literal = "9" * 5000
+    for problem in (template_problem("{{ " + literal + " }}"), expression_problem(literal)):
+        assert problem is not None and "4300 digits" in problem
