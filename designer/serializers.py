@@ -50,6 +50,9 @@ class GraphSerializer(serializers.Serializer):
 
     nodes = GraphNodeSerializer(many=True)
     edges = EdgeSerializer(many=True, required=False)
+    settings = serializers.DictField(
+        required=False, help_text='Flow settings, e.g. {"concurrency": {"limit": 1}}'
+    )
 
 
 @extend_schema_field(GraphSerializer)
@@ -201,6 +204,7 @@ class FlowExportSerializer(serializers.Serializer):
     description = serializers.CharField(allow_blank=True)
     nodes = serializers.ListField(child=serializers.DictField())
     edges = serializers.ListField(child=serializers.DictField())
+    settings = serializers.DictField(required=False)
 
 
 class FlowImportSerializer(GraphSerializer):
