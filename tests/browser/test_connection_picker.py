@@ -44,6 +44,7 @@ def test_a_query_step_picks_a_database_connection_by_name(
 
     picker = designer.field("connection").locator("select")
     expect(picker).to_have_value("crm")
+    expect(picker.locator("option", has_text="crm (postgres)")).to_have_count(1)
     options = picker.locator("option").all_inner_texts()
     assert "crm (postgres)" in options and "shop (mysql)" in options
     assert not any(text.startswith(("bus", "theirs")) for text in options)

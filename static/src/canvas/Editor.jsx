@@ -82,7 +82,8 @@ function EditorInner({ boot }) {
   const [run, setRun] = useState(null);
   const [revision, setRevision] = useState(0);
   const [secrets, setSecrets] = useState([]);
-  const [connections, setConnections] = useState([]);
+  // null until the workspace's connections have loaded: a picker says so rather than "not found".
+  const [connections, setConnections] = useState(null);
   const [focusTest, setFocusTest] = useState(0);
   const stopWatching = useRef(null);
   const liveRuns = useFlowRuns(flowId);
@@ -115,7 +116,7 @@ function EditorInner({ boot }) {
     });
     // Names and kinds only: every member may pick a connection, only admins see its settings.
     api.get(`/api/connections/?workspace=${boot.flow.workspace}`).then((result) => {
-      if (result.ok) setConnections(result.data.map(({ name, kind }) => ({ name, kind })));
+      setConnections(result.ok ? result.data.map(({ name, kind }) => ({ name, kind })) : []);
     });
     if (boot.isAdmin) {
       api.get("/api/secrets/").then((result) => {

@@ -156,13 +156,16 @@ function Widget({ widget, title, id, schema, value, onChange, context, invalid, 
 // A connection by name, from the workspace's connections of the kinds the step can use.
 // A name that is not (or no longer) among them stays as typed, and the step says so when it runs.
 function ConnectionField({ textProps, value, onChange, kinds, connections }) {
+  const loading = connections === null;
   const choices = (connections || []).filter((c) => !kinds || kinds.includes(c.kind));
   const known = !value || choices.some((c) => c.name === value);
+  const empty = loading ? "— loading connections… —" : "— no connection of this kind yet —";
   return (
-    <select {...textProps} value={value ?? ""} onChange={(e) => onChange(e.target.value || undefined)}>
-      <option value="">{choices.length ? "— choose a connection —" : "— no connection of this kind yet —"}</option>
+    <select {...textProps} value={value ?? ""} aria-busy={loading || undefined}
+      onChange={(e) => onChange(e.target.value || undefined)}>
+      <option value="">{choices.length ? "— choose a connection —" : empty}</option>
       {choices.map((c) => <option key={c.name} value={c.name}>{c.name} ({c.kind})</option>)}
-      {known ? null : <option value={value}>{value} (not found)</option>}
+      {known ? null : <option value={value}>{value} {loading ? "(loading…)" : "(not found)"}</option>}
     </select>
   );
 }
