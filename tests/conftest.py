@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from _pytest.terminal import TerminalReporter
 from django.contrib.auth.models import User
 from django.db import OperationalError, connection
 from django.db.backends.postgresql.operations import DatabaseOperations
@@ -37,6 +38,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_report_header() -> str:
     return "Tributary tests: real PostgreSQL, Redis, Celery worker, ASGI server and Chromium"
+
+
+# Figures a test records with ``record_property(name, line)`` for the record (the chaos
+# tally, the first flow's action count), printed in the terminal summary: not pass marks.
+FIGURES = ("chaos", "actions")
+
+
+def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            for name, value in getattr(report, "user_properties", []):
+                if name in FIGURES:
+                    terminalreporter.write_line(f"{report.nodeid}: {value}")
 
 
 @pytest.fixture(autouse=True)

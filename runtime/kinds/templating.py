@@ -62,8 +62,28 @@ class _Environment(ImmutableSandboxedEnvironment):
     concat_parts = staticmethod(bounds.concat)
 
 
-_text_env = _Environment(undefined=StrictUndefined, autoescape=False)
-_html_env = _Environment(undefined=StrictUndefined, autoescape=True)
+class _Missing(StrictUndefined):
+    """A missing field says which fields there are: "'dict object' has no attribute 'to'"
+    told a user nothing about the step whose output lacked it (a JavaScript step returning
+    ``{to: undefined}`` drops the key). Only plain JSON objects list their keys: a secrets
+    mapping never lists the names it holds."""
+
+    __slots__ = ()
+
+    @property
+    def _undefined_message(self) -> str:
+        obj, name = self._undefined_obj, self._undefined_name
+        if type(obj) is dict and isinstance(name, str):
+            keys = sorted(str(key) for key in obj)
+            shown = ", ".join(keys[:12]) + (f" and {len(keys) - 12} more" if len(keys) > 12 else "")
+            return f"no field {name!r} here: this object has " + (shown or "no fields")
+        if type(obj) is list and isinstance(name, str):
+            return f"no field {name!r} here: this is a list of {len(obj)}, pick one as [0].{name}"
+        return str(super()._undefined_message)
+
+
+_text_env = _Environment(undefined=_Missing, autoescape=False)
+_html_env = _Environment(undefined=_Missing, autoescape=True)
 for _env in (_text_env, _html_env):
     # ``| tojson`` on event.steps writes it in full, recorded as read (runtime.kinds.taint).
     _env.policies["json.dumps_kwargs"] = {"sort_keys": True, "default": json_default}
@@ -182,6 +202,6 @@ def _describe(exc: BaseException) -> str:
     message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
     if not isinstance(exc, TemplateError | TemplateLimitError | TemplateTooSlow):
         message = f"{exc.__class__.__name__}: {message}"
-    if "is undefined" in message or "has no attribute" in message:
+    if "is undefined" in message or "has no attribute" in message or "no field" in message:
         message = f"{message} (use | default(...) for optional values)"
     return f"line {line}: {message}" if line else message

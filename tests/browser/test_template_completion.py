@@ -165,5 +165,5 @@ def test_the_preview_shows_the_value_against_the_test_sample(
         "Preview fails: event.steps.build has no output yet: run a test to see its value"
     )
     designer.type_into("subject", "{{ event.trigger.body.phone }}")
-    expect(preview).to_contain_text("has no attribute 'phone'")
+    expect(preview).to_contain_text("no field 'phone' here")
     assert "s3cr3t-value" not in page.content()

@@ -1,10 +1,9 @@
-"""The chaos test's place in the suite: its long run only when asked for, and its summary
-line in the terminal summary."""
+"""The chaos test's place in the suite: its long run only when asked for (its summary line
+is printed by tests/conftest.py's terminal summary)."""
 
 from __future__ import annotations
 
 import pytest
-from _pytest.terminal import TerminalReporter
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -16,11 +15,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if long:
         config.hook.pytest_deselected(items=long)
         items[:] = [item for item in items if not item.get_closest_marker("long")]
-
-
-def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
-    for outcome in ("passed", "failed"):
-        for report in terminalreporter.stats.get(outcome, []):
-            for name, value in getattr(report, "user_properties", []):
-                if name == "chaos":
-                    terminalreporter.write_line(f"{report.nodeid}: {value}")

@@ -88,7 +88,7 @@ def test_a_step_without_output_and_a_broken_template_say_why(team: Team, orders:
     broken = preview(team, orders.pk, template="{{ event.trigger.body.email ", trigger=ORDER)
     assert broken.json()["ok"] is False and "line 1" in broken.json()["error"]
     missing = preview(team, orders.pk, template="{{ event.trigger.body.phone }}", trigger=ORDER)
-    assert "has no attribute 'phone'" in missing.json()["error"]
+    assert "no field 'phone' here" in missing.json()["error"]
 
 
 def test_a_long_result_is_cut_for_display(team: Team, orders: Flow) -> None:
