@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from designer.models import Flow
@@ -18,7 +19,7 @@ def callee(*steps: dict[str, Any], fields: list[dict[str, Any]] | None = None) -
     return graph(
         node("called", "trigger.called", fields=[NAME_FIELD] if fields is None else fields),
         *steps,
-        edges=[edge(a, b) for a, b in zip(ids, ids[1:], strict=False)],
+        edges=[edge(a, b) for a, b in itertools.pairwise(ids)],
     )
 
 
