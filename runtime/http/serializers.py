@@ -124,19 +124,20 @@ class RunLinkSerializer(serializers.Serializer):
 
 
 class RunDetailSerializer(RunSerializer):
-    """Context ``family`` (runtime.selectors.run_family_for_user) gives ``parent`` and
-    ``children``: the linked runs this user may see."""
+    """Context ``family`` (runtime.selectors.run_family_for_user) gives ``parent_run``
+    and ``children``: the linked runs this user may see."""
 
     steps = serializers.SerializerMethodField()
-    parent = serializers.SerializerMethodField()
+    # Not "parent": that name is DRF's link from a field to its serializer.
+    parent_run = serializers.SerializerMethodField()
     children = serializers.SerializerMethodField()
 
     class Meta(RunSerializer.Meta):
-        fields = [*RunSerializer.Meta.fields, "input", "output", "steps", "parent", "children"]
+        fields = [*RunSerializer.Meta.fields, "input", "output", "steps", "parent_run", "children"]
         read_only_fields = fields
 
     @extend_schema_field(RunLinkSerializer(allow_null=True))
-    def get_parent(self, run: Run) -> dict[str, Any] | None:
+    def get_parent_run(self, run: Run) -> dict[str, Any] | None:
         return self.context.get("family", {}).get("parent")
 
     @extend_schema_field(RunLinkSerializer(many=True))

@@ -59,7 +59,8 @@ class FlowCall(StepKind):
                 "type": "object",
                 "title": "Input",
                 "x-template": "value",
-                "x-widget": "flow-input",
+                "x-widget": "keyvalue",
+                "additionalProperties": {"x-template": "text"},
                 "description": "A value (or template) for each input field the flow declares.",
             },
             "wait": {

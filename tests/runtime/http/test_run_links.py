@@ -38,7 +38,7 @@ def test_the_api_links_the_parent_and_the_child(team: Team) -> None:
     assert [(c["run_id"], c["flow_name"], c["node_id"]) for c in parent_view["children"]] == [
         (child.pk, "Greeter", "call")
     ]
-    assert child_view["parent"] == {
+    assert child_view["parent_run"] == {
         "run_id": run.pk,
         "flow": run.flow_id,
         "flow_name": "Flow",
@@ -46,7 +46,7 @@ def test_the_api_links_the_parent_and_the_child(team: Team) -> None:
         "node_id": "call",
         "item_index": None,
     }
-    assert parent_view["parent"] is None and child_view["children"] == []
+    assert parent_view["parent_run"] is None and child_view["children"] == []
 
 
 def test_the_run_pages_link_the_parent_and_the_child(team: Team) -> None:
