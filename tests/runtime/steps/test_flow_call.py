@@ -1,19 +1,19 @@
 """flow.call on the real stack: a flow calls another flow of its workspace, live or pinned,
-waits for its run (or not), fails with it and retries it, and is cut at the depth limit."""
+waits for its run (or not), fails with it and retries it (the depth limit: test_flow_call_depth)."""
 
 from __future__ import annotations
 
 import pytest
 
 from designer.services import flow_publish, flow_version_save
-from runtime.engine.status import RunStatus, StepStatus
+from runtime.engine.status import RunStatus
 from runtime.models import Run
 from tests.conftest import Team
 from tests.factories import node
 from tests.fakes import FakeApi
 from tests.runtime.callees import call, callee, greeter
 from tests.runtime.helpers import chain, publish, start, with_settings
-from tests.stack import MakeStack, Stack, wait_for_run
+from tests.stack import Stack, wait_for_run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -96,23 +96,3 @@ def test_fire_and_forget_outputs_the_run_id_at_once(team: Team, stack: Stack) ->
     child = Run.objects.get(parent_step__run=run)
     assert run.output == {"run_id": child.pk}
     assert child.status in (RunStatus.PENDING, RunStatus.RUNNING)  # still napping
-
-
-def test_a_call_beyond_the_depth_limit_fails_naming_the_chain(
-    team: Team, make_stack: MakeStack
-) -> None:
-    stack = make_stack(TRIBUTARY_MAX_CALL_DEPTH="2")
-    stack.start_worker()
-    stack.start_scheduler()
-    deepest = publish(team, callee(node("end", "data.transform", value=1), fields=[]), name="D")
-    third = publish(team, callee(call("next", deepest, input={}), fields=[]), name="C")
-    second = publish(team, callee(call("next", third, input={}), fields=[]), name="B")
-    run = wait_for_run(start(team, chain(call("call", second, input={}))), timeout=60)
-    assert run.status == RunStatus.FAILED
-    b = Run.objects.get(parent_step__run=run)
-    c = Run.objects.get(parent_step__run=b)
-    assert not Run.objects.filter(parent_step__run=c).exists()
-    step = c.steps.get(node_id="next")
-    assert step.status == StepStatus.FAILED
-    assert "nest runs 3 deep; the limit is 2" in step.error
-    assert f"Flow #{run.pk} → B #{b.pk} → C #{c.pk} → D" in step.error
