@@ -268,6 +268,9 @@ TRIBUTARY_STEP_LEASE_SECONDS = env_int("TRIBUTARY_STEP_LEASE_SECONDS", 15, minim
 TRIBUTARY_REQUEUE_AFTER_SECONDS = env_int("TRIBUTARY_REQUEUE_AFTER_SECONDS", 60, minimum=1)
 # Give up on a step whose worker vanished this many times (a step that kills its worker).
 TRIBUTARY_MAX_LOST_WORKERS = env_int("TRIBUTARY_MAX_LOST_WORKERS", 3, minimum=1)
+# How deep flows may call flows (flow.call, for-each bodies): a child run beyond it fails the
+# step that asked for it, naming the call chain, instead of recursing without end.
+TRIBUTARY_MAX_CALL_DEPTH = env_int("TRIBUTARY_MAX_CALL_DEPTH", 10, minimum=1)
 # Largest step output and run input stored, in bytes.
 TRIBUTARY_MAX_OUTPUT_BYTES = env_int("TRIBUTARY_MAX_OUTPUT_BYTES", 1024 * 1024, minimum=1024)
 TRIBUTARY_MAX_LOG_BYTES = env_int("TRIBUTARY_MAX_LOG_BYTES", 256 * 1024, minimum=1024)

@@ -16,7 +16,13 @@ from django.utils.text import slugify
 from designer import access
 from designer.graph import Graph, parse_graph, text_problem
 from designer.models import Flow, FlowEvent, FlowVersion, Membership, Role, Workspace
-from runtime.services import step_catalog, template_budget, template_problem, triggers_sync
+from runtime.services import (
+    graph_check_workspace,
+    step_catalog,
+    template_budget,
+    template_problem,
+    triggers_sync,
+)
 
 EXPORT_FORMAT = 1
 
@@ -107,6 +113,8 @@ def flow_create(
     stored when it is invalid)."""
     text_check(name=name, description=description, message=message)
     parsed = graph_validate(graph) if graph is not None else None
+    if parsed is not None:
+        graph_check_workspace(graph=parsed, workspace_id=workspace.pk, flow_id=None)
     flow = Flow.objects.create(workspace=workspace, name=name, description=description, owner=user)
     FlowEvent.objects.create(flow=flow, actor=user, action=action)
     if parsed is not None:
@@ -184,6 +192,7 @@ def flow_version_save(
     """
     text_check(message=message)
     parsed = graph_validate(graph)  # outside the lock: it may spawn a JavaScript check
+    graph_check_workspace(graph=parsed, workspace_id=flow.workspace_id, flow_id=flow.pk)
     with transaction.atomic():
         locked = Flow.objects.select_for_update().get(pk=flow.pk)
         latest = FlowVersion.objects.filter(flow=locked).aggregate(n=Max("number"))["n"] or 0
@@ -255,7 +264,9 @@ def flow_publish(*, flow: Flow, user: User, number: int) -> FlowEvent:
         version = FlowVersion.objects.filter(flow=locked, number=number).first()
         if version is None:
             raise InvalidRequest(f"There is no version {number} of this flow.", field="version")
-        graph_validate(version.graph)
+        parsed = graph_validate(version.graph)
+        # Going live changes what calls reach this flow: a cycle may appear only now.
+        graph_check_workspace(graph=parsed, workspace_id=locked.workspace_id, flow_id=locked.pk)
         previous = locked.live_version.number if locked.live_version else None
         action = (
             FlowEvent.Action.ROLLED_BACK

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,18 @@ class AlreadyStarted(Exception):
         super().__init__(f"Already started as run #{run.pk}")
 
 
+@dataclass(frozen=True)
+class ChildOf:
+    """Where a child run hangs (runtime.engine.children): the step that asked for it, that
+    step's round, the item it runs, and how deep it is nested."""
+
+    parent_step_id: int
+    parent_round: int
+    depth: int
+    item_index: int | None = None
+    scope: str = ""
+
+
 class RunRefused(Exception):
     """A run cannot be started or changed as asked; the message says why, ``field`` where."""
 
@@ -49,6 +62,7 @@ def run_start(
     reuse: Mapping[str, StepRun] | None = None,
     rerun_of: Run | None = None,
     idempotency_key: str = "",
+    child: ChildOf | None = None,
 ) -> Run:
     """Record a run and its steps, then queue the first steps once that is committed.
 
@@ -56,7 +70,7 @@ def run_start(
     succeeded steps of an earlier run whose outputs this run keeps (retry from failed).
     With an ``idempotency_key`` this trigger already saw, raises AlreadyStarted with the
     original run instead (safe under concurrent duplicates: the unique index makes all
-    but the first wait, then fail).
+    but the first wait, then fail). ``child`` makes it a child run of a step.
     """
     graph = graphs.graph_of(version)
     trigger_node = trigger_node or first_trigger(flow, version)
@@ -85,6 +99,7 @@ def run_start(
             status=RunStatus.PENDING if limit is None else RunStatus.QUEUED,
             concurrency_limit=limit,
             concurrency_key=key,
+            **(asdict(child) if child else {}),
         )
         steps = _create_steps(run, graph, trigger_node, payload, reuse or {})
         advance.start_run(run, graph, steps)

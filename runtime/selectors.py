@@ -68,6 +68,43 @@ def run_get_for_user(*, user: User, run_id: int | str, write: bool = False) -> R
     return run
 
 
+MAX_CHILDREN_SHOWN = 100
+
+
+def run_family_for_user(*, user: User, run: Run) -> dict[str, Any]:
+    """The runs linked to ``run`` (fetched through run_get_for_user) by flow.call, as the
+    user may see them: ``parent`` ({run_id, flow, flow_name, node_id}, or None) and
+    ``children`` (the first MAX_CHILDREN_SHOWN, oldest first, each with the calling
+    node_id). A linked run the user may not see is left out: neither its id nor its
+    flow's name is shown, only the step's own output."""
+    visible = run_list_for_user(user=user)
+    parent = None
+    if run.parent_step_id is not None:
+        found = visible.filter(steps__pk=run.parent_step_id).first()
+        if found is not None:
+            node_id = StepRun.objects.filter(pk=run.parent_step_id).values_list(
+                "node_id", flat=True
+            )
+            parent = _link(found, node_id.first() or "")
+    children = (
+        visible.filter(parent_step__run=run)
+        .annotate(node_id=F("parent_step__node_id"))
+        .order_by("pk")[:MAX_CHILDREN_SHOWN]
+    )
+    return {"parent": parent, "children": [_link(child, child.node_id) for child in children]}
+
+
+def _link(run: Run, node_id: str) -> dict[str, Any]:
+    return {
+        "run_id": run.pk,
+        "flow": run.flow_id,
+        "flow_name": run.flow.name,
+        "status": run.status,
+        "node_id": node_id,
+        "item_index": run.item_index,
+    }
+
+
 def run_steps(*, run: Run) -> QuerySet[StepRun]:
     """The steps of a run the caller fetched through run_get_for_user, in order."""
     return StepRun.objects.filter(run=run).order_by("id")

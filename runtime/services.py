@@ -12,6 +12,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
+from designer.graph import Graph, GraphInvalid, Problem
 from designer.models import Flow, Workspace
 from runtime import selectors
 from runtime.kinds import template_bounds
@@ -26,6 +27,21 @@ from runtime.triggers import activation
 
 def step_catalog() -> Mapping[str, Kind]:
     return CATALOG
+
+
+def graph_check_workspace(*, graph: Graph, workspace_id: int, flow_id: int | None) -> None:
+    """Check ``graph``'s nodes against the rest of the workspace (the flows a flow.call
+    names, call cycles); raises GraphInvalid naming each node. ``flow_id`` is the flow the
+    graph is saved or published for (None: a flow being created)."""
+    problems: list[Problem] = []
+    for type_name, kind in CATALOG.items():
+        nodes = [node for node in graph.nodes.values() if node.type == type_name]
+        if nodes:
+            problems.extend(
+                kind.check_in_workspace(nodes, graph, workspace_id=workspace_id, flow_id=flow_id)
+            )
+    if problems:
+        raise GraphInvalid(problems)
 
 
 def template_budget() -> AbstractContextManager[None]:

@@ -2,9 +2,16 @@
 
 from celery import shared_task
 
+from runtime.engine import recovery
 from runtime.engine.execute import step_execute
 
 
 @shared_task(name="runtime.tasks.execute_step", ignore_result=True)
 def execute_step(step_id: int) -> None:
     step_execute(step_id)
+
+
+@shared_task(name="runtime.tasks.cancel_children", ignore_result=True)
+def cancel_children(run_id: int) -> None:
+    """Cancel the open child runs of run ``run_id``'s ended steps (runtime.engine.children)."""
+    recovery.cancel_orphaned_children(parent_run_id=run_id)

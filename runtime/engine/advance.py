@@ -11,7 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from designer.graph import Graph
-from runtime.engine import concurrency, graphs, planner, sql
+from runtime.engine import children, concurrency, graphs, planner, sql
 from runtime.engine.dispatch import enqueue_steps
 from runtime.engine.status import RUN_FINISHED, STEP_OPEN, RunStatus, StepStatus
 from runtime.live import publish
@@ -71,6 +71,9 @@ def _succeed(run: Run, graph: Graph) -> None:
     if sql.run_transition(run.pk, RunStatus.SUCCEEDED, {"output": output, "finished_at": now}):
         run.status, run.output, run.finished_at = RunStatus.SUCCEEDED, output, now
         publish.publish_run(run)
+        # Before _release: a parent step's row lock is always taken before a concurrency
+        # key's lock (runtime.engine.children), never the other way round.
+        children.child_finished(run)
         _release(run)
 
 
@@ -100,6 +103,8 @@ def end_run(run: Run, status: RunStatus, error: str) -> None:
     for step in StepRun.objects.filter(pk__in=cancelled):
         publish.publish_step(step, flow_id=run.flow_id)
     publish.publish_run(run)
+    children.cancel_after_commit(run.pk, cancelled)
+    children.child_finished(run)
     _release(run)
 
 

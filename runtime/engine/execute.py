@@ -18,13 +18,13 @@ from django.conf import settings
 from django.utils import timezone
 
 from designer.graph import Graph, Node, json_problem
-from runtime.engine import advance, graphs, sql
+from runtime.engine import advance, children, graphs, sql
 from runtime.engine.leases import Heartbeat, lease_deadline
 from runtime.engine.reconnect import reconnecting
 from runtime.engine.record import AttemptResult, cap, record
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.kinds.catalog import step_kind
-from runtime.kinds.contract import StepContext, StepError, StepKind, Wait
+from runtime.kinds.contract import StepContext, StepError, StepKind, Wait, WaitForChildren
 from runtime.kinds.idempotency import idempotency_key
 from runtime.kinds.taint import ReadSteps
 from runtime.kinds.templating import TemplateProblem
@@ -141,6 +141,8 @@ def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> tuple[StepCon
         on_log=live,
         tainted_upstream=tainted,
     )
+    if step_kind(node.type).starts_children:
+        ctx.children, ctx.tainted_children = children.outcomes(step)
     live.ctx = ctx
     return ctx, live
 
@@ -150,6 +152,8 @@ def _invoke(kind: StepKind, ctx: StepContext) -> AttemptResult:
         outcome = kind.run(ctx)
     except Wait as wait:
         return AttemptResult(StepStatus.WAITING, wake_at=wait.until)
+    except WaitForChildren as asked:
+        return AttemptResult(StepStatus.WAITING, children=asked.children, wait=asked.wait)
     except StepError as exc:
         return AttemptResult(
             StepStatus.FAILED, error=str(exc), detail=exc.detail, retryable=exc.retryable

@@ -20,10 +20,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from designer.graph import Graph, Node
-from runtime.engine import advance, planner, sql
+from runtime.engine import advance, planner, spawn, sql
+from runtime.engine.dispatch import enqueue_steps
 from runtime.engine.reconnect import reconnecting
 from runtime.engine.status import StepStatus
-from runtime.kinds.contract import StepContext
+from runtime.kinds.contract import ChildSpec, StepContext
 from runtime.live import publish
 from runtime.models import Run, StepRun
 from runtime.resources.secrets import SecretBox, redact
@@ -43,6 +44,10 @@ class AttemptResult:
     detail: str = ""
     retryable: bool = True
     wake_at: datetime | None = None
+    # Child runs the step asked for (runtime.engine.children), and whether it waits for
+    # them (parked until they finish) or not (queued again at once).
+    children: list[ChildSpec] | None = None
+    wait: bool = True
 
 
 def record(
@@ -65,8 +70,10 @@ def record(
         fields["logs"] = cap(redact("\n".join(ctx.logs), used))
         # Sticky: what an earlier attempt stored (an error, a log) may stay shown.
         fields["uses_secrets"] = step.uses_secrets or ctx.uses_secrets()
+    children = result.children if target in (StepStatus.WAITING, StepStatus.QUEUED) else None
     reconnecting(
-        lambda: _store(step, run, claim, graph, node, target, fields), doing="recording a step"
+        lambda: _store(step, run, claim, graph, node, target, fields, children),
+        doing="recording a step",
     )
 
 
@@ -78,11 +85,17 @@ def _store(
     node: Node,
     target: StepStatus,
     fields: dict[str, Any],
+    children: list[ChildSpec] | None = None,
 ) -> None:
     """The transaction of ``record``; may run again after a lost connection, so it sets
     the same values each time and reads anything else from the locked run."""
     with transaction.atomic():
         sql.lock_run(run)
+        if children is not None:
+            spawned, fields = _spawn(step, run, claim, node, target, fields, children)
+            if spawned is None:
+                return  # not ours any more: someone else records this step
+            target = spawned
         mine = [step.pk, sql.prep(_CLAIM, claim)]
         if not sql.step_transition(target, fields, "id = %s AND claim = %s", mine):
             return  # cancelled meanwhile, taken over after our lease expired, or recorded
@@ -93,10 +106,35 @@ def _store(
             sql.run_update(run.pk, {"uses_secrets": True})
             run.uses_secrets = True
         publish.publish_step(step, flow_id=run.flow_id)
+        if target == StepStatus.QUEUED:  # fired and forgot its children: runs again now
+            enqueue_steps([(step.pk, node.settings.timeout_seconds)])
         if target == StepStatus.FAILED and planner.is_fatal(graph, node.id, target):
             advance.fail_run(run, f"{node.name} failed: {step.error}")
         elif target in (StepStatus.SUCCEEDED, StepStatus.FAILED):
             advance.advance_run(run, graph)
+
+
+def _spawn(
+    step: StepRun,
+    run: Run,
+    claim: uuid.UUID,
+    node: Node,
+    target: StepStatus,
+    fields: dict[str, Any],
+    children: list[ChildSpec],
+) -> tuple[StepStatus | None, dict[str, Any]]:
+    """Create the children the attempt asked for, once: only while the attempt owns the
+    step (its row stays locked, so no takeover can slip in). ``(None, fields)`` when it
+    does not; the step's failure when a child is refused (not retried: a missing flow or
+    the depth limit does not heal by waiting)."""
+    if not sql.step_owned(step.pk, claim):
+        return None, fields
+    problem = spawn.start_children(step, run, children)
+    if problem is None:
+        return target, fields
+    failed = AttemptResult(StepStatus.FAILED, error=problem, retryable=False)
+    status, failure = _outcome_fields(step, node, failed, {})
+    return status, fields | failure
 
 
 def _outcome_fields(
@@ -113,7 +151,10 @@ def _outcome_fields(
             "finished_at": now,
             "wake_at": None,
         }
+    if result.children is not None and not result.wait:
+        return StepStatus.QUEUED, done | {"queued_at": now, "wake_at": None}
     if result.status == StepStatus.WAITING:
+        # Waiting for children has no wake_at: only their end wakes it.
         return StepStatus.WAITING, done | {"wake_at": result.wake_at}
     error, detail = redact(result.error, used), redact(result.detail, used)
     failures = step.failures + 1

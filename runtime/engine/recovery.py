@@ -6,7 +6,9 @@ SKIP LOCKED where the database has it, and every change is a conditional UPDATE)
 - wake steps whose delay or retry backoff is over;
 - hand steps whose worker vanished (expired lease) to another worker;
 - re-send queued steps whose message was lost (broker restarted or flushed);
-- admit queued runs whose slot freed without admitting them (a crash between the two).
+- admit queued runs whose slot freed without admitting them (a crash between the two);
+- wake steps waiting for child runs that have all finished, and cancel the open children
+  of steps that ended without them (runtime.engine.children).
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
-from runtime.engine import advance
+from runtime.engine import advance, children
 from runtime.engine.dispatch import send_now
 from runtime.engine.status import RUN_LIVE, RunStatus, StepStatus
 from runtime.models import Run, StepRun
@@ -83,6 +85,54 @@ def admit_queued_runs() -> int:
     if admitted:
         logger.info("Admitted %d queued run(s) the sweep found", admitted)
     return admitted
+
+
+def wake_stranded_parents() -> int:
+    """Queue steps waiting for children (WAITING without wake_at) none of which is open
+    any more: the child that finished last woke them in its own transaction, so only a
+    crash between that and the rest of the engine can leave one here."""
+    now = timezone.now()
+    open_children = Run.objects.filter(parent_step=OuterRef("pk"), status__in=children.RUN_OPEN)
+    stranded = StepRun.objects.filter(
+        status=StepStatus.WAITING, wake_at__isnull=True, run__status__in=RUN_LIVE
+    ).exclude(Exists(open_children))
+    return _requeue(stranded, now, "its children finished")
+
+
+def cancel_orphaned_children(*, parent_run_id: int | None = None) -> int:
+    """Cancel open child runs whose parent step ended without success (its run was
+    cancelled or failed), each in its own transaction; each cancelled child does the same
+    to its own children through the task end_run sends. ``parent_run_id`` limits it to
+    the children of one run (the task end_run sends)."""
+    orphans = Run.objects.filter(
+        status__in=children.RUN_OPEN, parent_step__status__in=children.STEP_ABANDONED
+    )
+    if parent_run_id is not None:
+        orphans = orphans.filter(parent_step__run_id=parent_run_id)
+    cancelled = 0
+    for run_id in list(orphans.order_by("pk").values_list("pk", flat=True)[:BATCH]):
+        with transaction.atomic():
+            cancelled += _cancel_orphan(run_id)
+    return cancelled
+
+
+def _cancel_orphan(run_id: int) -> int:
+    query = Run.objects.filter(pk=run_id, status__in=children.RUN_OPEN)
+    if connection.features.has_select_for_update_skip_locked:
+        query = query.select_for_update(skip_locked=True)
+    run = query.first()
+    if run is None:
+        return 0  # finished meanwhile, or being finished by someone else right now
+    parents = StepRun.objects.select_related("run__flow")
+    parent = parents.filter(pk=run.parent_step_id).first() if run.parent_step_id else None
+    caller = (
+        f"the step {parent.node_id!r} of {parent.run.flow.name} run #{parent.run_id} "
+        f"that called it ended ({parent.status})"
+        if parent
+        else "the run that called it is gone"
+    )
+    advance.end_run(run, RunStatus.CANCELLED, f"Cancelled: {caller}.")
+    return 1
 
 
 def _requeue(steps: QuerySet[StepRun], now: datetime, why: str, **fields: Any) -> int:

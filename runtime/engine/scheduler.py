@@ -30,6 +30,8 @@ JOBS: list[Job] = [
     (1.0, outbox.drain_outbox),
     (2.0, recovery.requeue_expired_leases),
     (2.0, recovery.admit_queued_runs),
+    (2.0, recovery.wake_stranded_parents),
+    (2.0, recovery.cancel_orphaned_children),
     (5.0, recovery.requeue_lost_messages),
     (3600.0, retention.prune_some),
 ]

@@ -231,6 +231,7 @@ _LOADED: Columns = [
     (StepRun, "s", ("started_at", "finished_at", "error", "uses_secrets")),
     (Run, "r", ("id", "flow", "version", "status", "input", "trigger_kind", "is_test", "error")),
     (Run, "r", ("uses_secrets", "concurrency_limit", "concurrency_key")),
+    (Run, "r", ("parent_step", "depth")),
     (Run, "r", ("created_at", "started_at", "finished_at")),
     (Flow, "f", ("id", "name", "workspace")),
     (FlowVersion, "v", ("id", "flow", "number", "created_at")),
@@ -269,6 +270,34 @@ def lock_run(run: Run) -> None:
         _LOCK_FIELDS,
     )
     run.status, run.error, run.finished_at, run.uses_secrets = row
+
+
+def step_owned(step_id: int, claim: uuid.UUID) -> bool:
+    """Lock the step's row if the attempt holding ``claim`` still owns it: nobody can
+    take it over (claim_step waits on the lock) until the transaction ends."""
+    rows = fetch(
+        f"SELECT id FROM {STEPS} WHERE id = %s AND claim = %s" + for_update(),
+        [step_id, prep(_CLAIM, claim)],
+        [column(StepRun, "id")],
+    )
+    return bool(rows)
+
+
+_LOCKED_STEP = [
+    column(StepRun, name) for name in ("status", "wake_at", "timeout_seconds", "run", "node_id")
+]
+
+
+def lock_step(step_id: int) -> list[Any] | None:
+    """Take the step's row lock: [status, wake_at, timeout_seconds, run_id, node_id], or
+    None when there is no such step (runtime.engine.children wakes a parent step so)."""
+    rows = fetch(
+        f"SELECT status, wake_at, timeout_seconds, run_id, node_id FROM {STEPS} WHERE id = %s"
+        + for_update(),
+        [step_id],
+        _LOCKED_STEP,
+    )
+    return rows[0] if rows else None
 
 
 # ---------------------------------------------------------------------------------------

@@ -28,7 +28,10 @@ def _user(request: Request) -> User:
 
 def _detail(request: Request, run: Any) -> dict[str, Any]:
     """The run with its steps, as this user may see it (runtime.disclosure)."""
-    context = {"reveal_in": disclosure.revealing_workspaces(user=_user(request))}
+    context = {
+        "reveal_in": disclosure.revealing_workspaces(user=_user(request)),
+        "family": selectors.run_family_for_user(user=_user(request), run=run),
+    }
     return dict(serializers.RunDetailSerializer(run, context=context).data)
 
 

@@ -112,12 +112,37 @@ class RunSerializer(serializers.ModelSerializer):
         return run.flow.workspace_id in self.context.get("reveal_in", ())
 
 
+class RunLinkSerializer(serializers.Serializer):
+    """A run linked by flow.call: the caller (with the calling node) or one it called."""
+
+    run_id = serializers.IntegerField()
+    flow = serializers.IntegerField()
+    flow_name = serializers.CharField()
+    status = serializers.CharField()
+    node_id = serializers.CharField()
+    item_index = serializers.IntegerField(allow_null=True)
+
+
 class RunDetailSerializer(RunSerializer):
+    """Context ``family`` (runtime.selectors.run_family_for_user) gives ``parent_run``
+    and ``children``: the linked runs this user may see."""
+
     steps = serializers.SerializerMethodField()
+    # Not "parent": that name is DRF's link from a field to its serializer.
+    parent_run = serializers.SerializerMethodField()
+    children = serializers.SerializerMethodField()
 
     class Meta(RunSerializer.Meta):
-        fields = [*RunSerializer.Meta.fields, "input", "output", "steps"]
+        fields = [*RunSerializer.Meta.fields, "input", "output", "steps", "parent_run", "children"]
         read_only_fields = fields
+
+    @extend_schema_field(RunLinkSerializer(allow_null=True))
+    def get_parent_run(self, run: Run) -> dict[str, Any] | None:
+        return self.context.get("family", {}).get("parent")
+
+    @extend_schema_field(RunLinkSerializer(many=True))
+    def get_children(self, run: Run) -> list[dict[str, Any]]:
+        return list(self.context.get("family", {}).get("children", []))
 
     @extend_schema_field(StepRunSerializer(many=True))
     def get_steps(self, run: Run) -> list[dict[str, Any]]:

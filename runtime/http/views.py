@@ -142,6 +142,7 @@ def run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
             "can_act": Role.can_write(role),
             "finished": run.status in RUN_FINISHED,
             "graph": run.version.graph,
+            "family": selectors.run_family_for_user(user=request.user, run=found),
         },
     )
 

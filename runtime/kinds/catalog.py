@@ -9,12 +9,13 @@ from runtime.steps import (
     data_transform,
     db_query,
     email_send,
+    flow_call,
     flow_delay,
     http_request,
     logic_branch,
     queue_publish,
 )
-from runtime.triggers import events, manual
+from runtime.triggers import called, events, manual
 from runtime.triggers.cron import kind as cron
 from runtime.triggers.dbchange import kind as dbchange
 from runtime.triggers.queue import kind as queue
@@ -29,6 +30,7 @@ CATALOG: Mapping[str, Kind] = {
         dbchange.KIND,
         manual.KIND,
         queue.KIND,
+        called.KIND,
         code_python.KIND,
         code_javascript.KIND,
         http_request.KIND,
@@ -38,6 +40,7 @@ CATALOG: Mapping[str, Kind] = {
         flow_delay.KIND,
         db_query.KIND,
         queue_publish.KIND,
+        flow_call.KIND,
     )
 }
 

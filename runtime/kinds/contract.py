@@ -60,6 +60,46 @@ class Wait(Exception):
         super().__init__(f"Waiting until {until.isoformat()}")
 
 
+@dataclass(frozen=True)
+class ChildSpec:
+    """One child run a step asks for (runtime.engine.children): a run of flow ``flow_id``
+    (same workspace) on version ``version`` (None: the live one) with ``input`` as its
+    trigger's output. ``item_index`` orders a for-each's children; ``scope`` will name the
+    node whose body a for-each item runs ("" for a whole flow)."""
+
+    flow_id: int
+    input: Any
+    version: int | None = None
+    item_index: int | None = None
+    scope: str = ""
+
+
+@dataclass(frozen=True)
+class ChildOutcome:
+    """What a step that waited sees of one of its children (``ctx.children``)."""
+
+    run_id: int
+    flow_id: int
+    status: str
+    output: Any
+    error: str
+    item_index: int | None
+
+
+class WaitForChildren(Exception):
+    """Raised by a step kind that needs child runs: the engine starts them in the
+    transaction that records the attempt (never twice) and parks the step without holding
+    a worker. With ``wait`` (the default) the step runs again once every child finished;
+    without, at once. Either way it then finds them in ``ctx.children``."""
+
+    def __init__(self, children: Sequence[ChildSpec], *, wait: bool = True):
+        if not children:
+            raise ValueError("WaitForChildren needs at least one child")
+        self.children = list(children)
+        self.wait = wait
+        super().__init__(f"Starting {len(self.children)} child run(s)")
+
+
 @dataclass
 class StepOutput:
     """What a step produced: its output (JSON) and, for a branch, the handle it took."""
@@ -84,6 +124,10 @@ class StepContext:
     logs: list[str] = field(default_factory=list)
     # Upstream nodes whose outputs were derived from secrets (runtime.kinds.taint).
     tainted_upstream: frozenset[str] = frozenset()
+    # For a kind that ``starts_children``: the child runs of this attempt's round, in item
+    # order (empty until it asked for some), and whether any of them used secrets.
+    children: list[ChildOutcome] = field(default_factory=list)
+    tainted_children: bool = False
 
     @property
     def config(self) -> Mapping[str, Any]:
@@ -105,7 +149,7 @@ class StepContext:
     def uses_secrets(self) -> bool:
         """Whether what this step produced may be derived from a secret: it read one, or
         read the output of an upstream step that did (runtime.kinds.taint)."""
-        if getattr(self.secrets, "read", None):
+        if getattr(self.secrets, "read", None) or self.tainted_children:
             return True
         return bool(self.tainted_upstream & steps_read(self.event.get("steps")))
 
@@ -148,6 +192,14 @@ class Kind:
         """Checks beyond the schema for one node; override in a kind."""
         return ()
 
+    def check_in_workspace(
+        self, nodes: Sequence[Node], graph: Graph, *, workspace_id: int, flow_id: int | None
+    ) -> Iterable[Problem]:
+        """Checks against the rest of the workspace (flows a node names) when a version is
+        saved or published; ``flow_id`` is the flow saved (None: being created). Override in
+        a kind that names other flows; may read the database."""
+        return ()
+
     def describe(self) -> dict[str, Any]:
         """What the designer needs to draw the palette and build the config form."""
         return {
@@ -182,6 +234,9 @@ class StepKind(Kind):
     # Whether the kind acts on the world (sends, writes, runs user code): its attempts carry
     # the step's idempotency key, which the run page shows.
     effects: ClassVar[bool] = False
+    # Whether the kind may raise WaitForChildren: only then does the engine read the
+    # step's children into ctx.children (a query every other step is spared).
+    starts_children: ClassVar[bool] = False
 
     def sends_key(self, config: Mapping[str, Any]) -> bool:
         """Whether a step with ``config`` hands its idempotency key to what it calls."""
@@ -189,7 +244,8 @@ class StepKind(Kind):
 
     def run(self, ctx: StepContext) -> StepOutput:
         """Do the step's work. Return an StepOutput, raise StepError (the user reads the
-        message) or Wait; anything else is reported as an internal error of the kind."""
+        message), Wait or WaitForChildren; anything else is reported as an internal error
+        of the kind."""
         raise NotImplementedError
 
 

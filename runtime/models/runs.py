@@ -56,6 +56,22 @@ class Run(models.Model):
     # the limit (runtime.engine.concurrency).
     concurrency_limit = models.PositiveIntegerField(null=True, blank=True)
     concurrency_key = models.CharField(max_length=200, blank=True, default="", db_default="")
+    # A child run (runtime.engine.children): the step that started it and waits for it (or
+    # fired and forgot it). SET_NULL, not CASCADE: a child of another flow is an ordinary
+    # run of the callee, and pruning the caller's history must not delete the callee's.
+    parent_step = models.ForeignKey(
+        "runtime.StepRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="children",
+    )
+    # The parent step's failure count when it asked for this child: a retry asks again and
+    # must see only the children of its own round (runtime.engine.children).
+    parent_round = models.PositiveSmallIntegerField(default=0, db_default=0)
+    item_index = models.PositiveIntegerField(null=True, blank=True)  # for-each: which item
+    scope = models.CharField(max_length=64, blank=True, default="", db_default="")
+    depth = models.PositiveSmallIntegerField(default=0, db_default=0)  # 0: not a child
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -70,7 +86,13 @@ class Run(models.Model):
                 fields=["flow", "trigger_node", "idempotency_key"],
                 name="run_idempotency",
                 condition=~Q(idempotency_key=""),
-            )
+            ),
+            # A for-each asks for item i once per round, whatever the redeliveries.
+            models.UniqueConstraint(
+                fields=["parent_step", "parent_round", "item_index"],
+                name="run_child_item",
+                condition=Q(item_index__isnull=False),
+            ),
         ]
         # One per list filter, each ending in id so "newest first, older than X" is a range
         # scan. Full-text search has a GIN index of its own (migration 0005, PostgreSQL).
@@ -86,6 +108,22 @@ class Run(models.Model):
                 name="run_concurrency",
                 condition=Q(
                     concurrency_limit__isnull=False,
+                    status__in=[RunStatus.QUEUED, RunStatus.PENDING, RunStatus.RUNNING],
+                ),
+            ),
+            # A step's children in item order (what the step reads when it wakes).
+            models.Index(
+                fields=["parent_step", "parent_round", "item_index", "id"],
+                name="run_children",
+                condition=Q(parent_step__isnull=False),
+            ),
+            # A finishing child counts its open siblings: only the open ones are indexed,
+            # so that costs the window's size, not the number of items.
+            models.Index(
+                fields=["parent_step"],
+                name="run_open_children",
+                condition=Q(
+                    parent_step__isnull=False,
                     status__in=[RunStatus.QUEUED, RunStatus.PENDING, RunStatus.RUNNING],
                 ),
             ),

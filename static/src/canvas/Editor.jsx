@@ -84,6 +84,7 @@ function EditorInner({ boot }) {
   const [secrets, setSecrets] = useState([]);
   // null until the workspace's connections have loaded: a picker says so rather than "not found".
   const [connections, setConnections] = useState(null);
+  const [flows, setFlows] = useState(null);  // the workspace's other flows, for flow.call
   const [focusTest, setFocusTest] = useState(0);
   const stopWatching = useRef(null);
   const liveRuns = useFlowRuns(flowId);
@@ -117,6 +118,10 @@ function EditorInner({ boot }) {
     // Names and kinds only: every member may pick a connection, only admins see its settings.
     api.get(`/api/connections/?workspace=${boot.flow.workspace}`).then((result) => {
       setConnections(result.ok ? result.data.map(({ name, kind }) => ({ name, kind })) : []);
+    });
+    api.get(`/api/flows/?workspace=${boot.flow.workspace}`).then((result) => {
+      const page = result.ok ? (result.data.results || result.data) : [];
+      setFlows(page.map(({ id, name }) => ({ id, name })));
     });
     if (boot.isAdmin) {
       api.get("/api/secrets/").then((result) => {
@@ -386,10 +391,10 @@ function EditorInner({ boot }) {
   const panelContext = useMemo(() => {
     if (!single) return null;
     return {
-      readOnly, secrets, connections, nodeIds: nodes.map((n) => n.id).filter((id) => id !== single.id),
+      readOnly, secrets, connections, flows, nodeIds: nodes.map((n) => n.id).filter((id) => id !== single.id),
       completions, assist,
     };
-  }, [single, nodes, readOnly, secrets, connections, completions, assist]);
+  }, [single, nodes, readOnly, secrets, connections, flows, completions, assist]);
 
   if (kindsProblem) return <p className="error">The step catalog could not be loaded: {kindsProblem}</p>;
 

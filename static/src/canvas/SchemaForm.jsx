@@ -1,6 +1,6 @@
 // A form generated from a kind's JSON Schema (config_schema), one field per property.
 // Supports string, number, integer, boolean, enum, array of enum, object of strings and the
-// x-widget hints: code, textarea, json, keyvalue, secret, node, cron, connection.
+// x-widget hints: code, textarea, json, keyvalue, secret, node, cron, connection, flow.
 import { useEffect, useId, useState } from "react";
 import { CodeEditor } from "./CodeEditor.jsx";
 import { TemplateInput } from "./TemplateInput.jsx";
@@ -131,6 +131,8 @@ function Widget({ widget, title, id, schema, value, onChange, context, invalid, 
     case "connection":
       return <ConnectionField textProps={textProps} value={value} onChange={onChange}
         kinds={schema["x-connection-kinds"]} connections={context.connections} />;
+    case "flow":
+      return <FlowField textProps={textProps} value={value} onChange={onChange} flows={context.flows} />;
     case "secret":
       return <SecretField textProps={textProps} value={value} onChange={onChange} secrets={context.secrets} />;
     case "cron":
@@ -166,6 +168,20 @@ function ConnectionField({ textProps, value, onChange, kinds, connections }) {
       <option value="">{choices.length ? "— choose a connection —" : empty}</option>
       {choices.map((c) => <option key={c.name} value={c.name}>{c.name} ({c.kind})</option>)}
       {known ? null : <option value={value}>{value} {loading ? "(loading…)" : "(not found)"}</option>}
+    </select>
+  );
+}
+
+// Another flow of the workspace, by id (flow.call); the save checks that it can be called.
+function FlowField({ textProps, value, onChange, flows }) {
+  const loading = flows == null;
+  const known = value == null || (flows || []).some((f) => f.id === value);
+  return (
+    <select {...textProps} value={value ?? ""} aria-busy={loading || undefined}
+      onChange={(e) => onChange(e.target.value === "" ? undefined : Number(e.target.value))}>
+      <option value="">{loading ? "— loading flows… —" : "— choose a flow —"}</option>
+      {(flows || []).map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
+      {known ? null : <option value={value}>flow #{value} {loading ? "(loading…)" : "(not found)"}</option>}
     </select>
   );
 }

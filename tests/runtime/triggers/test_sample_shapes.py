@@ -22,9 +22,11 @@ CONFIGS: dict[str, dict[str, Any]] = {
 }
 
 
-def test_every_trigger_kind_but_manual_is_covered_here() -> None:
+def test_every_trigger_kind_but_manual_and_called_is_covered_here() -> None:
+    # Their input is whatever the starter gives (called: its declared fields, tested in
+    # tests/runtime/triggers/test_called.py).
     triggers = {name for name, kind in CATALOG.items() if isinstance(kind, TriggerKind)}
-    assert triggers - {"trigger.manual"} == set(CONFIGS)
+    assert triggers - {"trigger.manual", "trigger.called"} == set(CONFIGS)
 
 
 @pytest.mark.django_db

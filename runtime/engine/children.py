@@ -1,0 +1,133 @@
+"""Steps that wait for child runs, without holding a worker, durably.
+
+The life of a step that calls a flow (``flow.call``; later each item of a for-each):
+
+1. Its kind raises ``WaitForChildren([ChildSpec, ...])``. Kinds never touch the database:
+   the recorder (runtime.engine.record) creates the child runs (runtime.engine.spawn) in
+   the transaction that records the attempt, after locking the step row and checking the
+   attempt's claim, so a redelivered message or a late worker can never create them twice.
+   The step is parked as WAITING with ``wake_at`` NULL, which is what "waiting for
+   children" means (a delay or a retry backoff always has a ``wake_at``; neither the
+   claim nor the wake-up sweep ever takes a WAITING step without one).
+2. Each child is an ordinary run (``Run.parent_step``, ``parent_round``, ``item_index``,
+   ``depth``). When one finishes — succeeded, failed or cancelled — ``child_finished`` runs
+   in the transaction that finished it: it locks the parent step's row (so two siblings
+   finishing together serialize, and the second sees the first as finished), and if no
+   child is still open it moves the step to QUEUED and sends it after commit.
+3. The step runs again; the engine reads its children's outcomes into ``ctx.children``
+   (``outcomes``), in item order, and the kind turns them into its output or an error.
+   ``parent_round`` is the step's failure count when it asked: a retry after a failure
+   asks anew and sees only its own round's children.
+
+Recovery: a wake-up sent after commit but lost (worker SIGKILLed) is a QUEUED step that
+``recovery.requeue_lost_messages`` re-sends; a step left WAITING although no child is open
+is woken by ``recovery.wake_stranded_parents``. Cancelling or failing the parent run
+cancels its open children through a task sent after commit and, should that be lost,
+``recovery.cancel_orphaned_children``: children whose parent step ended without success
+are cancelled, and each cancelled child does the same to its own children. It is done
+after commit, not in the parent's transaction, because a finishing child locks its own
+run and then the parent step, and the parent must never take those locks the other way
+round.
+
+Scale (for-each, up to 10,000 children with a concurrency window): the per-child cost is
+one indexed query here — open siblings are counted through a partial index holding open
+children only, so a finishing child pays for the window, not for the list — and the
+outcomes are read once, in one query, when the step wakes. The window plugs into
+``child_finished``: under the same step-row lock, when fewer than the window are open and
+items remain (their count kept with the step), it starts the next item in order instead
+of waking the step; the step is woken only when none is open and none remains. The next
+item's input is data (``{item, index}`` taken from the list stored as the step's input),
+so the engine can build it without running the kind. Bulk creation of the first window
+would replace spawn's one ``run_start`` per child.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+from kombu.exceptions import KombuError
+
+from config.celery import app
+from runtime.engine import sql
+from runtime.engine.dispatch import enqueue_steps
+from runtime.engine.status import RunStatus, StepStatus
+from runtime.kinds.contract import ChildOutcome
+from runtime.live import publish
+from runtime.models import Run, StepRun
+
+logger = logging.getLogger(__name__)
+CANCEL_CHILDREN = "runtime.tasks.cancel_children"
+# A child that may still change: it holds its parent step waiting.
+RUN_OPEN = (RunStatus.QUEUED, RunStatus.PENDING, RunStatus.RUNNING)
+# A parent step in one of these ended without its children: they are cancelled.
+STEP_ABANDONED = (StepStatus.FAILED, StepStatus.CANCELLED, StepStatus.SKIPPED)
+
+
+def child_finished(run: Run) -> None:
+    """``run`` just left the open statuses (the caller holds its row lock): wake its
+    parent step if it was the last open child. Takes the parent step's row lock."""
+    parent_id = run.parent_step_id
+    if parent_id is None:
+        return
+    row = sql.lock_step(parent_id)
+    if row is None:
+        return  # the parent's run was pruned
+    status, wake_at, timeout, parent_run_id, node_id = row
+    if status != StepStatus.WAITING or wake_at is not None:
+        return  # fired and forgotten, cancelled, or already woken
+    if Run.objects.filter(parent_step_id=parent_id, status__in=RUN_OPEN).exists():
+        return
+    moved = sql.step_transition(
+        StepStatus.QUEUED,
+        {"queued_at": timezone.now()},
+        "id = %s AND wake_at IS NULL",
+        [parent_id],
+    )
+    if moved:
+        enqueue_steps([(parent_id, timeout)])
+        publish.publish_step_state(
+            run_id=parent_run_id, step_id=parent_id, node_id=node_id, status=StepStatus.QUEUED
+        )
+
+
+def outcomes(step: StepRun) -> tuple[list[ChildOutcome], bool]:
+    """The children of the step's current round in item order, and whether any of them
+    used secrets (then so does whatever the step makes of them)."""
+    rows = (
+        Run.objects.filter(parent_step_id=step.pk, parent_round=step.failures)
+        .order_by("item_index", "id")
+        .values_list("id", "flow_id", "status", "output", "error", "item_index", "uses_secrets")
+    )
+    found = [
+        ChildOutcome(
+            run_id=run_id,
+            flow_id=flow_id,
+            status=status,
+            output=output,
+            error=error,
+            item_index=item_index,
+        )
+        for run_id, flow_id, status, output, error, item_index, _ in rows
+    ]
+    return found, any(row[-1] for row in rows)
+
+
+def cancel_after_commit(run_id: int, cancelled_steps: list[int]) -> None:
+    """The run ended and ``cancelled_steps`` were open: if any of them has open children,
+    have a worker cancel them once this commits (see the module docstring for why not
+    here). The scheduler's sweep does it should the message be lost."""
+    if not cancelled_steps:
+        return
+    if Run.objects.filter(parent_step_id__in=cancelled_steps, status__in=RUN_OPEN).exists():
+        transaction.on_commit(lambda: _send_cancel(run_id))
+
+
+def _send_cancel(run_id: int) -> None:
+    try:
+        app.send_task(CANCEL_CHILDREN, args=(run_id,))
+    except (KombuError, OSError) as exc:
+        logger.warning(
+            "Broker unavailable (%s); the scheduler will cancel run #%s's children", exc, run_id
+        )
