@@ -103,7 +103,9 @@ def end_run(run: Run, status: RunStatus, error: str) -> None:
     for step in StepRun.objects.filter(pk__in=cancelled):
         publish.publish_step(step, flow_id=run.flow_id)
     publish.publish_run(run)
-    children.cancel_after_commit(run.pk, cancelled)
+    # Run-wide, not only the steps cancelled here: a step that failed and ended the run
+    # may have children open too (runtime.engine.children).
+    children.cancel_after_commit(run.pk)
     children.child_finished(run)
     _release(run)
 

@@ -21,10 +21,14 @@ The life of a step that calls a flow (``flow.call``; later each item of a for-ea
 
 Recovery: a wake-up sent after commit but lost (worker SIGKILLed) is a QUEUED step that
 ``recovery.requeue_lost_messages`` re-sends; a step left WAITING although no child is open
-is woken by ``recovery.wake_stranded_parents``. Cancelling or failing the parent run
-cancels its open children through a task sent after commit and, should that be lost,
+is woken by ``recovery.wake_stranded_parents``. A parent step that ends without success
+abandons its open children: when its run is cancelled or fails (the step is cancelled),
+or when the step itself fails while children are open (a fire-and-forget call whose
+worker was lost too often; a for-each that fails on one item while others run). Either
+way a task sent after commit cancels them at once and, should that be lost,
 ``recovery.cancel_orphaned_children``: children whose parent step ended without success
-are cancelled, and each cancelled child does the same to its own children. It is done
+are cancelled, and each cancelled child does the same to its own children. (A skipped
+step never started, so it has no children to abandon.) It is done
 after commit, not in the parent's transaction, because a finishing child locks its own
 run and then the parent step, and the parent must never take those locks the other way
 round.
@@ -114,13 +118,22 @@ def outcomes(step: StepRun) -> tuple[list[ChildOutcome], bool]:
     return found, any(row[-1] for row in rows)
 
 
-def cancel_after_commit(run_id: int, cancelled_steps: list[int]) -> None:
-    """The run ended and ``cancelled_steps`` were open: if any of them has open children,
-    have a worker cancel them once this commits (see the module docstring for why not
-    here). The scheduler's sweep does it should the message be lost."""
-    if not cancelled_steps:
+def cancel_after_commit(run_id: int, step_ids: list[int] | None = None) -> None:
+    """Steps ``step_ids`` of run ``run_id`` ended without success (None: the run ended, look
+    at all of its steps that did): if any of them still has open children, have a worker
+    cancel them once this commits (see the module docstring for why not here). The
+    scheduler's sweep does it should the message be lost. One indexed query: open children
+    are few and held in a partial index."""
+    open_children = Run.objects.filter(status__in=RUN_OPEN)
+    if step_ids is None:
+        found = open_children.filter(
+            parent_step__run_id=run_id, parent_step__status__in=STEP_ABANDONED
+        )
+    elif step_ids:
+        found = open_children.filter(parent_step_id__in=step_ids)
+    else:
         return
-    if Run.objects.filter(parent_step_id__in=cancelled_steps, status__in=RUN_OPEN).exists():
+    if found.exists():
         transaction.on_commit(lambda: _send_cancel(run_id))
 
 

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from designer.graph import Graph, Node
-from runtime.engine import advance, planner, spawn, sql
+from runtime.engine import advance, children, planner, spawn, sql
 from runtime.engine.dispatch import enqueue_steps
 from runtime.engine.reconnect import reconnecting
 from runtime.engine.status import StepStatus
@@ -70,9 +70,9 @@ def record(
         fields["logs"] = cap(redact("\n".join(ctx.logs), used))
         # Sticky: what an earlier attempt stored (an error, a log) may stay shown.
         fields["uses_secrets"] = step.uses_secrets or ctx.uses_secrets()
-    children = result.children if target in (StepStatus.WAITING, StepStatus.QUEUED) else None
+    asked = result.children if target in (StepStatus.WAITING, StepStatus.QUEUED) else None
     reconnecting(
-        lambda: _store(step, run, claim, graph, node, target, fields, children),
+        lambda: _store(step, run, claim, graph, node, target, fields, asked),
         doing="recording a step",
     )
 
@@ -85,14 +85,14 @@ def _store(
     node: Node,
     target: StepStatus,
     fields: dict[str, Any],
-    children: list[ChildSpec] | None = None,
+    asked: list[ChildSpec] | None = None,
 ) -> None:
     """The transaction of ``record``; may run again after a lost connection, so it sets
     the same values each time and reads anything else from the locked run."""
     with transaction.atomic():
         sql.lock_run(run)
-        if children is not None:
-            spawned, fields = _spawn(step, run, claim, node, target, fields, children)
+        if asked is not None:
+            spawned, fields = _spawn(step, run, claim, node, target, fields, asked)
             if spawned is None:
                 return  # not ours any more: someone else records this step
             target = spawned
@@ -109,8 +109,10 @@ def _store(
         if target == StepStatus.QUEUED:  # fired and forgot its children: runs again now
             enqueue_steps([(step.pk, node.settings.timeout_seconds)])
         if target == StepStatus.FAILED and planner.is_fatal(graph, node.id, target):
-            advance.fail_run(run, f"{node.name} failed: {step.error}")
+            advance.fail_run(run, f"{node.name} failed: {step.error}")  # cancels its children
         elif target in (StepStatus.SUCCEEDED, StepStatus.FAILED):
+            if target == StepStatus.FAILED:  # continues on failure, its open children do not
+                children.cancel_after_commit(run.pk, [step.pk])
             advance.advance_run(run, graph)
 
 
@@ -121,7 +123,7 @@ def _spawn(
     node: Node,
     target: StepStatus,
     fields: dict[str, Any],
-    children: list[ChildSpec],
+    asked: list[ChildSpec],
 ) -> tuple[StepStatus | None, dict[str, Any]]:
     """Create the children the attempt asked for, once: only while the attempt owns the
     step (its row stays locked, so no takeover can slip in). ``(None, fields)`` when it
@@ -129,7 +131,7 @@ def _spawn(
     the depth limit does not heal by waiting)."""
     if not sql.step_owned(step.pk, claim):
         return None, fields
-    problem = spawn.start_children(step, run, children)
+    problem = spawn.start_children(step, run, asked)
     if problem is None:
         return target, fields
     failed = AttemptResult(StepStatus.FAILED, error=problem, retryable=False)

@@ -7,17 +7,19 @@ from __future__ import annotations
 import threading
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connections
 
+from designer.models import Flow
 from runtime.engine import children, recovery
 from runtime.engine.execute import step_execute
 from runtime.engine.status import RunStatus, StepStatus
-from runtime.models import Run
+from runtime.models import Run, StepRun
 from runtime.runs import run_cancel
 from tests.conftest import Team
 from tests.factories import node
 from tests.runtime.callees import call, callee, greeter
-from tests.runtime.helpers import chain, publish, start
+from tests.runtime.helpers import chain, publish, start, with_settings
 from tests.stack import MakeStack, flush_broker, wait_for_run, wait_for_step
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -146,3 +148,69 @@ def test_the_sweep_cancels_children_whose_cancel_message_was_lost(team: Team) ->
     assert recovery.cancel_orphaned_children() == 1
     child.refresh_from_db()
     assert child.status == RunStatus.CANCELLED
+
+
+# Without a scheduler below: only the task sent after commit can cancel the children, so
+# these tests fail if a path leaves them to the sweep.
+
+
+def _sleeper(team: Team) -> Flow:
+    return publish(team, callee(node("nap", "flow.delay", seconds=3600), fields=[]), name="Sleeper")
+
+
+@pytest.mark.worker
+def test_a_cancelled_run_cancels_its_children_without_waiting_for_the_sweep(
+    team: Team, make_stack: MakeStack
+) -> None:
+    make_stack().start_worker()
+    run = start(team, chain(call("call", _sleeper(team), input={})))
+    wait_for_step(run, "call", StepStatus.WAITING)
+    child = Run.objects.get(parent_step__run=run)
+    wait_for_step(child, "nap", StepStatus.WAITING)
+    run_cancel(run=run, user=team.editor)
+    child = wait_for_run(child, timeout=15)
+    assert child.status == RunStatus.CANCELLED
+    assert f"run #{run.pk} that called it ended (cancelled)" in child.error
+
+
+def _fail_after_starting_a_child(team: Team, **settings: object) -> tuple[Run, Run]:
+    """A fire-and-forget call started its child, then failed: its worker was lost too many
+    times (the one way a flow.call fails once its child is started; a for-each failing on
+    one item while others run is the other). Executed here, before any worker runs."""
+    call_node = with_settings(call("call", _sleeper(team), input={}, wait=False), **settings)
+    run = start(team, chain(call_node))
+    step = run.steps.get(node_id="call")
+    step_execute(step.pk)  # starts the child and queues itself again
+    child = Run.objects.get(parent_step=step)
+    StepRun.objects.filter(pk=step.pk).update(lost=django_settings.TRIBUTARY_MAX_LOST_WORKERS + 1)
+    step_execute(step.pk)
+    step.refresh_from_db()
+    assert step.status == StepStatus.FAILED and "lost" in step.error
+    return run, child
+
+
+@pytest.mark.worker
+def test_a_step_that_fails_with_children_open_cancels_them_at_once(
+    team: Team, make_stack: MakeStack
+) -> None:
+    stack = make_stack()  # (flushes the broker: made before the messages below are sent)
+    run, child = _fail_after_starting_a_child(team)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    stack.start_worker()  # takes the child's first step and the cancel message
+    child = wait_for_run(child, timeout=15)
+    assert child.status == RunStatus.CANCELLED
+    assert "that called it ended (failed)" in child.error
+
+
+@pytest.mark.worker
+def test_a_step_that_fails_and_continues_still_cancels_its_open_children(
+    team: Team, make_stack: MakeStack
+) -> None:
+    stack = make_stack()
+    run, child = _fail_after_starting_a_child(team, continue_on_failure=True)
+    stack.start_worker()
+    run, child = wait_for_run(run, timeout=15), wait_for_run(child, timeout=15)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert child.status == RunStatus.CANCELLED
+    assert "that called it ended (failed)" in child.error
