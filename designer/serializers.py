@@ -3,13 +3,15 @@ the services own the rules."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.models import User
 from drf_spectacular.utils import extend_schema_field, inline_serializer
 from rest_framework import serializers
 
 from designer.graph import MAX_NAME_LENGTH, NODE_ID_PATTERN
 from designer.models import Flow, FlowEvent, FlowVersion, Workspace
-from runtime.services import step_catalog
+from runtime.services import flow_call_fields, step_catalog
 
 # Named NodeTypeEnum in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].
 NODE_TYPES = sorted(step_catalog())
@@ -71,6 +73,15 @@ class WorkspaceSerializer(serializers.ModelSerializer):
         return self.context.get("roles", {}).get(workspace.pk)
 
 
+class CallFieldSerializer(serializers.Serializer):
+    """One input field a called flow declares (runtime.triggers.called)."""
+
+    name = serializers.CharField()
+    type = serializers.CharField(help_text="string, number, boolean, object or list")
+    required = serializers.BooleanField(required=False)
+    description = serializers.CharField(required=False)
+
+
 class FlowSerializer(serializers.ModelSerializer):
     workspace: serializers.PrimaryKeyRelatedField[Workspace] = serializers.PrimaryKeyRelatedField(
         read_only=True
@@ -81,6 +92,13 @@ class FlowSerializer(serializers.ModelSerializer):
     live_version = serializers.SerializerMethodField()
     latest_version = serializers.SerializerMethodField()
     archived = serializers.BooleanField(source="is_archived", read_only=True)
+    callable = serializers.SerializerMethodField(
+        help_text="Its live version starts 'When called by another flow' (flow.call can call it)."
+    )
+    call_fields = serializers.SerializerMethodField(
+        help_text="The input fields its live version declares for callers ([]: any object); "
+        "null when it cannot be called."
+    )
 
     class Meta:
         model = Flow
@@ -96,11 +114,21 @@ class FlowSerializer(serializers.ModelSerializer):
             "archived_at",
             "created_at",
             "updated_at",
+            "callable",
+            "call_fields",
         ]
         read_only_fields = fields
 
     def get_live_version(self, flow: Flow) -> int | None:
         return flow.live_version.number if flow.live_version else None
+
+    def get_callable(self, flow: Flow) -> bool:
+        return self.get_call_fields(flow) is not None
+
+    @extend_schema_field(CallFieldSerializer(many=True, allow_null=True))
+    def get_call_fields(self, flow: Flow) -> list[dict[str, Any]] | None:
+        # The selectors load the live version with the flow: no query per flow here.
+        return flow_call_fields(version=flow.live_version)
 
     def get_latest_version(self, flow: Flow) -> int | None:
         if hasattr(flow, "latest_version"):

@@ -7,14 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from designer.graph import Graph, GraphInvalid, Problem
-from designer.models import Flow, Workspace
+from designer.models import Flow, FlowVersion, Workspace
 from runtime import selectors
+from runtime.engine import graphs
 from runtime.kinds import template_bounds
 from runtime.kinds.catalog import CATALOG
 from runtime.kinds.contract import Kind
@@ -22,7 +24,7 @@ from runtime.kinds.templating import template_problem as _template_problem
 from runtime.models import Secret
 from runtime.resources.secrets import NAME_PATTERN, secret_encrypt
 from runtime.runs import RunRefused
-from runtime.triggers import activation
+from runtime.triggers import activation, called
 
 
 def step_catalog() -> Mapping[str, Kind]:
@@ -42,6 +44,16 @@ def graph_check_workspace(*, graph: Graph, workspace_id: int, flow_id: int | Non
             )
     if problems:
         raise GraphInvalid(problems)
+
+
+def flow_call_fields(*, version: FlowVersion | None) -> list[dict[str, Any]] | None:
+    """The input fields a flow.call gives ``version`` (declared by its 'When called by
+    another flow' trigger; [] when it takes any object), or None when it cannot be called
+    (no version, or no such trigger). Reads the version's graph, nothing else."""
+    if version is None:
+        return None
+    trigger = called.called_node(graphs.graph_of(version))
+    return None if trigger is None else [dict(spec) for spec in called.fields_of(trigger)]
 
 
 def template_budget() -> AbstractContextManager[None]:
@@ -103,6 +115,7 @@ def secret_delete(*, secret: Secret) -> None:
 
 __all__ = [
     "RunRefused",
+    "flow_call_fields",
     "flow_run_stats",
     "secret_delete",
     "secret_set",

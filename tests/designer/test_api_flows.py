@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from designer.models import Flow, FlowVersion, Membership, Role, Workspace
+from designer.services import flow_publish
 from tests.conftest import Team
 from tests.factories import edge, flow, graph, node, simple_graph
 from tests.openapi import api, conforms
@@ -283,3 +284,30 @@ def test_an_api_url_that_matches_no_route_is_a_json_404(team: Team) -> None:
         assert response.status_code == 404 and response.json == {"detail": "No such API endpoint."}
     page = Client().get("/no-such-page/")
     assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
+def test_the_flow_list_says_which_flows_can_be_called_and_with_what_fields(team: Team) -> None:
+    declared = [
+        {"name": "customer_id", "type": "string", "required": True, "description": "Their id"},
+        {"name": "amount", "type": "number"},
+    ]
+    called_graph = graph(node("called", "trigger.called", fields=declared))
+    lookup = flow(team.editor, team.workspace, "Look up customer", graph_data=called_graph)
+    flow_publish(flow=lookup, user=team.editor, number=1)
+    anything = flow(
+        team.editor, team.workspace, "Any input", graph_data=graph(node("called", "trigger.called"))
+    )
+    flow_publish(flow=anything, user=team.editor, number=1)
+    flow(team.editor, team.workspace, "Draft callee", graph_data=called_graph)  # not published
+    manual = flow(team.editor, team.workspace, "Manual only")
+    flow_publish(flow=manual, user=team.editor, number=1)
+    response = api(team.viewer).get(f"/api/flows/?workspace={team.workspace.pk}")
+    found = {
+        f["name"]: (f["callable"], f["call_fields"]) for f in conforms(response).json["results"]
+    }
+    assert found == {
+        "Look up customer": (True, declared),
+        "Any input": (True, []),
+        "Draft callee": (False, None),
+        "Manual only": (False, None),
+    }
