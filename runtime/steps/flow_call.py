@@ -59,7 +59,9 @@ class FlowCall(StepKind):
                 "type": "object",
                 "title": "Input",
                 "x-template": "value",
-                "x-widget": "keyvalue",
+                # One template per field the callee declares (rows of any names when it
+                # declares none): static/src/canvas/FlowCall.jsx.
+                "x-widget": "flow-input",
                 "additionalProperties": {"x-template": "text"},
                 "description": "A value (or template) for each input field the flow declares.",
             },

@@ -25,6 +25,7 @@ import { useTestPayload } from "./testPayload.js";
 import { useWebhookListener } from "./listen.js";
 import { withTriggerStarters } from "./starters.js";
 import { EmptyCanvas } from "./EmptyCanvas.jsx";
+import { loadFlows } from "./FlowCall.jsx";
 import { useClipboard, useEditorKeys } from "./keys.js";
 import {
   NODE_HEIGHT, NODE_WIDTH, connectionRefusal, edgeId, fromFlow, layout, needsLayout, renameNode, toFlow,
@@ -84,7 +85,7 @@ function EditorInner({ boot }) {
   const [secrets, setSecrets] = useState([]);
   // null until the workspace's connections have loaded: a picker says so rather than "not found".
   const [connections, setConnections] = useState(null);
-  const [flows, setFlows] = useState(null);  // the workspace's other flows, for flow.call
+  const [flows, setFlows] = useState(null);  // the workspace's flows, for flow.call (FlowCall.jsx)
   const [focusTest, setFocusTest] = useState(0);
   const stopWatching = useRef(null);
   const liveRuns = useFlowRuns(flowId);
@@ -119,10 +120,7 @@ function EditorInner({ boot }) {
     api.get(`/api/connections/?workspace=${boot.flow.workspace}`).then((result) => {
       setConnections(result.ok ? result.data.map(({ name, kind }) => ({ name, kind })) : []);
     });
-    api.get(`/api/flows/?workspace=${boot.flow.workspace}`).then((result) => {
-      const page = result.ok ? (result.data.results || result.data) : [];
-      setFlows(page.map(({ id, name }) => ({ id, name })));
-    });
+    loadFlows(boot.flow.workspace).then(setFlows);
     if (boot.isAdmin) {
       api.get("/api/secrets/").then((result) => {
         if (result.ok) setSecrets([...new Set(result.data.map((secret) => secret.name))]);
@@ -391,10 +389,10 @@ function EditorInner({ boot }) {
   const panelContext = useMemo(() => {
     if (!single) return null;
     return {
-      readOnly, secrets, connections, flows, nodeIds: nodes.map((n) => n.id).filter((id) => id !== single.id),
+      readOnly, secrets, connections, flows, flowId, nodeIds: nodes.map((n) => n.id).filter((id) => id !== single.id),
       completions, assist,
     };
-  }, [single, nodes, readOnly, secrets, connections, flows, completions, assist]);
+  }, [single, nodes, readOnly, secrets, connections, flows, flowId, completions, assist]);
 
   if (kindsProblem) return <p className="error">The step catalog could not be loaded: {kindsProblem}</p>;
 

@@ -1,8 +1,10 @@
 // A form generated from a kind's JSON Schema (config_schema), one field per property.
 // Supports string, number, integer, boolean, enum, array of enum, object of strings and the
-// x-widget hints: code, textarea, json, keyvalue, secret, node, cron, connection, flow.
+// x-widget hints: code, textarea, json, keyvalue, secret, node, cron, connection, flow, flow-input
+// (the last two in FlowCall.jsx).
 import { useEffect, useId, useState } from "react";
 import { CodeEditor } from "./CodeEditor.jsx";
+import { FlowField, FlowInputField } from "./FlowCall.jsx";
 import { TemplateInput } from "./TemplateInput.jsx";
 import { CronPreview } from "./TriggerInfo.jsx";
 
@@ -50,7 +52,7 @@ function Field({ name, schema, value, required, onChange, error, context, prefix
   const widget = kindOf(schema);
   const common = { id, schema, value, onChange, context, invalid: Boolean(error), describedBy,
                    disabled: context.readOnly, config };
-  const grouped = widget === "enum-array" || widget === "keyvalue" || widget === "boolean";
+  const grouped = ["enum-array", "keyvalue", "flow-input", "boolean"].includes(widget);
   const Wrapper = grouped ? "fieldset" : "div";
   return (
     <Wrapper className={`tb-field${error ? " tb-field-has-error" : ""}`} data-field={name}>
@@ -132,7 +134,12 @@ function Widget({ widget, title, id, schema, value, onChange, context, invalid, 
       return <ConnectionField textProps={textProps} value={value} onChange={onChange}
         kinds={schema["x-connection-kinds"]} connections={context.connections} />;
     case "flow":
-      return <FlowField textProps={textProps} value={value} onChange={onChange} flows={context.flows} />;
+      return <FlowField textProps={textProps} value={value} onChange={onChange} flows={context.flows}
+        self={context.flowId} />;
+    case "flow-input":
+      return <FlowInputField id={id} value={value} onChange={onChange} config={config} context={context}
+        disabled={disabled}
+        fallback={<KeyValue id={id} value={value} onChange={onChange} schema={schema} context={context} disabled={disabled} />} />;
     case "secret":
       return <SecretField textProps={textProps} value={value} onChange={onChange} secrets={context.secrets} />;
     case "cron":
@@ -168,20 +175,6 @@ function ConnectionField({ textProps, value, onChange, kinds, connections }) {
       <option value="">{choices.length ? "— choose a connection —" : empty}</option>
       {choices.map((c) => <option key={c.name} value={c.name}>{c.name} ({c.kind})</option>)}
       {known ? null : <option value={value}>{value} {loading ? "(loading…)" : "(not found)"}</option>}
-    </select>
-  );
-}
-
-// Another flow of the workspace, by id (flow.call); the save checks that it can be called.
-function FlowField({ textProps, value, onChange, flows }) {
-  const loading = flows == null;
-  const known = value == null || (flows || []).some((f) => f.id === value);
-  return (
-    <select {...textProps} value={value ?? ""} aria-busy={loading || undefined}
-      onChange={(e) => onChange(e.target.value === "" ? undefined : Number(e.target.value))}>
-      <option value="">{loading ? "— loading flows… —" : "— choose a flow —"}</option>
-      {(flows || []).map((f) => <option key={f.id} value={f.id}>{f.name}</option>)}
-      {known ? null : <option value={value}>flow #{value} {loading ? "(loading…)" : "(not found)"}</option>}
     </select>
   );
 }
