@@ -73,13 +73,22 @@ class WorkspaceSerializer(serializers.ModelSerializer):
         return self.context.get("roles", {}).get(workspace.pk)
 
 
-class CallFieldSerializer(serializers.Serializer):
-    """One input field a called flow declares (runtime.triggers.called)."""
-
-    name = serializers.CharField()
-    type = serializers.CharField(help_text="string, number, boolean, object or list")
-    required = serializers.BooleanField(required=False)
-    description = serializers.CharField(required=False)
+# One input field a called flow declares (runtime.triggers.called), for the OpenAPI schema.
+# A plain schema, not a serializer: a serializer field named "required" would shadow Field's.
+CALL_FIELDS_SCHEMA = {
+    "type": "array",
+    "nullable": True,
+    "items": {
+        "type": "object",
+        "required": ["name", "type"],
+        "properties": {
+            "name": {"type": "string"},
+            "type": {"type": "string", "description": "string, number, boolean, object or list"},
+            "required": {"type": "boolean"},
+            "description": {"type": "string"},
+        },
+    },
+}
 
 
 class FlowSerializer(serializers.ModelSerializer):
@@ -125,7 +134,7 @@ class FlowSerializer(serializers.ModelSerializer):
     def get_callable(self, flow: Flow) -> bool:
         return self.get_call_fields(flow) is not None
 
-    @extend_schema_field(CallFieldSerializer(many=True, allow_null=True))
+    @extend_schema_field(CALL_FIELDS_SCHEMA)
     def get_call_fields(self, flow: Flow) -> list[dict[str, Any]] | None:
         # The selectors load the live version with the flow: no query per flow here.
         return flow_call_fields(version=flow.live_version)
