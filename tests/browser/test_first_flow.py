@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import uuid
 from typing import Any
 
 import pytest
@@ -99,6 +100,8 @@ def test_a_newcomers_order_email_flow_takes_at_most_25_actions_without_a_reload(
     record_property: Any,
 ) -> None:
     set_server_password(team.editor, PASSWORD)
+    # The SMTP sink lives for the session: addresses of this test's own.
+    tester, customer = (f"{who}.{uuid.uuid4().hex[:8]}@example.com" for who in ("tess", "ada"))
     user = Counted(page)
     designer = Designer(page)
 
@@ -131,11 +134,11 @@ def test_a_newcomers_order_email_flow_takes_at_most_25_actions_without_a_reload(
     # Test with a request shaped as a webhook delivers it: it really sends the email.
     user.click(page.get_by_role("button", name="Test", exact=True), "Test")
     expect(page.get_by_test_id("run-test")).to_have_text("Save and run test")
-    user.type(json.dumps(order("ada.test@example.com")), "the request body")
+    user.type(json.dumps(order(tester)), "the request body")
     user.click(page.get_by_test_id("run-test"), "Save and run test")
     expect(page.get_by_test_id("run-status")).to_have_text("succeeded", timeout=60_000)
     designer.expect_saved(1)
-    wait_until(lambda: mail_to(smtp_sink, "ada.test@example.com"), message="the test's email")
+    wait_until(lambda: mail_to(smtp_sink, tester), message="the test's email")
 
     # Publish, copy the webhook URL, watch the Runs tab, call the URL from a terminal.
     user.click(page.get_by_role("button", name="Publish", exact=True), "Publish")
@@ -146,7 +149,7 @@ def test_a_newcomers_order_email_flow_takes_at_most_25_actions_without_a_reload(
     url = page.get_by_label("Webhook URL").input_value()
     expect(page.get_by_test_id("webhook-url-mismatch")).to_have_count(0)
     user.click(page.get_by_role("tab", name="Runs"), "Runs")
-    body = json.dumps(order("ada@example.com"))
+    body = json.dumps(order(customer))
     curl = ["curl", "-sS", "-f", "-H", "Content-Type: application/json", "-d", body, url]
     answer = json.loads(subprocess.run(curl, capture_output=True, check=True, text=True).stdout)
 
@@ -159,7 +162,7 @@ def test_a_newcomers_order_email_flow_takes_at_most_25_actions_without_a_reload(
     expect(notice).to_have_text(succeeded, timeout=60_000)
     expect(row.locator(".tb-pill")).to_have_text("succeeded")
     assert wait_for_run(run).status == "succeeded"
-    (sent,) = wait_until(lambda: mail_to(smtp_sink, "ada@example.com"), message="the email")
+    (sent,) = wait_until(lambda: mail_to(smtp_sink, customer), message="the email")
     assert "Subject: Order 1001 confirmed" in sent["data"]
     assert "Thanks Ada! You ordered 2 x Tea, 1 x Cups." in sent["data"]
     assert Flow.objects.get(name="Order emails").live_version.number == 1
@@ -193,7 +196,7 @@ def test_the_three_mistakes_are_explained_where_they_happen(
     designer = Designer(page).open(flow(team.editor, team.workspace, "Mistakes", emails).pk)
 
     # 1. The request's order is under body: the code step has no items, and says where.
-    designer.set_request(order("ada@example.com"))
+    designer.set_request(order("mistakes@example.com"))
     designer.run_test()
     designer.expect_status("build", "failed", timeout=60_000)
     told = designer.node("build").locator(".tb-node-error")
