@@ -10,6 +10,7 @@ from runtime.steps import (
     db_query,
     email_send,
     flow_delay,
+    flow_foreach,
     http_request,
     logic_branch,
     queue_publish,
@@ -36,6 +37,7 @@ CATALOG: Mapping[str, Kind] = {
         logic_branch.KIND,
         data_transform.KIND,
         flow_delay.KIND,
+        flow_foreach.KIND,
         db_query.KIND,
         queue_publish.KIND,
     )
