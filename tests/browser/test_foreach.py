@@ -81,3 +81,10 @@ def test_a_loop_is_drawn_with_a_step_in_its_body_and_saved_with_its_parent(
     # Positions inside a body are relative to the container: the step sits within it.
     assert 0 <= nodes[inner]["position"]["x"] < container["width"]
     assert 0 < nodes[inner]["position"]["y"] < container["height"]
+
+    # Deleting the container deletes its body with it.
+    designer.select(loop)
+    page.get_by_role("button", name="Delete", exact=True).click()
+    expect(designer.node(loop)).to_have_count(0)
+    expect(designer.node(inner)).to_have_count(0)
+    expect(designer.node(mail)).to_have_count(1)
