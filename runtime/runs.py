@@ -179,9 +179,11 @@ def _create_steps(
     """Insert the run's step rows; returns their ids and states for advance_run (both
     PostgreSQL and SQLite hand back the new ids from bulk_create)."""
     now = timezone.now()
+    # One row per step of the run's top level: a for-each's body steps run in child runs.
     states = planner.initial_states(graph, trigger_node)
     rows = []
-    for node_id, node in graph.nodes.items():
+    for node_id in states:
+        node = graph.nodes[node_id]
         row = StepRun(
             run=run,
             node_id=node_id,
