@@ -20,7 +20,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from designer.graph import Graph, Node
-from runtime.engine import advance, planner, spawn, sql
+from runtime.engine import advance, items, planner, spawn, sql
+from runtime.engine import children as child_runs
 from runtime.engine.dispatch import enqueue_steps
 from runtime.engine.reconnect import reconnecting
 from runtime.engine.status import StepStatus
@@ -48,6 +49,7 @@ class AttemptResult:
     # them (parked until they finish) or not (queued again at once).
     children: list[ChildSpec] | None = None
     wait: bool = True
+    total: int | None = None  # a for-each: how many items the children are the first of
 
 
 def record(
@@ -71,6 +73,8 @@ def record(
         # Sticky: what an earlier attempt stored (an error, a log) may stay shown.
         fields["uses_secrets"] = step.uses_secrets or ctx.uses_secrets()
     children = result.children if target in (StepStatus.WAITING, StepStatus.QUEUED) else None
+    if children is not None and result.total is not None:
+        fields |= items.counters(result.total, len(children))
     reconnecting(
         lambda: _store(step, run, claim, graph, node, target, fields, children),
         doing="recording a step",
@@ -108,6 +112,8 @@ def _store(
         publish.publish_step(step, flow_id=run.flow_id)
         if target == StepStatus.QUEUED:  # fired and forgot its children: runs again now
             enqueue_steps([(step.pk, node.settings.timeout_seconds)])
+        if step.items_total is not None and target == StepStatus.FAILED:
+            child_runs.cancel_after_commit(run.pk, [step.pk])  # a failed loop's open items
         if target == StepStatus.FAILED and planner.is_fatal(graph, node.id, target):
             advance.fail_run(run, f"{node.name} failed: {step.error}")
         elif target in (StepStatus.SUCCEEDED, StepStatus.FAILED):

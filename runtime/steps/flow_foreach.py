@@ -1,21 +1,36 @@
 """flow.foreach: run the steps drawn inside it once per item of a list.
 
 The node is a container (designer.graph_groups): body steps name it as their ``parent``.
-In the enclosing run it is one step; each item's pass through the body is meant to be a
-child run scoped to this node (``runtime.engine.planner.scope_graph``), which is not wired
-yet: until it is, ``run()`` fails with a message saying so, and nothing is half done.
+In the enclosing run it is one step; each item's pass through the body is a child run
+scoped to this node (runtime.engine.items). The kind renders the list, asks for the
+first window of items (its concurrency) and, once woken, turns the item runs' outcomes
+into the list of their outputs in item order, or fails at the first failed item.
 """
 
 from __future__ import annotations
 
-from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput, template
+from typing import Any
+
+from runtime.engine.status import RUN_FINISHED, RunStatus
+from runtime.kinds.contract import (
+    ChildSpec,
+    StepContext,
+    StepError,
+    StepKind,
+    StepOutput,
+    WaitForChildren,
+    template,
+)
+from runtime.kinds.taint import plain
 
 MAX_CONCURRENCY = 100
+MAX_ITEMS = 10_000
 
 
 class ForEach(StepKind):
     type = "flow.foreach"
     label = "For each"
+    starts_children = True
     description = (
         "Run the steps inside it once per item of a list; downstream steps get the list of "
         "the body's results, in item order. Inside, templates see item, index and event."
@@ -51,8 +66,56 @@ class ForEach(StepKind):
     }
 
     def run(self, ctx: StepContext) -> StepOutput:
-        # Execution belongs to the engine's child runs, wired by a later change.
-        raise StepError("For-each execution is not wired yet.", retryable=False)
+        items = plain(ctx.render_value(ctx.config["items"]))
+        if not isinstance(items, list):
+            raise StepError(
+                f"For each '{ctx.node.name}': items must be a list, got {_type_name(items)}",
+                retryable=False,
+            )
+        if len(items) > MAX_ITEMS:
+            raise StepError(
+                f"For each '{ctx.node.name}': {len(items):,} items; the limit is {MAX_ITEMS:,}.",
+                retryable=False,
+            )
+        # Stored as the step's input: the engine reads each next item from it.
+        ctx.input = {"items": items}
+        if not items:
+            return StepOutput([])
+        if not ctx.children:
+            window = min(ctx.config.get("concurrency", 10), len(items))
+            specs = [
+                ChildSpec(
+                    flow_id=ctx.info["flow_id"], input=items[i], item_index=i, scope=ctx.node.id
+                )
+                for i in range(window)
+            ]
+            raise WaitForChildren(specs, total=len(items))
+        return StepOutput(self._results(ctx, len(items)))
+
+    def _results(self, ctx: StepContext, total: int) -> list[Any]:
+        """Each item's result in item order, or the loop's error (its first failed item,
+        with ``on_item_failure: fail``; the item runs' own errors say why)."""
+        continue_on = ctx.config.get("on_item_failure", "fail") == "continue"
+        results: list[Any] = []
+        for child in ctx.children:
+            if child.status == RunStatus.SUCCEEDED:
+                results.append(child.output)
+            elif child.status in RUN_FINISHED and continue_on:
+                results.append({"error": child.error, "index": child.item_index})
+            elif child.status in RUN_FINISHED:
+                raise StepError(
+                    f"For each '{ctx.node.name}': item {child.item_index} {child.status}: "
+                    f"{child.error}",
+                    detail=f"Item run: /runs/{child.run_id}/",
+                )
+        if len(results) != total:
+            # Only a lost item (which the engine's counters rule out) gets here.
+            raise StepError(f"For each '{ctx.node.name}': {len(results)} of {total} items ran.")
+        return results
+
+
+def _type_name(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
 
 
 KIND = ForEach()
