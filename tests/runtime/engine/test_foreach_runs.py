@@ -25,13 +25,13 @@ def inside(loop: str, step: dict[str, Any]) -> dict[str, Any]:
     return step | {"parent": loop}
 
 
-def loop_flow(*body: dict[str, Any], body_edges: list[dict[str, Any]] = (), **config: Any) -> dict:  # type: ignore[assignment]
+def loop_flow(*body: dict[str, Any], **config: Any) -> dict[str, Any]:
     """start → loop (over event.trigger.lines, with ``body``) → after (the loop's output)."""
     return manual(
         node("loop", "flow.foreach", items="{{ event.trigger.lines }}", **config),
         *(inside("loop", step) for step in body),
         node("after", "data.transform", value="{{ event.steps.loop }}"),
-        edges=[edge("start", "loop"), edge("loop", "after"), *body_edges],
+        edges=[edge("start", "loop"), edge("loop", "after")],
     )
 
 
@@ -149,6 +149,7 @@ def test_with_continue_a_failed_item_s_slot_holds_its_error_and_the_run_succeeds
     flow = loop_flow(failing_body(), on_item_failure="continue", concurrency=3)
     run = wait_for_run(start(team, flow, {"lines": [2, 3, 4]}))
     assert run.status == RunStatus.SUCCEEDED, run.error
+    assert isinstance(run.output, list)
     first, second, third = run.output
     assert (first, third) == (10, 10)
     assert second["index"] == 1
