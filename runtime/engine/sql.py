@@ -298,19 +298,21 @@ def lock_step(step_id: int) -> list[Any] | None:
     return rows[0] if rows else None
 
 
-def step_counts(step_id: int, *, started: int, done: int, failed: int) -> None:
-    """Store a loop step's item counters (its row is locked by the caller)."""
-    execute(
-        f"UPDATE {STEPS} SET items_started = %s, items_done = %s, items_failed = %s WHERE id = %s",
-        [started, done, failed, step_id],
+def step_counts(step_id: int, *, started: int, done: int, failed: int, item: int | None) -> Any:
+    """Store a loop step's item counters (its row is locked by the caller) and, when
+    ``item`` is an index, return that item of the list stored as the step's input: one
+    statement, and only that value leaves the database, not the list. Both PostgreSQL
+    and SQLite (3.38+) read ``->`` with a key, then an index, the same way."""
+    rows = fetch(
+        f"UPDATE {STEPS} SET items_started = %s, items_done = %s, items_failed = %s"
+        " WHERE id = %s RETURNING input -> 'items' -> %s",
+        [started, done, failed, step_id, item],
+        [_INPUT],
     )
+    return rows[0][0] if rows and item is not None else None
 
 
-def stored_item(step_id: int, index: int) -> Any:
-    """Item ``index`` of the list a loop step stored as its input: only that value
-    leaves the database, not the list."""
-    values = StepRun.objects.filter(pk=step_id).values_list(f"input__items__{index}", flat=True)
-    return values.first()
+_INPUT = column(StepRun, "input")
 
 
 # ---------------------------------------------------------------------------------------
