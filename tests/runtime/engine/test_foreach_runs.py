@@ -15,6 +15,7 @@ import pytest
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.models import Run, StepRun
 from runtime.runs import RunRefused, run_cancel, run_retry
+from runtime.services import secret_set
 from tests.conftest import SmtpSink, Team
 from tests.factories import edge, node
 from tests.fakes import FakeApi
@@ -243,3 +244,35 @@ def test_a_worker_killed_mid_loop_loses_no_item_and_repeats_none_that_succeeded(
     assert sum(keys.values()) - len(keys) <= sum(c.lost for c in calls)
     loop = run.steps.get(node_id="loop")
     assert (loop.items_done, loop.items_failed) == (16, 0)
+
+
+def test_a_retry_of_the_loop_starts_a_new_round_of_every_item(
+    team: Team, stack: Stack, fake_api: FakeApi
+) -> None:
+    flaky = f"{fake_api.url}/flaky/item-{{{{ index }}}}?fail={{{{ 1 if index == 1 else 0 }}}}"
+    flow = loop_flow(node("call", "http.request", url=flaky), concurrency=1)
+    flow["nodes"][1] |= {"settings": {"retries": 1, "retry_backoff_seconds": 0.1}}
+    run = wait_for_run(start(team, flow, {"lines": [0, 1, 2]}))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert [item["body"]["ok"] for item in run.output] == [True, True, True]
+    loop = run.steps.get(node_id="loop")
+    rounds = Run.objects.filter(parent_step=loop).values_list("parent_round", "item_index")
+    assert sorted(rounds) == [(0, 0), (0, 1), (1, 0), (1, 1), (1, 2)]
+    assert (loop.failures, loop.items_total, loop.items_done) == (1, 3, 3)
+
+
+def test_items_read_from_a_secret_make_the_body_s_steps_use_secrets(
+    team: Team, stack: Stack
+) -> None:
+    secret_set(workspace=team.workspace, name="CODES", value="a,b", user=team.editor)
+    flow = manual(
+        node("loop", "flow.foreach", items="{{ secrets.CODES.split(',') }}"),
+        inside("loop", node("shape", "data.transform", value="{{ item }}!")),
+        edges=[edge("start", "loop")],
+    )
+    run = wait_for_run(start(team, flow, {}))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.uses_secrets
+    assert run.steps.get(node_id="loop").uses_secrets
+    shaped = StepRun.objects.filter(run__parent_step__run=run, node_id="shape")
+    assert [s.uses_secrets for s in shaped] == [True, True]
