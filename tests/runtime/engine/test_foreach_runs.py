@@ -276,3 +276,28 @@ def test_items_read_from_a_secret_make_the_body_s_steps_use_secrets(
     assert run.steps.get(node_id="loop").uses_secrets
     shaped = StepRun.objects.filter(run__parent_step__run=run, node_id="shape")
     assert [s.uses_secrets for s in shaped] == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("count", "concurrency", "timeout"),
+    [
+        pytest.param(1000, 20, 300, id="1000"),
+        pytest.param(10_000, 50, 3600, id="10000", marks=pytest.mark.long),
+    ],
+)
+def test_a_large_loop_completes_with_every_item_once_in_order(
+    team: Team, stack: Stack, count: int, concurrency: int, timeout: float
+) -> None:
+    flow = loop_flow(
+        node("double", "data.transform", value="{{ item * 2 }}"), concurrency=concurrency
+    )
+    began = time.monotonic()
+    run = wait_for_run(start(team, flow, {"lines": list(range(count))}), timeout=timeout)
+    print(
+        f"\n{count:,} items at {concurrency}: {time.monotonic() - began:.1f} s"
+    )  # the report's figure
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.output == [2 * i for i in range(count)]
+    loop = run.steps.get(node_id="loop")
+    assert (loop.items_total, loop.items_started, loop.items_done) == (count, count, count)
+    assert Run.objects.filter(parent_step=loop).count() == count
