@@ -1,6 +1,7 @@
 """Steps that wait for child runs, without holding a worker, durably.
 
-The life of a step that calls a flow (``flow.call``; later each item of a for-each):
+The life of a step that waits for child runs (``flow.call``; a for-each, whose items are
+child runs that runtime.engine.items starts a window at a time):
 
 1. Its kind raises ``WaitForChildren([ChildSpec, ...])``. Kinds never touch the database:
    the recorder (runtime.engine.record) creates the child runs (runtime.engine.spawn) in
