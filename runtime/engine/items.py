@@ -40,6 +40,7 @@ CANCEL_ITEMS = "runtime.tasks.cancel_items"
 # At most one progress frame per loop step this often (seconds); the final one always.
 PROGRESS_EVERY = 0.25
 _last_progress: dict[int, float] = {}
+_PENDING = planner.State(StepStatus.PENDING)
 
 
 @dataclass(frozen=True)
@@ -129,9 +130,6 @@ def start_items(loop: Loop, items: Sequence[tuple[int, Any]]) -> None:
         ]
     )
     enqueue_steps((s.pk, s.timeout_seconds) for s in steps if s.status == StepStatus.QUEUED)
-
-
-_PENDING = planner.State(StepStatus.PENDING)
 
 
 def item_finished(run: Run, step_id: int, parent_run_id: int, counts: Sequence[int]) -> bool:
