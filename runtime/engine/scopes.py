@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from designer.graph import Graph
+from designer.models import FlowVersion
 from runtime.engine import sql
 from runtime.engine.status import StepStatus
 from runtime.models import Run, StepRun
@@ -32,24 +33,30 @@ class Outer:
     tainted_item: bool  # the loop step that made the items used secrets
 
 
-_outer: dict[tuple[int, int], Outer] = {}
+_outer: dict[tuple[int, float, int, int], Outer] = {}
 
 
 def outer_of(run: Run, graph: Graph) -> Outer:
     """The event parts of item run ``run`` that come from its enclosing runs (``graph`` is
     the whole flow's). One query per enclosing level the first time, none after."""
     assert run.parent_step_id is not None
-    key = (run.parent_step_id, run.parent_round)
+    return _cached(run.version, run.parent_step_id, run.parent_round, graph)
+
+
+def _cached(version: FlowVersion, loop_step_id: int, round_: int, graph: Graph) -> Outer:
+    # With the version's identity, as engine.graphs keys it: a recreated database that
+    # numbers steps from 1 again cannot hand a worker another flow's outputs.
+    key = (version.pk, version.created_at.timestamp(), loop_step_id, round_)
     found = _outer.get(key)
     if found is None:
-        found = _read(run.parent_step_id, graph)
+        found = _read(version, loop_step_id, graph)
         if len(_outer) > _KEEP:
             _outer.clear()
         _outer[key] = found
     return found
 
 
-def _read(loop_step_id: int, graph: Graph) -> Outer:
+def _read(version: FlowVersion, loop_step_id: int, graph: Graph) -> Outer:
     step = (
         StepRun.objects.filter(pk=loop_step_id)
         .select_related("run")
@@ -68,7 +75,8 @@ def _read(loop_step_id: int, graph: Graph) -> Outer:
     )
     if not step.run.scope:
         return Outer(step.run.input, outputs, tainted, step.uses_secrets)
-    around = outer_of(step.run, graph)
+    assert step.run.parent_step_id is not None
+    around = _cached(version, step.run.parent_step_id, step.run.parent_round, graph)
     return Outer(
         around.trigger,
         {**around.outputs, **outputs},
