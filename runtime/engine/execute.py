@@ -103,24 +103,23 @@ class _LiveLog:
         return cap("\n".join(self.lines))
 
 
-def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> tuple[StepContext, _LiveLog]:
-    # What templates see of upstream steps: the outputs of those that succeeded, and of
-    # those that failed but continue on failure ({"error": ...}); in a loop's body also
-    # those upstream of the loop (runtime.engine.scopes).
-    whole = graphs.graph_of(run.version)
+def _upstream(run: Run, graph: Graph, node: Node) -> tuple[Any, dict[str, Any], frozenset[str]]:
+    """The trigger payload, the upstream outputs templates see and those of them derived
+    from secrets: of steps that succeeded, or failed but continue on failure
+    ({"error": ...}); in a loop's body also those upstream of the loop
+    (runtime.engine.scopes)."""
     outputs, tainted = sql.step_outputs_tainted(
-        run.pk,
-        statuses=scopes.UPSTREAM_STATUSES,
-        nodes=sorted(graph.upstream(node.id)),
+        run.pk, statuses=scopes.UPSTREAM_STATUSES, nodes=sorted(graph.upstream(node.id))
     )
-    trigger, loop, tainted_item = run.input, {}, False
-    if run.scope:
-        outer = scopes.outer_of(run, whole)
-        trigger, outputs, tainted = outer.trigger, outer.outputs | outputs, outer.tainted | tainted
-        loop, tainted_item = (
-            {"item": run.input["item"], "index": run.input["index"]},
-            outer.tainted_item,
-        )
+    if not run.scope:
+        return run.input, outputs, tainted
+    outer = scopes.outer_of(run, graphs.graph_of(run.version))
+    return outer.trigger, outer.outputs | outputs, outer.tainted | tainted
+
+
+def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> tuple[StepContext, _LiveLog]:
+    trigger, outputs, tainted = _upstream(run, graph, node)
+    loop = {"item": run.input["item"], "index": run.input["index"]} if run.scope else {}
     info = {
         "run_id": run.pk,
         "flow_id": run.flow_id,
@@ -148,7 +147,9 @@ def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> tuple[StepCon
         on_log=live,
         tainted_upstream=tainted,
         loop=loop,
-        tainted_item=tainted_item,
+        # An item derived from secrets: the loop's step used secrets.
+        tainted_item=bool(run.scope)
+        and scopes.outer_of(run, graphs.graph_of(run.version)).tainted_item,
     )
     if step_kind(node.type).starts_children:
         ctx.children, ctx.tainted_children = children.outcomes(step)
