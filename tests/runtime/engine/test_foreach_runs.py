@@ -310,3 +310,13 @@ def test_a_large_loop_completes_with_every_item_once_in_order(
     loop = run.steps.get(node_id="loop")
     assert (loop.items_total, loop.items_started, loop.items_done) == (count, count, count)
     assert Run.objects.filter(parent_step=loop).count() == count
+
+
+def test_items_never_take_a_slot_of_the_flow_s_concurrency_limit(team: Team, stack: Stack) -> None:
+    flow = loop_flow(node("shape", "data.transform", value="{{ item }}"), concurrency=3)
+    flow["settings"] = {"concurrency": {"limit": 1}}
+    run = wait_for_run(start(team, flow, {"lines": [1, 2, 3]}))
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    assert run.output == [1, 2, 3]
+    items = Run.objects.filter(parent_step__run=run)
+    assert list(items.values_list("concurrency_limit", flat=True)) == [None] * 3
