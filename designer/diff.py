@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 # Positions change on every drag; they are reported apart so a diff reads as meaning.
-_COMPARED = ("type", "name", "settings")
+_COMPARED = ("type", "name", "settings", "parent")
 
 
 def graph_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,11 @@ A graph is JSON (it is also the import/export format)::
 
 (``settings`` is optional: flow-level settings, see ``designer.flow_settings``.)
 
+A node may carry ``"parent": "<id of a flow.foreach>"``: it is then a step of that
+for-each's body, not of the run, and its ``position`` is relative to the container's
+top-left corner (``designer.graph_groups`` holds the rules and the slicing). Graphs without
+``parent`` read exactly as before.
+
 ``parse_graph`` checks every rule and returns an immutable ``Graph`` or raises
 ``GraphInvalid`` listing every problem, each naming its node and field. It is pure: the
 node kinds (their config schemas and extra checks) are passed in as a catalog, so this
@@ -41,12 +46,16 @@ from designer.flow_settings import (
     load_flow_settings,
     parse_flow_settings,
 )
+from designer.graph_groups import FOREACH_TYPE, chain, group_problems, level
+
+# Re-exported: callers check run inputs and outputs with the graph's own JSON rules.
+from designer.json_values import json_problem as json_problem
+from designer.json_values import text_problem as text_problem
 from designer.schema_errors import schema_errors
 
 NODE_ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 TRIGGER_PREFIX = "trigger."
 MAX_NAME_LENGTH = 200
-MAX_JSON_DEPTH = 64
 
 # Engine settings every step node may carry; the defaults apply when a key is absent.
 SETTINGS_SCHEMA: dict[str, Any] = {
@@ -121,10 +130,15 @@ class Node:
     position: tuple[float, float] = (0, 0)
     settings: StepSettings = field(default_factory=StepSettings)
     raw_settings: Mapping[str, Any] = field(default_factory=dict)
+    parent: str | None = None  # the flow.foreach whose body holds this node
 
     @property
     def is_trigger(self) -> bool:
         return self.type.startswith(TRIGGER_PREFIX)
+
+    @property
+    def is_foreach(self) -> bool:
+        return self.type == FOREACH_TYPE
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -136,6 +150,8 @@ class Node:
         }
         if self.raw_settings:
             data["settings"] = dict(self.raw_settings)
+        if self.parent is not None:
+            data["parent"] = self.parent
         return data
 
 
@@ -172,6 +188,8 @@ class Graph:
     nodes: Mapping[str, Node]
     edges: tuple[Edge, ...]
     settings: FlowSettings = field(default_factory=FlowSettings)
+    # None: the whole flow. A for-each's id: the body graph that ``body()`` returned.
+    scope: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -200,6 +218,53 @@ class Graph:
                 stack.extend(edge.source for edge in self.incoming(current))
         return seen
 
+    def top_level(self) -> Graph:
+        """The steps of the run itself: nodes in no body (in a body graph: all of them).
+        A for-each is one step here. Graphs without bodies return themselves."""
+        if all(node.parent == self.scope for node in self.nodes.values()):
+            return self
+        cached = self.__dict__.get("_top_level")
+        if cached is None:
+            nodes, edges = level(self.nodes, self.edges, self.scope)
+            cached = Graph(nodes=nodes, edges=edges, settings=self.settings, scope=self.scope)
+            # A frozen dataclass still has a __dict__: versions are parsed once per process
+            # (runtime.engine.graphs) and the planner asks for this on every advance.
+            self.__dict__["_top_level"] = cached
+        return cached
+
+    def body(self, foreach_id: str) -> Graph:
+        """The body of ``foreach_id``: its steps and the edges among them, as one child run
+        of the loop plans it. Its roots (steps with no incoming edge) are the body's entry
+        steps; a nested for-each is one step of it (ask this graph for its body). Raises
+        KeyError when ``foreach_id`` is not a for-each of this graph."""
+        if foreach_id not in self.nodes or not self.nodes[foreach_id].is_foreach:
+            raise KeyError(foreach_id)
+        nodes, edges = level(self.nodes, self.edges, foreach_id)
+        return Graph(nodes=nodes, edges=edges, settings=self.settings, scope=foreach_id)
+
+    def roots(self) -> list[str]:
+        """Nodes with no incoming edge: the triggers of a flow, the entry steps of a body."""
+        targets = {edge.target for edge in self.edges}
+        return [node_id for node_id in self.nodes if node_id not in targets]
+
+    def enclosing(self, node_id: str) -> list[str]:
+        """The for-each containers around ``node_id``, innermost first (empty at top level)."""
+        parents = {other.id: other.parent for other in self.nodes.values()}
+        return chain(node_id, parents) or []
+
+    def visible_steps(self, node_id: str) -> set[str]:
+        """The nodes whose outputs templates of ``node_id`` may read: those upstream of it,
+        and for a body step also those upstream of each enclosing for-each. A body step's
+        templates also see ``item`` and ``index`` (see ``sees_item``)."""
+        seen = self.upstream(node_id)
+        for container in self.enclosing(node_id):
+            seen |= self.upstream(container)
+        return seen
+
+    def sees_item(self, node_id: str) -> bool:
+        """Whether templates of ``node_id`` see ``item`` and ``index`` (it is in a body)."""
+        return self.nodes[node_id].parent is not None
+
 
 def parse_graph(
     data: Any,
@@ -222,9 +287,14 @@ def parse_graph(
     if problems:
         raise GraphInvalid(problems)
     nodes, declared, node_problems = _parse_nodes(data["nodes"], catalog)
-    edges, edge_problems = _parse_edges(data.get("edges", []), declared)
+    edges, edge_index, edge_problems = _parse_edges(data.get("edges", []), declared)
     settings, settings_problems = parse_flow_settings(data.get("settings"), template_check)
     problems = node_problems + edge_problems
+    types = {node_id: kind.type if kind else None for node_id, kind in declared.items()}
+    problems.extend(
+        Problem(message, node=node_id, field=where)
+        for message, node_id, where in group_problems(nodes, types, edges, edge_index)
+    )
     problems.extend(Problem(message, field=where) for where, message in settings_problems)
     if not any(kind is not None and kind.category == "trigger" for kind in declared.values()):
         problems.append(Problem("A flow needs at least one trigger node to start it."))
@@ -263,6 +333,7 @@ def load_stored_graph(data: Mapping[str, Any]) -> Graph:
             position=(position.get("x", 0), position.get("y", 0)),
             settings=StepSettings(**{k: v for k, v in raw_settings.items() if k in known}),
             raw_settings=raw_settings,
+            parent=raw.get("parent"),
         )
     edges = tuple(
         Edge(source=raw["source"], target=raw["target"], source_handle=raw.get("sourceHandle"))
@@ -300,79 +371,6 @@ def _check_envelope(data: Any, *, max_nodes: int, max_bytes: int) -> Iterator[Pr
         )
 
 
-def json_problem(
-    value: Any, *, what: str = "The graph", max_depth: int = MAX_JSON_DEPTH
-) -> str | None:
-    """Why ``value`` cannot be stored faithfully in a JSON column, or None: NUL characters
-    and lone surrogates (``json.loads`` accepts ``"\\ud800"``), which PostgreSQL refuses;
-    NaN and Infinity, which JSON lacks; absurd nesting. The message says where."""
-    if _find_problem(value, max_depth, trails=False) is None:
-        return None
-    # Walk again noting paths: the common, clean case never pays for building them.
-    found = _find_problem(value, max_depth, trails=True)
-    assert found is not None
-    problem, trail, ending = found
-    return f"{what} {problem}{_where(trail)}{ending}"
-
-
-# The way back from a value to the root: (parent's trail, key or index), None at the root.
-_Trail = tuple[Any, str | int] | None
-_SURROGATE = re.compile("[\ud800-\udfff]")
-_UNSTORABLE = ", which cannot be stored."
-
-
-def _find_problem(value: Any, max_depth: int, *, trails: bool) -> tuple[str, _Trail, str] | None:
-    """The first problem as (what is wrong, where, the end of the sentence)."""
-    stack: list[tuple[Any, int, _Trail]] = [(value, 0, None)]
-    while stack:
-        current, depth, trail = stack.pop()
-        if depth > max_depth:
-            return f"is nested more than {max_depth} levels deep", None, "."
-        if isinstance(current, str):
-            problem = text_problem(current)
-            if problem:
-                return f"contains {problem}", trail, _UNSTORABLE
-        elif isinstance(current, float):
-            if current != current or current in (float("inf"), float("-inf")):
-                return "contains NaN or Infinity", trail, ", which JSON does not allow."
-        elif isinstance(current, dict):
-            for key, item in current.items():
-                if not isinstance(key, str):
-                    return f"contains a key that is not text ({key!r})", trail, "."
-                problem = text_problem(key)
-                if problem:
-                    return f"contains {problem} in a key", trail, _UNSTORABLE
-                # A trail only holds keys already found clean: messages never quote bad ones.
-                stack.append((item, depth + 1, (trail, key) if trails else None))
-        elif isinstance(current, list | tuple):
-            if trails:
-                stack.extend((item, depth + 1, (trail, i)) for i, item in enumerate(current))
-            else:
-                stack.extend((item, depth + 1, None) for item in current)
-        elif current is not None and not isinstance(current, bool | int):
-            return f"contains a value JSON cannot hold ({type(current).__name__})", trail, "."
-    return None
-
-
-def text_problem(text: str) -> str | None:
-    """What in ``text`` PostgreSQL cannot store (a NUL, a lone surrogate), or None."""
-    if "\x00" in text:
-        return "a NUL character (\\u0000)"
-    surrogate = None if text.isascii() else _SURROGATE.search(text)  # isascii: a fast path
-    if surrogate:
-        return f"a lone surrogate (\\u{ord(surrogate.group()):04x}, half of a UTF-16 pair)"
-    return None
-
-
-def _where(trail: _Trail) -> str:
-    parts: list[str] = []
-    while trail is not None:
-        trail, key = trail
-        parts.append(f"[{key}]" if isinstance(key, int) else f".{key}")
-    path = "".join(reversed(parts)).lstrip(".")
-    return f" at {path[:200]}" if path else ""
-
-
 Declared = dict[str, "NodeKind | None"]
 
 
@@ -393,6 +391,9 @@ def _parse_nodes(
     return nodes, declared, problems
 
 
+_NODE_KEYS = {"id", "type", "name", "config", "position", "settings", "parent"}
+
+
 def _parse_node(
     index: int, raw: Any, catalog: Mapping[str, NodeKind], *, taken: Declared
 ) -> tuple[Node | None, list[Problem]]:
@@ -411,7 +412,7 @@ def _parse_node(
     if node_id in taken:
         return None, [Problem(f"Two nodes share the id {node_id!r}.", node=node_id, field="id")]
     problems: list[Problem] = []
-    unknown = sorted(set(raw) - {"id", "type", "name", "config", "position", "settings"})
+    unknown = sorted(set(raw) - _NODE_KEYS)
     if unknown:
         problems.append(Problem(f"Unknown node key(s): {', '.join(unknown)}.", node=node_id))
     type_name = raw.get("type")
@@ -443,6 +444,11 @@ def _parse_node(
     raw_settings = raw.get("settings", {})
     settings, settings_problems = _parse_settings(raw_settings, node_id, kind)
     problems.extend(settings_problems)
+    parent = raw.get("parent")
+    if parent is not None and (not isinstance(parent, str) or not NODE_ID_PATTERN.match(parent)):
+        problems.append(
+            Problem("parent must be the id of a For each node.", node=node_id, field="parent")
+        )
     if problems or kind is None:
         return None, problems
     return Node(
@@ -453,6 +459,7 @@ def _parse_node(
         position=position or (0, 0),
         settings=settings,
         raw_settings=raw_settings,
+        parent=parent,
     ), []
 
 
@@ -512,8 +519,13 @@ def _validator_for(kind: NodeKind) -> Draft202012Validator:
     return validator
 
 
-def _parse_edges(raw_edges: list[Any], declared: Declared) -> tuple[list[Edge], list[Problem]]:
+def _parse_edges(
+    raw_edges: list[Any], declared: Declared
+) -> tuple[list[Edge], dict[Edge, int], list[Problem]]:
+    """The valid edges, where each stood in the list (for problems naming it), and the
+    problems."""
     edges: list[Edge] = []
+    where: dict[Edge, int] = {}
     problems: list[Problem] = []
     seen: set[tuple[str, str, str | None]] = set()
     for index, raw in enumerate(raw_edges):
@@ -535,7 +547,8 @@ def _parse_edges(raw_edges: list[Any], declared: Declared) -> tuple[list[Edge], 
             continue
         seen.add(key)
         edges.append(edge)
-    return edges, problems
+        where[edge] = index
+    return edges, where, problems
 
 
 def _parse_edge(index: int, raw: Any, declared: Declared) -> tuple[Edge | None, Problem | None]:

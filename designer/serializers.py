@@ -34,6 +34,14 @@ class GraphNodeSerializer(serializers.Serializer):
         required=False,
         help_text="timeout_seconds, retries, retry_backoff_seconds, continue_on_failure",
     )
+    # DRF's Field has a ``parent`` attribute too; the serializer's metaclass takes declared
+    # fields off the class, so only the type checker sees a clash.
+    parent = serializers.RegexField(  # type: ignore[assignment]
+        NODE_ID_PATTERN.pattern,
+        required=False,
+        help_text="The flow.foreach whose body holds this step; its position is then "
+        "relative to that container",
+    )
 
 
 # Some fields below share a name with an attribute DRF's Field or Serializer has (source,

@@ -179,9 +179,11 @@ def _create_steps(
     """Insert the run's step rows; returns their ids and states for advance_run (both
     PostgreSQL and SQLite hand back the new ids from bulk_create)."""
     now = timezone.now()
+    # One row per step of the run's top level: a for-each's body steps run in child runs.
     states = planner.initial_states(graph, trigger_node)
     rows = []
-    for node_id, node in graph.nodes.items():
+    for node_id in states:
+        node = graph.nodes[node_id]
         row = StepRun(
             run=run,
             node_id=node_id,
@@ -220,6 +222,7 @@ def run_cancel(*, run: Run, user: User) -> Run:
 def run_rerun(*, run: Run, user: User, on_live: bool = False, payload: Any = None) -> Run:
     """Start the run again from its trigger with the same (or an edited) input, on its own
     version or the flow's live one."""
+    _refuse_item(run)
     version = _target_version(run, on_live)
     return run_start(
         flow=run.flow,
@@ -240,6 +243,7 @@ def run_retry(*, run: Run, user: User, on_live: bool = False) -> Run:
     """Retry a failed run from its failed step(s): a new run that keeps the outputs of the
     steps that succeeded (matched by node id) and runs the rest, on the run's version or on
     the live one (e.g. after fixing the code)."""
+    _refuse_item(run)
     if run.status not in (RunStatus.FAILED, RunStatus.CANCELLED):
         raise RunRefused(
             f"Only failed or cancelled runs can be retried; #{run.pk} is {run.status}."
@@ -275,3 +279,12 @@ def _target_version(run: Run, on_live: bool) -> FlowVersion:
             f"{run.flow.name} has no live version; publish one first.", field="version"
         )
     return run.flow.live_version
+
+
+def _refuse_item(run: Run) -> None:
+    """An item run of a for-each cannot start on its own: it is the loop's to start."""
+    if run.scope:
+        raise RunRefused(
+            f"Run #{run.pk} is one item of the for-each {run.scope!r}; re-run or retry the "
+            "run that holds the loop instead."
+        )

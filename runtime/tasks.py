@@ -15,3 +15,9 @@ def execute_step(step_id: int) -> None:
 def cancel_children(run_id: int) -> None:
     """Cancel the open child runs of run ``run_id``'s ended steps (runtime.engine.children)."""
     recovery.cancel_orphaned_children(parent_run_id=run_id)
+
+
+@shared_task(name="runtime.tasks.cancel_items", ignore_result=True)
+def cancel_items(step_id: int) -> None:
+    """Cancel the open item runs of a for-each step that stopped at a failed item."""
+    recovery.cancel_open_items(step_id)

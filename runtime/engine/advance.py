@@ -158,4 +158,4 @@ def _start_admitted(run_ids: list[int]) -> None:
     admitted = Run.objects.filter(pk__in=run_ids).select_related("flow", "version")
     for run in admitted.order_by("pk"):  # oldest first, as they were admitted
         publish.publish_run(run)
-        advance_run(run, graphs.graph_of(run.version))
+        advance_run(run, graphs.scoped(run.version, run.scope))

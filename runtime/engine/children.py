@@ -1,6 +1,7 @@
 """Steps that wait for child runs, without holding a worker, durably.
 
-The life of a step that calls a flow (``flow.call``; later each item of a for-each):
+The life of a step that waits for child runs (``flow.call``; a for-each, whose items are
+child runs that runtime.engine.items starts a window at a time):
 
 1. Its kind raises ``WaitForChildren([ChildSpec, ...])``. Kinds never touch the database:
    the recorder (runtime.engine.record) creates the child runs (runtime.engine.spawn) in
@@ -33,16 +34,12 @@ after commit, not in the parent's transaction, because a finishing child locks i
 run and then the parent step, and the parent must never take those locks the other way
 round.
 
-Scale (for-each, up to 10,000 children with a concurrency window): the per-child cost is
-one indexed query here — open siblings are counted through a partial index holding open
-children only, so a finishing child pays for the window, not for the list — and the
-outcomes are read once, in one query, when the step wakes. The window plugs into
-``child_finished``: under the same step-row lock, when fewer than the window are open and
-items remain (their count kept with the step), it starts the next item in order instead
-of waking the step; the step is woken only when none is open and none remains. The next
-item's input is data (``{item, index}`` taken from the list stored as the step's input),
-so the engine can build it without running the kind. Bulk creation of the first window
-would replace spawn's one ``run_start`` per child.
+Scale (for-each, up to 10,000 children with a concurrency window): a called flow's child
+pays one indexed query here (open siblings are counted through a partial index holding
+open children only). A for-each item (a child with a ``scope``) does not even count: the
+loop's counters live on its step row, read with the row lock, so runtime.engine.items
+counts it, starts the next item in order and says when the step wakes, without scanning
+its siblings. The outcomes are read once, in one query, when the step wakes.
 """
 
 from __future__ import annotations
@@ -54,7 +51,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from config.celery import app
-from runtime.engine import sql
+from runtime.engine import items, sql
 from runtime.engine.dispatch import enqueue_steps
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.kinds.contract import ChildOutcome
@@ -78,10 +75,15 @@ def child_finished(run: Run) -> None:
     row = sql.lock_step(parent_id)
     if row is None:
         return  # the parent's run was pruned
-    status, wake_at, timeout, parent_run_id, node_id = row
+    status, wake_at, timeout, parent_run_id, node_id, failures, *counts = row
     if status != StepStatus.WAITING or wake_at is not None:
         return  # fired and forgotten, cancelled, or already woken
-    if Run.objects.filter(parent_step_id=parent_id, status__in=RUN_OPEN).exists():
+    if run.scope:
+        if run.parent_round != failures or counts[0] is None:
+            return  # an item of an earlier round (the step retried meanwhile)
+        if not items.item_finished(run, parent_id, parent_run_id, counts):
+            return
+    elif Run.objects.filter(parent_step_id=parent_id, status__in=RUN_OPEN).exists():
         return
     moved = sql.step_transition(
         StepStatus.QUEUED,

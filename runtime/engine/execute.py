@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from designer.graph import Graph, Node, json_problem
-from runtime.engine import advance, children, graphs, sql
+from runtime.engine import advance, children, graphs, scopes, sql
 from runtime.engine.leases import Heartbeat, lease_deadline
 from runtime.engine.reconnect import reconnecting
 from runtime.engine.record import AttemptResult, cap, record
@@ -67,7 +67,7 @@ def step_execute(step_id: int) -> None:
 def _load(step_id: int) -> tuple[StepRun, Run, Graph, Node]:
     """The claimed step, its run and node; marks the run started (once)."""
     step, run = sql.load_step(step_id)
-    graph = graphs.graph_of(run.version)
+    graph = graphs.scoped(run.version, run.scope)  # an item run plans its loop's body
     if run.status == RunStatus.PENDING:
         advance.mark_started(run)
     publish.publish_step(step, flow_id=run.flow_id)
@@ -103,17 +103,23 @@ class _LiveLog:
         return cap("\n".join(self.lines))
 
 
-# What templates see of upstream steps: the outputs of those that succeeded, and of those
-# that failed but continue on failure ({"error": ...}).
-_UPSTREAM_STATUSES = [StepStatus.SUCCEEDED, StepStatus.FAILED]
+def _upstream(run: Run, graph: Graph, node: Node) -> tuple[Any, dict[str, Any], frozenset[str]]:
+    """The trigger payload, the upstream outputs templates see and those of them derived
+    from secrets: of steps that succeeded, or failed but continue on failure
+    ({"error": ...}); in a loop's body also those upstream of the loop
+    (runtime.engine.scopes)."""
+    outputs, tainted = sql.step_outputs_tainted(
+        run.pk, statuses=scopes.UPSTREAM_STATUSES, nodes=sorted(graph.upstream(node.id))
+    )
+    if not run.scope:
+        return run.input, outputs, tainted
+    outer = scopes.outer_of(run, graphs.graph_of(run.version))
+    return outer.trigger, outer.outputs | outputs, outer.tainted | tainted
 
 
 def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> tuple[StepContext, _LiveLog]:
-    outputs, tainted = sql.step_outputs_tainted(
-        run.pk,
-        statuses=_UPSTREAM_STATUSES,
-        nodes=sorted(graph.upstream(node.id)),
-    )
+    trigger, outputs, tainted = _upstream(run, graph, node)
+    loop = {"item": run.input["item"], "index": run.input["index"]} if run.scope else {}
     info = {
         "run_id": run.pk,
         "flow_id": run.flow_id,
@@ -133,13 +139,17 @@ def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> tuple[StepCon
         node=node,
         # Templates read event.steps through ReadSteps, so the step knows which upstream
         # outputs it read: reading one that used secrets makes it use secrets too.
-        event={"trigger": run.input, "steps": ReadSteps(outputs)},
+        event={"trigger": trigger, "steps": ReadSteps(outputs)},
         info=info,
         secrets=secrets,
         deadline=time.monotonic() + node.settings.timeout_seconds,
         wake_at=step.wake_at,
         on_log=live,
         tainted_upstream=tainted,
+        loop=loop,
+        # An item derived from secrets: the loop's step used secrets.
+        tainted_item=bool(run.scope)
+        and scopes.outer_of(run, graphs.graph_of(run.version)).tainted_item,
     )
     if step_kind(node.type).starts_children:
         ctx.children, ctx.tainted_children = children.outcomes(step)
@@ -153,7 +163,9 @@ def _invoke(kind: StepKind, ctx: StepContext) -> AttemptResult:
     except Wait as wait:
         return AttemptResult(StepStatus.WAITING, wake_at=wait.until)
     except WaitForChildren as asked:
-        return AttemptResult(StepStatus.WAITING, children=asked.children, wait=asked.wait)
+        return AttemptResult(
+            StepStatus.WAITING, children=asked.children, wait=asked.wait, total=asked.total
+        )
     except StepError as exc:
         return AttemptResult(
             StepStatus.FAILED, error=str(exc), detail=exc.detail, retryable=exc.retryable

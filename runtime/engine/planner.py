@@ -6,6 +6,10 @@ Semantics: a step runs when every parent has finished and at least one incoming 
 took that edge's handle. A step whose parents have all finished with no active edge is
 skipped, which cascades; so a join runs when any branch reached it and is skipped only
 when none did.
+
+Only the nodes of one level are steps: a run plans the flow's top level, where a for-each
+is one step and its body is not there at all; a child run of a loop plans that body
+(``scope_graph``), whose entry steps are ready at once (the item is their input).
 """
 
 from __future__ import annotations
@@ -30,7 +34,15 @@ class Plan:
     skipped: list[str] = field(default_factory=list)
 
 
+def scope_graph(graph: Graph, scope: str | None = None) -> Graph:
+    """The graph a run plans: the flow's top level (``scope`` None), or the body of the
+    for-each ``scope`` for a child run that runs one item through it. Raises KeyError
+    when ``scope`` is not a for-each of ``graph``."""
+    return graph.top_level() if scope is None else graph.body(scope)
+
+
 def topological_order(graph: Graph) -> list[str]:
+    graph = graph.top_level()
     indegree = {node_id: len(graph.incoming(node_id)) for node_id in graph.nodes}
     ready = [node_id for node_id in graph.nodes if indegree[node_id] == 0]
     order: list[str] = []
@@ -46,9 +58,9 @@ def topological_order(graph: Graph) -> list[str]:
 
 def initial_states(graph: Graph, trigger_node: str) -> dict[str, State]:
     """The fired trigger has succeeded (its output is the run's input); other triggers are
-    skipped; every step is pending."""
+    skipped; every step of the top level is pending (body steps are not the run's)."""
     states = {}
-    for node_id, node in graph.nodes.items():
+    for node_id, node in graph.top_level().nodes.items():
         if node_id == trigger_node:
             states[node_id] = State(StepStatus.SUCCEEDED)
         elif node.is_trigger:
@@ -60,13 +72,18 @@ def initial_states(graph: Graph, trigger_node: str) -> dict[str, State]:
 
 def plan(graph: Graph, states: Mapping[str, State]) -> Plan:
     """Pending steps that become ready or skipped given ``states``. Skips cascade, so the
-    walk follows topological order and sees its own decisions."""
+    walk follows topological order and sees its own decisions. ``graph`` is a flow (its
+    top level is planned) or a body from ``scope_graph``."""
     current = dict(states)
     result = Plan()
     for node_id in topological_order(graph):
         if current[node_id].status != StepStatus.PENDING:
             continue
         parents = graph.incoming(node_id)
+        if not parents and graph.scope is not None:
+            result.ready.append(node_id)  # a body's entry step: the item is its input
+            current[node_id] = State(StepStatus.QUEUED)
+            continue
         if not parents or any(current[e.source].status not in STEP_FINISHED for e in parents):
             continue
         if any(_active(graph, e.source, e.source_handle, current) for e in parents):
@@ -99,6 +116,7 @@ def is_finished(states: Mapping[str, State]) -> bool:
 def run_output(graph: Graph, outputs: Mapping[str, Any]) -> Any:
     """What a finished run produced: the output of its one succeeded sink (a step with no
     outgoing edge), or ``{node_id: output}`` when several sinks succeeded."""
+    graph = graph.top_level()
     sinks = [
         node_id
         for node_id in topological_order(graph)

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from designer.graph import Graph, Node
-from runtime.engine import advance, children, planner, spawn, sql
+from runtime.engine import advance, children, items, planner, spawn, sql
 from runtime.engine.dispatch import enqueue_steps
 from runtime.engine.reconnect import reconnecting
 from runtime.engine.status import StepStatus
@@ -48,6 +48,7 @@ class AttemptResult:
     # them (parked until they finish) or not (queued again at once).
     children: list[ChildSpec] | None = None
     wait: bool = True
+    total: int | None = None  # a for-each: how many items the children are the first of
 
 
 def record(
@@ -71,6 +72,8 @@ def record(
         # Sticky: what an earlier attempt stored (an error, a log) may stay shown.
         fields["uses_secrets"] = step.uses_secrets or ctx.uses_secrets()
     asked = result.children if target in (StepStatus.WAITING, StepStatus.QUEUED) else None
+    if asked is not None and result.total is not None:
+        fields |= items.counters(result.total, len(asked))
     reconnecting(
         lambda: _store(step, run, claim, graph, node, target, fields, asked),
         doing="recording a step",

@@ -116,13 +116,29 @@ def cancel_orphaned_children(*, parent_run_id: int | None = None) -> int:
     return cancelled
 
 
-def _cancel_orphan(run_id: int) -> int:
+def cancel_open_items(step_id: int) -> int:
+    """Cancel the open item runs of for-each step ``step_id``, which stopped at a failed
+    item (on_item_failure: fail) and needs no more of them."""
+    open_items = Run.objects.filter(parent_step_id=step_id, status__in=children.RUN_OPEN)
+    cancelled = 0
+    for run_id in list(open_items.order_by("pk").values_list("pk", flat=True)):
+        with transaction.atomic():
+            cancelled += _cancel_orphan(
+                run_id, why="Cancelled: an earlier item of the loop failed."
+            )
+    return cancelled
+
+
+def _cancel_orphan(run_id: int, why: str = "") -> int:
     query = Run.objects.filter(pk=run_id, status__in=children.RUN_OPEN)
     if connection.features.has_select_for_update_skip_locked:
         query = query.select_for_update(skip_locked=True)
     run = query.first()
     if run is None:
         return 0  # finished meanwhile, or being finished by someone else right now
+    if why:
+        advance.end_run(run, RunStatus.CANCELLED, why)
+        return 1
     parents = StepRun.objects.select_related("run__flow")
     parent = parents.filter(pk=run.parent_step_id).first() if run.parent_step_id else None
     caller = (

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 
 from designer.models import Flow, FlowVersion
-from runtime.engine import graphs
+from runtime.engine import graphs, items
 from runtime.kinds.contract import ChildSpec
 from runtime.models import Run, StepRun
 from runtime.runs import ChildOf, RunRefused, run_start
@@ -29,6 +29,8 @@ class ChildRefused(Exception):
 def start_children(step: StepRun, run: Run, specs: Sequence[ChildSpec]) -> str | None:
     """Start every child of ``specs`` for ``step`` of ``run``; all or none. Returns why
     none was started (the step then fails, naming it), or None."""
+    if specs and specs[0].scope:
+        return items.start_window(step, run, specs)  # a for-each's first items
     try:
         with transaction.atomic():  # a savepoint: a refused child undoes its siblings
             for spec in specs:

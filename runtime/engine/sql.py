@@ -229,9 +229,10 @@ def claim_step(step_id: int, claim: uuid.UUID, now: datetime, lease: datetime) -
 _LOADED: Columns = [
     (StepRun, "s", ("id", "run", "node_id", "status", "attempt", "failures", "lost", "wake_at")),
     (StepRun, "s", ("started_at", "finished_at", "error", "uses_secrets")),
+    (StepRun, "s", ("items_total", "items_started", "items_done", "items_failed")),
     (Run, "r", ("id", "flow", "version", "status", "input", "trigger_kind", "is_test", "error")),
     (Run, "r", ("uses_secrets", "concurrency_limit", "concurrency_key")),
-    (Run, "r", ("parent_step", "depth")),
+    (Run, "r", ("parent_step", "depth", "parent_round", "item_index", "scope")),
     (Run, "r", ("created_at", "started_at", "finished_at")),
     (Flow, "f", ("id", "name", "workspace")),
     (FlowVersion, "v", ("id", "flow", "number", "created_at")),
@@ -283,21 +284,35 @@ def step_owned(step_id: int, claim: uuid.UUID) -> bool:
     return bool(rows)
 
 
-_LOCKED_STEP = [
-    column(StepRun, name) for name in ("status", "wake_at", "timeout_seconds", "run", "node_id")
-]
+_LOCKED_NAMES = ("status", "wake_at", "timeout_seconds", "run", "node_id", "failures")
+_COUNT_NAMES = ("items_total", "items_started", "items_done", "items_failed")
+_LOCKED_STEP = [column(StepRun, name) for name in _LOCKED_NAMES + _COUNT_NAMES]
+_LOCK_STEP_SQL = f"SELECT {', '.join(f.column for f in _LOCKED_STEP)} FROM {STEPS} WHERE id = %s"
 
 
 def lock_step(step_id: int) -> list[Any] | None:
-    """Take the step's row lock: [status, wake_at, timeout_seconds, run_id, node_id], or
-    None when there is no such step (runtime.engine.children wakes a parent step so)."""
-    rows = fetch(
-        f"SELECT status, wake_at, timeout_seconds, run_id, node_id FROM {STEPS} WHERE id = %s"
-        + for_update(),
-        [step_id],
-        _LOCKED_STEP,
-    )
+    """Take the step's row lock: [status, wake_at, timeout_seconds, run_id, node_id,
+    failures, items_total, items_started, items_done, items_failed], or None when there
+    is no such step (runtime.engine.children wakes a parent step so)."""
+    rows = fetch(_LOCK_STEP_SQL + for_update(), [step_id], _LOCKED_STEP)
     return rows[0] if rows else None
+
+
+def step_counts(step_id: int, *, started: int, done: int, failed: int, item: int | None) -> Any:
+    """Store a loop step's item counters (its row is locked by the caller) and, when
+    ``item`` is an index, return that item of the list stored as the step's input: one
+    statement, and only that value leaves the database, not the list. Both PostgreSQL
+    and SQLite (3.38+) read ``->`` with a key, then an index, the same way."""
+    rows = fetch(
+        f"UPDATE {STEPS} SET items_started = %s, items_done = %s, items_failed = %s"
+        " WHERE id = %s RETURNING input -> 'items' -> %s",
+        [started, done, failed, step_id, item],
+        [_INPUT],
+    )
+    return rows[0][0] if rows and item is not None else None
+
+
+_INPUT = column(StepRun, "input")
 
 
 # ---------------------------------------------------------------------------------------

@@ -64,8 +64,9 @@ class Wait(Exception):
 class ChildSpec:
     """One child run a step asks for (runtime.engine.children): a run of flow ``flow_id``
     (same workspace) on version ``version`` (None: the live one) with ``input`` as its
-    trigger's output. ``item_index`` orders a for-each's children; ``scope`` will name the
-    node whose body a for-each item runs ("" for a whole flow)."""
+    trigger's output. ``item_index`` orders a for-each's children; ``scope`` names the
+    node whose body a for-each item runs ("" for a whole flow): such a child runs the
+    calling run's own version, its input being the item."""
 
     flow_id: int
     input: Any
@@ -90,13 +91,19 @@ class WaitForChildren(Exception):
     """Raised by a step kind that needs child runs: the engine starts them in the
     transaction that records the attempt (never twice) and parks the step without holding
     a worker. With ``wait`` (the default) the step runs again once every child finished;
-    without, at once. Either way it then finds them in ``ctx.children``."""
+    without, at once. Either way it then finds them in ``ctx.children``.
 
-    def __init__(self, children: Sequence[ChildSpec], *, wait: bool = True):
+    ``total`` (a for-each): the children are the first window of ``total`` items; the
+    engine starts each next item as one finishes (runtime.engine.items)."""
+
+    def __init__(
+        self, children: Sequence[ChildSpec], *, wait: bool = True, total: int | None = None
+    ):
         if not children:
             raise ValueError("WaitForChildren needs at least one child")
         self.children = list(children)
         self.wait = wait
+        self.total = total
         super().__init__(f"Starting {len(self.children)} child run(s)")
 
 
@@ -128,6 +135,10 @@ class StepContext:
     # order (empty until it asked for some), and whether any of them used secrets.
     children: list[ChildOutcome] = field(default_factory=list)
     tainted_children: bool = False
+    # In a for-each body: ``item`` and ``index`` for templates, and whether the item was
+    # derived from secrets (the loop step used secrets), which taints whatever reads it.
+    loop: dict[str, Any] = field(default_factory=dict)
+    tainted_item: bool = False
 
     @property
     def config(self) -> Mapping[str, Any]:
@@ -143,13 +154,14 @@ class StepContext:
 
     def event_data(self) -> dict[str, Any]:
         """The whole event as plain JSON, for a kind that hands it on (a code step): every
-        upstream output counts as read."""
-        return {"trigger": self.event["trigger"], "steps": plain(self.event["steps"])}
+        upstream output counts as read. In a for-each body it also holds ``item`` and
+        ``index``."""
+        return {"trigger": self.event["trigger"], "steps": plain(self.event["steps"]), **self.loop}
 
     def uses_secrets(self) -> bool:
         """Whether what this step produced may be derived from a secret: it read one, or
         read the output of an upstream step that did (runtime.kinds.taint)."""
-        if getattr(self.secrets, "read", None) or self.tainted_children:
+        if getattr(self.secrets, "read", None) or self.tainted_children or self.tainted_item:
             return True
         return bool(self.tainted_upstream & steps_read(self.event.get("steps")))
 
@@ -159,7 +171,7 @@ class StepContext:
             self.on_log(line)
 
     def _names(self) -> dict[str, Any]:
-        return {"event": self.event, "secrets": self.secrets}
+        return {**self.loop, "event": self.event, "secrets": self.secrets}
 
     def render(self, template: str, *, html: bool = False) -> str:
         return render(template, self._names(), html=html)

@@ -56,6 +56,34 @@ def publish_step(step: Any, *, flow_id: int) -> None:
     _after_commit([run_group(step.run_id)], event)
 
 
+def publish_step_progress(
+    *, run_id: int, flow_id: int, step_id: int, node_id: str, progress: dict[str, int]
+) -> None:
+    """A for-each step's items so far ({"total", "done", "failed", "running"}): for its
+    run's page and the flow's canvas. The engine throttles these (runtime.engine.items)."""
+    event = {
+        "type": "step.progress",
+        "run_id": run_id,
+        "step_id": step_id,
+        "node_id": node_id,
+        "progress": progress,
+    }
+    _after_commit([run_group(run_id), flow_group(flow_id)], event)
+
+
+def step_progress(step: Any) -> dict[str, int] | None:
+    """A for-each step's item counters as a progress frame carries them; None for other
+    steps (and for a loop that has not asked for its items yet)."""
+    if step.items_total is None:
+        return None
+    return {
+        "total": step.items_total,
+        "done": step.items_done,
+        "failed": step.items_failed,
+        "running": step.items_started - step.items_done,
+    }
+
+
 def publish_step_state(*, run_id: int, step_id: int, node_id: str, status: str) -> None:
     """A step moved to ``status`` (queued, skipped...) without anything else to tell."""
     event = {
@@ -106,6 +134,7 @@ def step_data(step: Any) -> dict[str, Any]:
         "uses_secrets": step.uses_secrets,
         "started_at": _iso(step.started_at),
         "finished_at": _iso(step.finished_at),
+        "progress": step_progress(step),
     }
 
 

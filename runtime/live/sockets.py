@@ -56,6 +56,9 @@ class _Live(AsyncJsonWebsocketConsumer):
     async def step_log(self, event: dict[str, Any]) -> None:
         await self.forward(event)
 
+    async def step_progress(self, event: dict[str, Any]) -> None:
+        await self.forward(event)  # a for-each's item counts: nothing a viewer may not see
+
     async def events_batch(self, message: dict[str, Any]) -> None:
         """Several events published together (runtime.live.publish): one frame each, in order."""
         for event in publish.events_of(message):

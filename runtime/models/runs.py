@@ -176,6 +176,13 @@ class StepRun(models.Model):
     # worker renews it with heartbeats, so an expired lease means the worker is gone.
     claim = models.UUIDField(null=True, blank=True)
     lease_expires_at = models.DateTimeField(null=True, blank=True)
+    # A for-each's items in its current round (runtime.engine.items): how many there are,
+    # how many item runs were started (always the first ones, in order), and how many
+    # finished, of which failed. None for other steps.
+    items_total = models.PositiveIntegerField(null=True, blank=True)
+    items_started = models.PositiveIntegerField(default=0, db_default=0)
+    items_done = models.PositiveIntegerField(default=0, db_default=0)
+    items_failed = models.PositiveIntegerField(default=0, db_default=0)
 
     objects = StepRunQuerySet.as_manager()
 

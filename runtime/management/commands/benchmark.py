@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from runtime.benchmark import harness, live, overhead, throughput, webhooks
+from runtime.benchmark import foreach, harness, live, overhead, throughput, webhooks
 from runtime.benchmark.report import Row, table, write_json
 
 FULL = {
@@ -24,6 +24,7 @@ FULL = {
     "changes": 50,
     "runs": 2000,
     "cron_minutes": 3,
+    "items": 1000,
 }
 QUICK = FULL | {  # well under a minute on 2 cores, stack start and stop included
     "repeats": 3,
@@ -33,6 +34,7 @@ QUICK = FULL | {  # well under a minute on 2 cores, stack start and stop include
     "changes": 5,
     "runs": 200,
     "cron_minutes": 0,
+    "items": 300,
 }
 
 
@@ -64,6 +66,7 @@ class Command(BaseCommand):
             ("changes", int),
             ("runs", int),
             ("cron-minutes", int),
+            ("items", int),
         ):
             parser.add_argument(f"--{name}", type=kind, default=None)
         parser.add_argument(
@@ -113,6 +116,12 @@ class Command(BaseCommand):
                 lambda: overhead.per_step(stack, steps=sizes["steps"], repeats=sizes["repeats"]),
             ),
             (
+                "for-each",
+                lambda: foreach.per_item(
+                    stack, items=sizes["items"], per_step=_median_of(rows, "1. Per-step overhead")
+                ),
+            ),
+            (
                 "code steps",
                 lambda: self._sampled(
                     stack,
@@ -160,3 +169,8 @@ class Command(BaseCommand):
     def _sampled(stack: harness.Stack, peaks: dict[str, float], scenario: Any) -> list[Row]:
         with throughput.Sampling(stack, peaks):
             return list(scenario())
+
+
+def _median_of(rows: list[Row], scenario: str) -> float | None:
+    """The first figure of ``scenario`` measured so far (None if it was not)."""
+    return next((row.median for row in rows if row.scenario == scenario), None)

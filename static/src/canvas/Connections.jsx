@@ -10,6 +10,7 @@ export function Connections({ node, nodes, edges, handles, kinds, readOnly, onCo
   const names = Object.fromEntries(nodes.map((n) => [n.id, n.data.name]));
   const candidates = nodes.filter((other) => other.id !== node.id
     && kinds[other.data.kind]?.category !== "trigger"
+    && (other.parentId || null) === (node.parentId || null)  // only within one body (or outside all)
     && !wouldCycle(node.id, other.id, edges)
     && !outgoing.some((edge) => edge.target === other.id && (edge.sourceHandle || "") === (handle || "")));
   return (

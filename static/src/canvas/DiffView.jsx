@@ -3,7 +3,7 @@
 import { useMemo } from "react";
 import { Background, Controls, MiniMap, ReactFlow, ReactFlowProvider } from "@xyflow/react";
 import { nodeTypes } from "./FlowNode.jsx";
-import { edgeId, layout, needsLayout, toFlow, toFlowEdge } from "./graph.js";
+import { edgeId, layout, needsLayout, parentsFirst, toFlow, toFlowEdge } from "./graph.js";
 import { minimapColor } from "./minimap.js";
 import { useKindLabels, withLabels } from "./kindLabels.js";
 
@@ -20,9 +20,13 @@ function diffFlow(graph, old, diff) {
             changedFields: changed[node.id] },
   }));
   const oldNodes = Object.fromEntries((old?.nodes || []).map((node) => [node.id, node]));
-  (diff.nodes.removed || []).forEach((id) => {
+  const removed = new Set(diff.nodes.removed || []);
+  removed.forEach((id) => {
     const ghost = toFlow({ nodes: [oldNodes[id]], edges: [] }).nodes[0];
-    if (ghost) nodes.push({ ...ghost, id: `removed:${id}`, data: { ...ghost.data, diff: "removed" } });
+    if (!ghost) return;
+    // A removed body step is drawn in its container, itself a ghost when it went too.
+    const parentId = ghost.parentId && removed.has(ghost.parentId) ? `removed:${ghost.parentId}` : ghost.parentId;
+    nodes.push({ ...ghost, id: `removed:${id}`, parentId, data: { ...ghost.data, diff: "removed" } });
   });
   const addedEdges = new Set((diff.edges.added || []).map(edgeId));
   const edges = flow.edges.map((edge) => (addedEdges.has(edge.id)
@@ -35,7 +39,7 @@ function diffFlow(graph, old, diff) {
       edges.push({ ...toFlowEdge({ ...raw, source, target }), id: `removed:${edgeId(raw)}`, className: "tb-edge-removed" });
     }
   });
-  return { nodes, edges };
+  return { nodes: parentsFirst(nodes), edges };
 }
 
 export function DiffView({ graph, old, diff, label }) {

@@ -31,6 +31,7 @@ import {
   NODE_HEIGHT, NODE_WIDTH, connectionRefusal, edgeId, fromFlow, layout, needsLayout, renameNode, toFlow,
 } from "./graph.js";
 import { minimapColor } from "./minimap.js";
+import { regroup } from "./groups.js";
 
 const FIT = { maxZoom: 1, padding: 0.2 };
 
@@ -206,6 +207,16 @@ function EditorInner({ boot }) {
     rf.deleteElements({ nodes: ns.filter((n) => n.selected), edges: es.filter((e) => e.selected) });
   }, [rf]);
 
+  // A step dragged onto a For each joins its body; dragged out, it leaves it.
+  const onNodeDragStop = useCallback((event, node, dragged) => {
+    const { nodes: ns, edges: es } = state.current;
+    const result = regroup(rf, ns, es, (dragged?.length ? dragged : [node]).map((n) => n.id));
+    if (!result) return;
+    setNodes(result.nodes);
+    setEdges(result.edges);
+    say(result.message);
+  }, [rf, say]);
+
   const autoLayout = useCallback(() => {
     history.snapshot();
     setNodes((ns) => layout(ns, state.current.edges));
@@ -375,10 +386,10 @@ function EditorInner({ boot }) {
   const steps = useMemo(() => Object.fromEntries((run?.steps || []).map((s) => [s.node_id, s])), [run]);
   const displayNodes = useMemo(() => nodes.map((node) => ({
     ...node,
-    data: { ...node.data, label: kinds?.[node.data.kind]?.label, handles: kinds?.[node.data.kind]?.handles,
+    data: { ...node.data, label: kinds?.[node.data.kind]?.label, handles: kinds?.[node.data.kind]?.handles, readOnly,
             status: steps[node.id]?.status, retry: retryOf(steps[node.id]), problems: problems.byNode[node.id],
             error: steps[node.id]?.status === "failed" ? steps[node.id].error : undefined },
-  })), [nodes, kinds, steps, problems]);
+  })), [nodes, kinds, steps, problems, readOnly]);
 
   // While a run is shown, the edges into running steps move.
   const displayEdges = useMemo(() => (run ? edges.map((edge) => (
@@ -412,7 +423,7 @@ function EditorInner({ boot }) {
             <ReactFlow nodes={displayNodes} edges={displayEdges} nodeTypes={nodeTypes}
               onNodesChange={onNodesChange} onEdgesChange={onEdgesChange} onConnect={connect}
               isValidConnection={isValidConnection} onConnectEnd={onConnectEnd} onBeforeDelete={onBeforeDelete}
-              onNodeDragStart={() => history.snapshot()}
+              onNodeDragStart={() => history.snapshot()} onNodeDragStop={onNodeDragStop}
               nodesDraggable={!readOnly} nodesConnectable={!readOnly} elementsSelectable
               deleteKeyCode={readOnly ? null : ["Delete", "Backspace"]}
               fitView={init.nodes.length > 0} fitViewOptions={FIT} minZoom={0.1} onlyRenderVisibleElements={nodes.length > 150}

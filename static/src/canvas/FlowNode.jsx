@@ -1,6 +1,7 @@
 import { memo } from "react";
-import { Handle, Position } from "@xyflow/react";
+import { Handle, NodeResizer, Position } from "@xyflow/react";
 import { retryText } from "./retry.js";
+import { GROUP_MIN } from "./graph.js";
 
 const STATUS_LABELS = {
   pending: "Pending", queued: "Queued", running: "Running", waiting: "Waiting",
@@ -59,5 +60,37 @@ function FlowNodeView({ id, data, selected }) {
   );
 }
 
+// A for-each: a container whose body steps are drawn inside it. Its header is a node like
+// any other (kind, name, id, status, problems); edges reach it from outside only.
+function ForEachNodeView({ id, data, selected }) {
+  const problems = data.problems || [];
+  const classes = ["tb-node", "tb-step", "tb-foreach", data.status ? `tb-status-${data.status}` : "",
+    problems.length ? "tb-invalid" : "", data.diff ? `tb-diff-${data.diff}` : "",
+    selected ? "tb-selected" : ""].filter(Boolean).join(" ");
+  return (
+    <div className={classes} data-node-id={id} data-status={data.status || undefined}
+      title={problems.map((p) => p.message).join("\n") || undefined}>
+      <NodeResizer isVisible={Boolean(selected && !data.readOnly)} minWidth={GROUP_MIN.width}
+        minHeight={GROUP_MIN.height} />
+      <Handle type="target" position={Position.Left} aria-label={`Input of ${data.name}`} />
+      <div className="tb-foreach-header">
+        <div className="tb-kind">{data.label || data.kind}</div>
+        <div className="tb-name">{data.name}</div>
+        <div className="tb-id">{id}</div>
+        {data.status && <StatusLabel status={data.status} retry={data.retry} />}
+        {data.error && <div className="tb-node-error" title={data.error}>{shortError(data.error)}</div>}
+        {data.diff && <div className="tb-diff-label">{data.diff}{data.changedFields?.length ? `: ${data.changedFields.join(", ")}` : ""}</div>}
+        {problems.length > 0 && (
+          <div className="tb-problem" role="alert">
+            {problems[0].message}{problems.length > 1 ? ` (+${problems.length - 1} more)` : ""}
+          </div>
+        )}
+      </div>
+      <Handle type="source" position={Position.Right} aria-label={`Output of ${data.name}`} />
+    </div>
+  );
+}
+
 export const FlowNode = memo(FlowNodeView);
-export const nodeTypes = { tributary: FlowNode };
+export const ForEachNode = memo(ForEachNodeView);
+export const nodeTypes = { tributary: FlowNode, foreach: ForEachNode };

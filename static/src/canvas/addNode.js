@@ -1,7 +1,10 @@
 // Adding nodes from the palette: where a new node goes, its id and name, and the edge from
 // the selected node when it is added by keyboard or click.
 import { useCallback } from "react";
-import { NODE_HEIGHT, NODE_WIDTH, edgeId, initialConfig, nextNodeId, toFlowNode } from "./graph.js";
+import {
+  NODE_HEIGHT, NODE_WIDTH, edgeId, fitContainers, initialConfig, nextNodeId, parentsFirst, toFlowNode,
+} from "./graph.js";
+import { containerAt, placeIn } from "./groups.js";
 import { withTriggerStarters } from "./starters.js";
 
 export function useAddNode({ state, setNodes, setEdges, history, kinds, rf, wrapper, say, onAdded }) {
@@ -13,7 +16,8 @@ export function useAddNode({ state, setNodes, setEdges, history, kinds, rf, wrap
     return spot;
   }, []);
 
-  const addNode = useCallback((kind, { position, connectFrom } = {}) => {
+  // `parent`: the for-each whose body gets the node (`position` is then relative to it).
+  const addNode = useCallback((kind, { position, connectFrom, parent } = {}) => {
     const { nodes: ns, edges: es } = state.current;
     const id = nextNodeId(kind.type, new Set(ns.map((n) => n.id)));
     const sameKind = ns.filter((n) => n.data.kind === kind.type).length;
@@ -30,8 +34,9 @@ export function useAddNode({ state, setNodes, setEdges, history, kinds, rf, wrap
     }
     history.snapshot();
     const node = { ...toFlowNode({ id, type: kind.type, name: sameKind ? `${kind.label} ${sameKind + 1}` : kind.label,
-                                   config: initialConfig(kind), position: at }), selected: true };
-    const nextNodes = [...ns.map((n) => (n.selected ? { ...n, selected: false } : n)), node];
+                                   config: initialConfig(kind), position: at, parent }), selected: true };
+    let nextNodes = [...ns.map((n) => (n.selected ? { ...n, selected: false } : n)), node];
+    if (parent) nextNodes = parentsFirst(fitContainers(nextNodes, { grow: true }));
     if (connectFrom && kind.category === "step") {
       const handles = kinds?.[connectFrom.data.kind]?.handles || [];
       const used = new Set(es.filter((e) => e.source === connectFrom.id).map((e) => e.sourceHandle));
@@ -59,8 +64,16 @@ export function useAddNode({ state, setNodes, setEdges, history, kinds, rf, wrap
     const box = wrapper.current?.getBoundingClientRect();
     if (!box || point.x < box.left || point.x > box.right || point.y < box.top || point.y > box.bottom) return;
     const flowPoint = rf.screenToFlowPosition(point);
-    addNode(kind, { position: { x: Math.round(flowPoint.x - NODE_WIDTH / 2), y: Math.round(flowPoint.y - NODE_HEIGHT / 2) } });
-  }, [addNode, rf]);
+    const corner = { x: flowPoint.x - NODE_WIDTH / 2, y: flowPoint.y - NODE_HEIGHT / 2 };
+    const container = containerAt(rf, state.current.nodes, flowPoint);
+    if (container && kind.category === "trigger") {
+      say("A trigger cannot go inside a For each: triggers start the whole flow.");
+      return;
+    }
+    // Dropped on a For each: the step joins its body, placed relative to the container.
+    const position = container ? placeIn(rf, container, corner) : { x: Math.round(corner.x), y: Math.round(corner.y) };
+    addNode(kind, { position, parent: container?.id });
+  }, [addNode, rf, say]);
 
   return { addFromPalette, dropFromPalette };
 }

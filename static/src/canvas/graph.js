@@ -10,14 +10,52 @@ export function edgeId(edge) {
   return `${edge.source}->${edge.target}${edge.sourceHandle ? `:${edge.sourceHandle}` : ""}`;
 }
 
+export const FOREACH = "flow.foreach";
+// A for-each is drawn as a container: a header, then its body with this much room around.
+export const GROUP_HEADER = 64;
+export const GROUP_PAD = 24;
+export const GROUP_MIN = { width: NODE_WIDTH + 2 * GROUP_PAD, height: NODE_HEIGHT + GROUP_HEADER + 2 * GROUP_PAD };
+
+// Body nodes keep `parent` as React Flow's parentId; their positions are relative to the
+// container in both the stored graph and React Flow, so they convert as they are.
 export function toFlowNode(node) {
-  return {
+  const flowNode = {
     id: node.id,
-    type: "tributary",
+    type: node.type === FOREACH ? "foreach" : "tributary",
     position: { x: node.position?.x ?? 0, y: node.position?.y ?? 0 },
     data: { kind: node.type, name: node.name || node.id, config: node.config || {},
             settings: node.settings || {} },
   };
+  if (node.parent) flowNode.parentId = node.parent;
+  if (node.type === FOREACH) Object.assign(flowNode, GROUP_MIN);
+  return flowNode;
+}
+
+// React Flow draws a parent before its children: containers first, outermost first.
+export function parentsFirst(nodes) {
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const depth = (node, seen = 0) => (node.parentId && byId.has(node.parentId) && seen < 8
+    ? 1 + depth(byId.get(node.parentId), seen + 1) : 0);
+  return nodes.map((node, index) => ({ node, index, depth: depth(node) }))
+    .sort((a, b) => a.depth - b.depth || a.index - b.index).map(({ node }) => node);
+}
+
+// A container big enough for its body (the stored graph keeps no sizes: they follow the
+// body when a flow is opened; resizing on the canvas lasts for the session).
+// `grow`: never shrink a container (one the user made larger keeps its size).
+export function fitContainers(nodes, { grow = false } = {}) {
+  const sized = new Map();
+  [...parentsFirst(nodes)].reverse().forEach((node) => {
+    if (node.data.kind !== FOREACH) return;
+    let { width, height } = grow ? { width: node.width ?? GROUP_MIN.width, height: node.height ?? GROUP_MIN.height } : GROUP_MIN;
+    nodes.filter((child) => child.parentId === node.id).forEach((child) => {
+      const size = sized.get(child.id) || { width: child.measured?.width ?? NODE_WIDTH, height: child.measured?.height ?? NODE_HEIGHT };
+      width = Math.max(width, child.position.x + size.width + GROUP_PAD);
+      height = Math.max(height, child.position.y + size.height + GROUP_PAD);
+    });
+    sized.set(node.id, { width, height });
+  });
+  return nodes.map((node) => (sized.has(node.id) ? { ...node, ...sized.get(node.id) } : node));
 }
 
 export function toFlowEdge(edge) {
@@ -32,7 +70,7 @@ export function toFlowEdge(edge) {
 
 export function toFlow(graph) {
   return {
-    nodes: (graph?.nodes || []).map(toFlowNode),
+    nodes: fitContainers(parentsFirst((graph?.nodes || []).map(toFlowNode))),
     edges: (graph?.edges || []).map(toFlowEdge),
     settings: graph?.settings || {},
   };
@@ -50,6 +88,7 @@ export function fromFlow(nodes, edges, settings) {
       if (node.data.settings && Object.keys(node.data.settings).length) {
         out.settings = node.data.settings;
       }
+      if (node.parentId) out.parent = node.parentId;
       return out;
     }),
     edges: edges.map((edge) => {
@@ -63,23 +102,47 @@ export function fromFlow(nodes, edges, settings) {
 }
 
 export function needsLayout(nodes) {
-  const seen = new Set(nodes.map((n) => `${n.position.x},${n.position.y}`));
+  const seen = new Set(nodes.map((n) => `${n.parentId || ""}:${n.position.x},${n.position.y}`));
   return nodes.length > 1 && seen.size < nodes.length;
 }
 
-export function layout(nodes, edges) {
+function sizeOf(node) {
+  if (node.data.kind === FOREACH) return { width: node.width ?? GROUP_MIN.width, height: node.height ?? GROUP_MIN.height };
+  return { width: node.measured?.width ?? NODE_WIDTH, height: node.measured?.height ?? NODE_HEIGHT };
+}
+
+// One level (the top, or one body) laid out left to right, shifted by `offset`.
+function layoutLevel(members, edges, offset) {
   const g = new dagre.graphlib.Graph();
   g.setGraph({ rankdir: "LR", nodesep: 40, ranksep: 80 });
   g.setDefaultEdgeLabel(() => ({}));
-  nodes.forEach((node) => g.setNode(node.id, {
-    width: node.measured?.width ?? NODE_WIDTH, height: node.measured?.height ?? NODE_HEIGHT,
-  }));
-  edges.forEach((edge) => g.setEdge(edge.source, edge.target));
+  members.forEach((node) => g.setNode(node.id, sizeOf(node)));
+  edges.forEach((edge) => { if (g.hasNode(edge.source) && g.hasNode(edge.target)) g.setEdge(edge.source, edge.target); });
   dagre.layout(g);
-  return nodes.map((node) => {
+  const box = members.reduce((b, node) => {
     const { x, y, width, height } = g.node(node.id);
-    return { ...node, position: { x: Math.round(x - width / 2), y: Math.round(y - height / 2) } };
+    return { x: Math.min(b.x, x - width / 2), y: Math.min(b.y, y - height / 2) };
+  }, { x: Infinity, y: Infinity });
+  return new Map(members.map((node) => {
+    const { x, y, width, height } = g.node(node.id);
+    const shift = offset ? { x: offset.x - box.x, y: offset.y - box.y } : { x: 0, y: 0 };
+    return [node.id, { x: Math.round(x - width / 2 + shift.x), y: Math.round(y - height / 2 + shift.y) }];
+  }));
+}
+
+// Each body is laid out inside its container (innermost first, so a container is sized to
+// its body before its own level is laid out), then the top level.
+export function layout(nodes, edges) {
+  let current = parentsFirst(nodes);
+  const containers = current.filter((node) => node.data.kind === FOREACH).reverse();
+  [...containers.map((c) => c.id), undefined].forEach((scope) => {
+    const members = current.filter((node) => (node.parentId || undefined) === scope);
+    if (!members.length) return;
+    const spots = layoutLevel(members, edges, scope ? { x: GROUP_PAD, y: GROUP_HEADER } : null);
+    current = current.map((node) => (spots.has(node.id) ? { ...node, position: spots.get(node.id) } : node));
+    if (scope) current = fitContainers(current);
   });
+  return current;
 }
 
 // "http.request" -> http_request, http_request_2, ...; triggers drop their prefix (webhook).
@@ -125,6 +188,10 @@ export function connectionRefusal({ source, target, sourceHandle = null }, nodes
   if (edges.some((edge) => edge.source === source && edge.target === target
     && (edge.sourceHandle || null) === (sourceHandle || null))) {
     return `Already connected: ${source} → ${target}.`;
+  }
+  const sourceNode = nodes.find((node) => node.id === source);
+  if (sourceNode && (sourceNode.parentId || null) !== (targetNode.parentId || null)) {
+    return "That crosses the edge of a For each: connect to the For each itself, and inside it only between its steps.";
   }
   if (wouldCycle(source, target, edges)) {
     return `That would make a loop: ${target} already leads to ${source}.`;
@@ -176,6 +243,18 @@ export function initialConfig(kind) {
     if (field && field.default !== undefined) config[key] = structuredClone(field.default);
   });
   return config;
+}
+
+// The for-each containers around a node, innermost first.
+export function enclosing(nodeId, nodes) {
+  const byId = new Map(nodes.map((node) => [node.id, node]));
+  const found = [];
+  let current = byId.get(nodeId)?.parentId;
+  while (current && !found.includes(current)) {
+    found.push(current);
+    current = byId.get(current)?.parentId;
+  }
+  return found;
 }
 
 export function isTrigger(kindName) {

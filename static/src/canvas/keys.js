@@ -1,7 +1,7 @@
 // Keyboard shortcuts of the editor (undo, redo, copy, paste, save) and the node clipboard.
 // Shortcuts stay out of the way while a text field or code editor has the focus.
 import { useCallback, useEffect, useRef } from "react";
-import { edgeId, nextNodeId } from "./graph.js";
+import { FOREACH, edgeId, nextNodeId, parentsFirst } from "./graph.js";
 
 const CLIPBOARD_KEY = "tributary.clipboard";
 
@@ -17,7 +17,7 @@ export function useClipboard({ state, setNodes, setEdges, history, say }) {
     if (!chosen.length) return;
     const ids = new Set(chosen.map((node) => node.id));
     const data = {
-      nodes: chosen.map(({ id, position, data }) => ({ id, position, data })),
+      nodes: chosen.map(({ id, position, data, parentId, width, height }) => ({ id, position, data, parentId, width, height })),
       edges: edges.filter((e) => ids.has(e.source) && ids.has(e.target))
         .map(({ source, target, sourceHandle }) => ({ source, target, sourceHandle })),
     };
@@ -37,8 +37,15 @@ export function useClipboard({ state, setNodes, setEdges, history, say }) {
       const id = nextNodeId(node.data.kind, taken);
       taken.add(id);
       renamed[node.id] = id;
-      return { id, type: "tributary", selected: true, data: structuredClone(node.data),
+      return { id, type: node.data.kind === FOREACH ? "foreach" : "tributary", selected: true,
+               data: structuredClone(node.data), parentId: node.parentId, width: node.width, height: node.height,
                position: { x: node.position.x + 40, y: node.position.y + 40 } };
+    });
+    // A body step stays in a body: its copied container's copy, else the one it came from.
+    added.forEach((node) => {
+      if (!node.parentId) { delete node.parentId; return; }
+      const parent = renamed[node.parentId] ?? (taken.has(node.parentId) && nodes.some((n) => n.id === node.parentId) ? node.parentId : null);
+      if (parent) node.parentId = parent; else delete node.parentId;
     });
     const addedEdges = data.edges.map((edge) => {
       const next = { source: renamed[edge.source], target: renamed[edge.target], sourceHandle: edge.sourceHandle || null };
@@ -48,7 +55,7 @@ export function useClipboard({ state, setNodes, setEdges, history, say }) {
     // The paste becomes the selection: what was selected before (edges too) no longer is,
     // so a Delete right after removes only what was pasted.
     const unselect = (item) => (item.selected ? { ...item, selected: false } : item);
-    setNodes([...nodes.map(unselect), ...added]);
+    setNodes(parentsFirst([...nodes.map(unselect), ...added]));
     setEdges([...edges.map(unselect), ...addedEdges]);
     say(`Pasted ${added.length} node${added.length > 1 ? "s" : ""}.`);
   }, [state, setNodes, setEdges, history, say]);

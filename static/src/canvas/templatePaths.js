@@ -4,7 +4,7 @@
 // else from its kind's example output, so they are offered before any test run. Upstream
 // steps come first, nearest first; a step that is not upstream is offered too, marked:
 // picking it connects it (or says why it cannot, when that would make a loop).
-import { ancestors, isTrigger, wouldCycle } from "./graph.js";
+import { ancestors, enclosing, isTrigger, wouldCycle } from "./graph.js";
 import { returnedShape } from "./returnShape.js";
 
 const MAX_DEPTH = 4;
@@ -71,8 +71,15 @@ export function completionItems({ nodeId, nodes, edges, kinds = {}, sample, trig
     const { value, origin } = outputShape(node, kinds[node.data.kind], outputs[node.id]);
     return group(stepBase(node.id), value, { title: origin, ...extra, note: extra.note ?? origin });
   };
-  const upstream = ancestors(nodeId, edges);
-  const items = [];
+  // A body step reads its own upstream, then what is upstream of each enclosing For each,
+  // and the loop's item and index.
+  const containers = enclosing(nodeId, nodes);
+  const upstream = [...new Set([nodeId, ...containers].flatMap((id) => ancestors(id, edges)))];
+  const items = containers.length ? [
+    { path: "item", note: `the current item of ${containers[0]}`, title: "the loop's item" },
+    { path: "index", note: "its position in the list, from 0", title: "the loop's index" },
+  ] : [];
+  const level = byId.get(nodeId)?.parentId ?? null;
   let triggerShown = false;
   upstream.forEach((id) => {
     const node = byId.get(id);
@@ -88,6 +95,7 @@ export function completionItems({ nodeId, nodes, edges, kinds = {}, sample, trig
   nodes.forEach((node) => {
     if (items.length > MAX_PATHS) return; // a large graph: enough to choose from
     if (node.id === nodeId || upstream.includes(node.id) || isTrigger(node.data.kind)) return;
+    if ((node.parentId ?? null) !== level) return;  // another body: it cannot be connected
     const loops = wouldCycle(node.id, nodeId, edges);
     items.push(...stepGroup(node, loops
       ? { refuse: `${node.id} comes after this step: reading it here would make a loop.`,

@@ -221,6 +221,20 @@ def test_step_states_and_outputs_match_the_orm(flow: Any) -> None:
         )
 
 
+def test_counting_a_loop_s_items_reads_one_item_as_the_orm_reads_it(flow: Any) -> None:
+    items = [{"sku": "A", "n": 1}, "ünïcode ✓", 3.5, None, [1, [2]], True]
+    step = make_step(make_run(flow), "loop", input={"items": items}, items_total=len(items))
+    for index in range(len(items)):
+        orm = StepRun.objects.filter(pk=step.pk).values_list(f"input__items__{index}", flat=True)
+        read = sql.step_counts(step.pk, started=index + 1, done=index, failed=0, item=index)
+        assert read == orm.get() == items[index]
+    assert sql.step_counts(step.pk, started=6, done=6, failed=1, item=None) is None
+    counts = StepRun.objects.filter(pk=step.pk).values_list(
+        "items_total", "items_started", "items_done", "items_failed"
+    )
+    assert counts.get() == (6, 6, 6, 1)
+
+
 def test_resolving_a_webhook_token_matches_the_orm(flow: Any) -> None:
     endpoint = WebhookEndpoint.objects.create(flow=flow, node_id="hook")
     now = timezone.now()
