@@ -1,0 +1,85 @@
+"""A run of a flow with a for-each, and its item runs made as rows (no worker runs them):
+what the lists, the API and the run page show of a loop, whatever runs it."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from runtime.engine.status import RunStatus
+from runtime.models import Run, StepRun
+from tests.conftest import Team
+from tests.factories import edge, graph, node
+from tests.runtime.helpers import start
+
+
+def loop_graph() -> dict[str, Any]:
+    """start → loop (For each; body: double) → after."""
+    body = node("double", "data.transform", "Double", value="{{ item }}")
+    return graph(
+        node("start", "trigger.manual"),
+        node("loop", "flow.foreach", "Each order", items="{{ event.trigger.items }}"),
+        body | {"parent": "loop", "position": {"x": 20, "y": 40}},
+        node("after", "data.transform", value="done"),
+        edges=[edge("start", "loop"), edge("loop", "after")],
+    )
+
+
+def loop_run(team: Team, *, items: int, failed: Collection[int] = (), **fields: Any) -> Run:
+    """A run whose step 'loop' waits for ``items`` item runs: those in ``failed`` failed,
+    the others succeeded with {"n": i}, each with its one body step."""
+    run = start(team, loop_graph(), {"items": list(range(items))})
+    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, **fields)
+    step = run.steps.get(node_id="loop")
+    StepRun.objects.filter(pk=step.pk).update(status="waiting", started_at=timezone.now())
+    add_items(run, step, range(items), failed=failed)
+    run.refresh_from_db()
+    return run
+
+
+def add_items(
+    run: Run,
+    step: StepRun,
+    indexes: Iterable[int],
+    *,
+    failed: Collection[int] = (),
+    round_: int = 0,
+) -> None:
+    now = timezone.now()
+    rows = [
+        Run(
+            flow_id=run.flow_id,
+            version_id=run.version_id,
+            trigger_kind="foreach",
+            trigger_node="loop",
+            input={"item": i, "index": i},
+            scope="loop",
+            parent_step=step,
+            item_index=i,
+            parent_round=round_,
+            depth=1,
+            status=RunStatus.FAILED if i in failed else RunStatus.SUCCEEDED,
+            output=None if i in failed else {"n": i},
+            error=f"item {i} broke\nat line 2" if i in failed else "",
+            started_at=now - timedelta(seconds=2),
+            finished_at=now,
+        )
+        for i in indexes
+    ]
+    created = Run.objects.bulk_create(rows)
+    StepRun.objects.bulk_create(
+        StepRun(
+            run=child,
+            node_id="double",
+            kind="data.transform",
+            status=child.status,
+            input={"value": child.item_index},
+            output=child.output,
+            error=child.error,
+            logs=f"doubling {child.item_index}",
+        )
+        for child in created
+    )
