@@ -13,7 +13,7 @@ from runtime.engine.status import RunStatus
 from runtime.models import Run, StepRun
 from tests.conftest import Team
 from tests.factories import edge, graph, node
-from tests.runtime.helpers import start
+from tests.runtime.helpers import publish
 
 
 def loop_graph() -> dict[str, Any]:
@@ -28,15 +28,29 @@ def loop_graph() -> dict[str, Any]:
     )
 
 
-def loop_run(team: Team, *, items: int, failed: Collection[int] = (), **fields: Any) -> Run:
-    """A run whose step 'loop' waits for ``items`` item runs: those in ``failed`` failed,
-    the others succeeded with {"n": i}, each with its one body step."""
-    run = start(team, loop_graph(), {"items": list(range(items))})
-    Run.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, **fields)
-    step = run.steps.get(node_id="loop")
-    StepRun.objects.filter(pk=step.pk).update(status="waiting", started_at=timezone.now())
+def loop_run(team: Team, *, items: int, failed: Collection[int] = ()) -> Run:
+    """A running run whose step 'loop' waits for ``items`` item runs: those in ``failed``
+    failed, the others succeeded with {"n": i}, each with its one body step. Made as rows:
+    no worker is told of it."""
+    flow = publish(team, loop_graph())
+    assert flow.live_version is not None
+    now = timezone.now()
+    run = Run.objects.create(
+        flow=flow,
+        version=flow.live_version,
+        trigger_kind="manual",
+        trigger_node="start",
+        input={"items": list(range(items))},
+        status=RunStatus.RUNNING,
+        started_by=team.editor,
+        started_at=now,
+    )
+    StepRun.objects.create(run=run, node_id="start", kind="trigger.manual", status="succeeded")
+    step = StepRun.objects.create(
+        run=run, node_id="loop", kind="flow.foreach", status="waiting", started_at=now
+    )
+    StepRun.objects.create(run=run, node_id="after", kind="data.transform", status="pending")
     add_items(run, step, range(items), failed=failed)
-    run.refresh_from_db()
     return run
 
 
