@@ -7,8 +7,10 @@ from collections.abc import Collection, Iterable
 from datetime import timedelta
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
+from designer.models import Flow
 from runtime.engine.status import RunStatus
 from runtime.models import Run, StepRun
 from tests.conftest import Team
@@ -28,11 +30,22 @@ def loop_graph() -> dict[str, Any]:
     )
 
 
-def loop_run(team: Team, *, items: int, failed: Collection[int] = ()) -> Run:
+def loop_run(
+    team: Team, *, items: int, failed: Collection[int] = (), open_: Collection[int] = ()
+) -> Run:
     """A running run whose step 'loop' waits for ``items`` item runs: those in ``failed``
-    failed, the others succeeded with {"n": i}, each with its one body step. Made as rows:
-    no worker is told of it."""
+    failed, those in ``open_`` wait to start (so no recovery sweep takes the loop for
+    stranded), the others succeeded with {"n": i}, each with its one body step. Made as
+    rows: no worker is told of it, and in one transaction: a recovery sweep must never see
+    the loop waiting without its items."""
     flow = publish(team, loop_graph())
+    with transaction.atomic():
+        return _loop_rows(team, flow, items=items, failed=failed, open_=open_)
+
+
+def _loop_rows(
+    team: Team, flow: Flow, *, items: int, failed: Collection[int], open_: Collection[int]
+) -> Run:
     assert flow.live_version is not None
     now = timezone.now()
     run = Run.objects.create(
@@ -50,7 +63,7 @@ def loop_run(team: Team, *, items: int, failed: Collection[int] = ()) -> Run:
         run=run, node_id="loop", kind="flow.foreach", status="waiting", started_at=now
     )
     StepRun.objects.create(run=run, node_id="after", kind="data.transform", status="pending")
-    add_items(run, step, range(items), failed=failed)
+    add_items(run, step, range(items), failed=failed, open_=open_)
     return run
 
 
@@ -60,9 +73,16 @@ def add_items(
     indexes: Iterable[int],
     *,
     failed: Collection[int] = (),
+    open_: Collection[int] = (),
     round_: int = 0,
 ) -> None:
     now = timezone.now()
+
+    def status(i: int) -> str:
+        if i in open_:
+            return RunStatus.PENDING
+        return RunStatus.FAILED if i in failed else RunStatus.SUCCEEDED
+
     rows = [
         Run(
             flow_id=run.flow_id,
@@ -75,11 +95,11 @@ def add_items(
             item_index=i,
             parent_round=round_,
             depth=1,
-            status=RunStatus.FAILED if i in failed else RunStatus.SUCCEEDED,
-            output=None if i in failed else {"n": i},
+            status=status(i),
+            output={"n": i} if status(i) == RunStatus.SUCCEEDED else None,
             error=f"item {i} broke\nat line 2" if i in failed else "",
-            started_at=now - timedelta(seconds=2),
-            finished_at=now,
+            started_at=None if i in open_ else now - timedelta(seconds=2),
+            finished_at=None if i in open_ else now,
         )
         for i in indexes
     ]
