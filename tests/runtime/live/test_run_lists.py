@@ -7,10 +7,9 @@ import json
 from typing import Any
 
 import pytest
-from websockets.exceptions import InvalidStatus
-
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from websockets.exceptions import InvalidStatus
 
 from designer.access import workspace_list_for_user
 from designer.services import flow_create, flow_publish
