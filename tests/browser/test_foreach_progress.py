@@ -78,7 +78,7 @@ def test_a_loops_progress_items_and_item_pages(
     expect(page.locator('[data-node-id="loop"] [data-progress]')).to_have_text("137/400 · 3 failed")
 
 
-def test_the_designers_runs_tab_lists_the_loops_run_but_not_its_items(
+def test_the_designers_runs_tab_lists_the_loops_run_not_its_items_and_shows_its_progress(
     page: Page, context: BrowserContext, server: Server, team: Team, live_stack: object
 ) -> None:
     run = loop_run(team, items=30, open_={29})
@@ -87,3 +87,9 @@ def test_the_designers_runs_tab_lists_the_loops_run_but_not_its_items(
     rows = page.locator(".tb-runs tbody tr")
     expect(rows).to_have_count(1)
     expect(rows.first).to_have_attribute("data-run-id", str(run.pk))
+    # Shown on the canvas, the loop says how far its items are, from the API and live.
+    page.get_by_role("button", name=f"Show run {run.pk} on the canvas").click()
+    label = page.locator('[data-node-id="loop"] [data-progress]')
+    expect(label).to_have_text("29/30")
+    send_progress(run, total=40, done=37, failed=3, running=3)
+    expect(label).to_have_text("37/40 · 3 failed")
