@@ -153,21 +153,33 @@ class ItemsPage:
 def step_items(*, step: StepRun, status: str = "", page: int = 1) -> ItemsPage:
     """Page ``page`` (from 1) of the item runs of ``step`` (fetched through
     step_get_for_user), in item order, only those with ``status`` if given. Two queries
-    whatever the number of items: the counts grouped by round and status, and the page
-    (an index range scan on run_children)."""
-    children = Run.objects.filter(parent_step=step).exclude(LISTED)
-    grouped = children.values_list("parent_round", "status").annotate(n=Count("id")).order_by()
-    rows = list(grouped)
-    last = max((round_ for round_, _, _ in rows), default=0)
-    counts = {status_: n for round_, status_, n in rows if round_ == last}
+    whatever the number of items: the counts, and the page (a range of run_children)."""
+    last, counts = step_item_counts(step=step)
     total = counts.get(status, 0) if status else sum(counts.values())
-    pages = max(1, math.ceil(total / ITEMS_PAGE))
-    items = children.filter(parent_round=last)
+    items = _items_of(step).filter(parent_round=last)
     if status:
         items = items.filter(status=status)
     start = (page - 1) * ITEMS_PAGE
-    page_items = list(items.order_by("item_index", "id")[start : start + ITEMS_PAGE])
-    return ItemsPage(counts=counts, total=total, page=page, pages=pages, items=page_items)
+    return ItemsPage(
+        counts=counts,
+        total=total,
+        page=page,
+        pages=max(1, math.ceil(total / ITEMS_PAGE)),
+        items=list(items.order_by("item_index", "id")[start : start + ITEMS_PAGE]),
+    )
+
+
+def step_item_counts(*, step: StepRun) -> tuple[int, dict[str, int]]:
+    """The latest round of ``step``'s items (a retry asks anew) and their counts by
+    status: one query grouped by round and status."""
+    grouped = _items_of(step).values_list("parent_round", "status").annotate(n=Count("id"))
+    rows = list(grouped.order_by())
+    last = max((round_ for round_, _, _ in rows), default=0)
+    return last, {status: n for round_, status, n in rows if round_ == last}
+
+
+def _items_of(step: StepRun) -> QuerySet[Run]:
+    return Run.objects.filter(parent_step=step).exclude(LISTED)
 
 
 def item_progress(counts: dict[str, int]) -> dict[str, int]:

@@ -29,7 +29,7 @@ def step_progress(step: StepRun, *, counts: dict[str, int] | None = None) -> dic
     if told:
         return dict(told)
     if counts is None:
-        counts = selectors.step_items(step=step, page=1).counts
+        counts = selectors.step_item_counts(step=step)[1]
     return selectors.item_progress(counts)
 
 

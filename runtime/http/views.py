@@ -153,6 +153,9 @@ def run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
     )
 
 
+PAGE_LINKS = 12  # more pages than this: Previous/Next and "Page n of m" only
+
+
 def _items(step: Any, *, reveal: bool, status: str = "", page: int = 1) -> dict[str, Any]:
     """A for-each step's progress and a page of its items, for the run page."""
     found = selectors.step_items(step=step, status=status, page=page)
@@ -167,9 +170,6 @@ def _items(step: Any, *, reveal: bool, status: str = "", page: int = 1) -> dict[
         "status": status,
         "pages": range(1, found.pages + 1) if found.pages <= PAGE_LINKS else None,
     }
-
-
-PAGE_LINKS = 12  # more pages than this: Newer/Older and "page n of m" only
 
 
 @login_required

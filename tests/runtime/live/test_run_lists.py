@@ -117,7 +117,7 @@ def test_someone_not_logged_in_is_refused_by_the_runs_socket(web: Web) -> None:
 
 
 def _send(group: str, event: dict[str, Any]) -> None:
-    async_to_sync(get_channel_layer().group_send)(group, event)  # type: ignore[union-attr]
+    async_to_sync(get_channel_layer().group_send)(group, event)
 
 
 def test_the_lists_sockets_leave_out_a_loops_item_runs(team: Team, web: Web) -> None:
