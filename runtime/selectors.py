@@ -165,7 +165,10 @@ def step_items(*, step: StepRun, status: str = "", page: int = 1) -> ItemsPage:
         total=total,
         page=page,
         pages=max(1, math.ceil(total / ITEMS_PAGE)),
-        items=list(items.order_by("item_index", "id")[start : start + ITEMS_PAGE]),
+        # Past the last page nothing is read: a huge page would overflow OFFSET.
+        items=list(items.order_by("item_index", "id")[start : start + ITEMS_PAGE])
+        if start < total
+        else [],
     )
 
 
