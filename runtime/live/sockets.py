@@ -57,8 +57,7 @@ class _Live(AsyncJsonWebsocketConsumer):
         await self.forward(event)
 
     async def step_progress(self, event: dict[str, Any]) -> None:
-        """A for-each's items so far: {run_id, step_id, node_id, progress}; no secrets."""
-        await self.forward(event)
+        await self.forward(event)  # a for-each's item counts: nothing a viewer may not see
 
     async def events_batch(self, message: dict[str, Any]) -> None:
         """Several events published together (runtime.live.publish): one frame each, in order."""
