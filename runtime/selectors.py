@@ -34,17 +34,28 @@ from designer.models import Flow, Role, Workspace
 from designer.params import positive_int
 from runtime.models import Run, Secret, StepRun
 
+# Runs users started (or a trigger, or a flow.call): an item run of a for-each has its
+# loop's node id as scope and is shown only in its step's items (step_items_for_user).
+LISTED = Q(scope="")
+
+
+def _runs_visible_to(user: User) -> QuerySet[Run]:
+    runs = access.scope(Run.objects.all(), user=user, via="flow__workspace")
+    # A version's graph can be a megabyte: lists never need it.
+    return runs.select_related("flow", "version", "started_by").defer("version__graph")
+
 
 def run_list_for_user(
     *, user: User, flow_id: int | None = None, status: str | None = None
 ) -> QuerySet[Run]:
-    runs = access.scope(Run.objects.all(), user=user, via="flow__workspace")
+    """The runs the user may see that lists show: item runs of a for-each are left out
+    (sub-flow runs stay: they are runs of their flow)."""
+    runs = _runs_visible_to(user).filter(LISTED)
     if flow_id is not None:
         runs = runs.filter(flow_id=flow_id)
     if status:
         runs = runs.filter(status=status)
-    # A version's graph can be a megabyte: lists never need it.
-    return runs.select_related("flow", "version", "started_by").defer("version__graph")
+    return runs
 
 
 def run_get_for_user(*, user: User, run_id: int | str, write: bool = False) -> Run:
@@ -52,7 +63,7 @@ def run_get_for_user(*, user: User, run_id: int | str, write: bool = False) -> R
     403 for viewers asking to act."""
     try:
         run = (
-            run_list_for_user(user=user)
+            _runs_visible_to(user)
             .select_related("flow__workspace", "flow__live_version")
             .get(pk=int(run_id))
         )
@@ -76,8 +87,10 @@ def run_family_for_user(*, user: User, run: Run) -> dict[str, Any]:
     user may see them: ``parent`` ({run_id, flow, flow_name, node_id}, or None) and
     ``children`` (the first MAX_CHILDREN_SHOWN, oldest first, each with the calling
     node_id). A linked run the user may not see is left out: neither its id nor its
-    flow's name is shown, only the step's own output."""
-    visible = run_list_for_user(user=user)
+    flow's name is shown, only the step's own output. Item runs of a for-each are not
+    among ``children`` (their step's items list them); an item run's parent is its loop's
+    run."""
+    visible = _runs_visible_to(user)
     parent = None
     if run.parent_step_id is not None:
         found = visible.filter(steps__pk=run.parent_step_id).first()
@@ -85,9 +98,10 @@ def run_family_for_user(*, user: User, run: Run) -> dict[str, Any]:
             node_id = StepRun.objects.filter(pk=run.parent_step_id).values_list(
                 "node_id", flat=True
             )
-            parent = _link(found, node_id.first() or "")
+            # Its own index: which item of that step this run is (None for a call).
+            parent = _link(found, node_id.first() or "") | {"item_index": run.item_index}
     children = (
-        visible.filter(parent_step__run=run)
+        visible.filter(LISTED, parent_step__run=run)
         .annotate(node_id=F("parent_step__node_id"))
         .order_by("pk")[:MAX_CHILDREN_SHOWN]
     )
@@ -108,6 +122,78 @@ def _link(run: Run, node_id: str) -> dict[str, Any]:
 def run_steps(*, run: Run) -> QuerySet[StepRun]:
     """The steps of a run the caller fetched through run_get_for_user, in order."""
     return StepRun.objects.filter(run=run).order_by("id")
+
+
+def step_get_for_user(*, user: User, run_id: int | str, node_id: str) -> StepRun:
+    """The step ``node_id`` of a run the user may see (404 otherwise); ``step.run`` is it."""
+    run = run_get_for_user(user=user, run_id=run_id)
+    step = StepRun.objects.filter(run=run, node_id=node_id).order_by("-id").first()
+    if step is None:
+        raise Http404("This run has no such step.")
+    step.run = run
+    return step
+
+
+ITEMS_PAGE = 50
+RUN_OPEN = ("queued", "pending", "running")
+RUN_ENDED = ("succeeded", "failed", "cancelled")
+
+
+@dataclass(frozen=True)
+class ItemsPage:
+    """One page of a for-each step's item runs (its latest round: a retry asks anew)."""
+
+    counts: dict[str, int]  # item runs by status, all pages
+    total: int  # item runs matching the filter
+    page: int
+    pages: int
+    items: list[Run]
+
+
+def step_items(*, step: StepRun, status: str = "", page: int = 1) -> ItemsPage:
+    """Page ``page`` (from 1) of the item runs of ``step`` (fetched through
+    step_get_for_user), in item order, only those with ``status`` if given. Two queries
+    whatever the number of items: the counts, and the page (a range of run_children)."""
+    last, counts = step_item_counts(step=step)
+    total = counts.get(status, 0) if status else sum(counts.values())
+    items = _items_of(step).filter(parent_round=last)
+    if status:
+        items = items.filter(status=status)
+    start = (page - 1) * ITEMS_PAGE
+    return ItemsPage(
+        counts=counts,
+        total=total,
+        page=page,
+        pages=max(1, math.ceil(total / ITEMS_PAGE)),
+        # Past the last page nothing is read: a huge page would overflow OFFSET.
+        items=list(items.order_by("item_index", "id")[start : start + ITEMS_PAGE])
+        if start < total
+        else [],
+    )
+
+
+def step_item_counts(*, step: StepRun) -> tuple[int, dict[str, int]]:
+    """The latest round of ``step``'s items (a retry asks anew) and their counts by
+    status: one query grouped by round and status."""
+    grouped = _items_of(step).values_list("parent_round", "status").annotate(n=Count("id"))
+    rows = list(grouped.order_by())
+    last = max((round_ for round_, _, _ in rows), default=0)
+    return last, {status: n for round_, status, n in rows if round_ == last}
+
+
+def _items_of(step: StepRun) -> QuerySet[Run]:
+    return Run.objects.filter(parent_step=step).exclude(LISTED)
+
+
+def item_progress(counts: dict[str, int]) -> dict[str, int]:
+    """The progress a for-each shows, from its items' counts by status (the engine's
+    step.progress frames say the same, with items not started yet in ``total``)."""
+    return {
+        "total": sum(counts.values()),
+        "done": sum(counts.get(status, 0) for status in RUN_ENDED),
+        "failed": counts.get("failed", 0),
+        "running": sum(counts.get(status, 0) for status in RUN_OPEN),
+    }
 
 
 def workspace_get_for_admin(
@@ -141,7 +227,7 @@ def flow_run_stats(*, flow_ids: list[int], days: int = 7) -> dict[int, dict[str,
         flow_id: {"last_status": None, "last_at": None, "daily": [0] * days} for flow_id in flow_ids
     }
     last = (
-        Run.objects.filter(flow_id__in=flow_ids)
+        Run.objects.filter(LISTED, flow_id__in=flow_ids)
         .order_by("flow_id", "-id")
         .distinct("flow_id")
         .values_list("flow_id", "status", "created_at")
@@ -151,7 +237,7 @@ def flow_run_stats(*, flow_ids: list[int], days: int = 7) -> dict[int, dict[str,
     for flow_id, status, created_at in last:
         stats[flow_id].update(last_status=status, last_at=created_at)
     counts = (
-        Run.objects.filter(flow_id__in=flow_ids, created_at__date__gte=since)
+        Run.objects.filter(LISTED, flow_id__in=flow_ids, created_at__date__gte=since)
         .annotate(day=TruncDate("created_at"))
         .values_list("flow_id", "day")
         .annotate(n=Count("id"))
@@ -164,7 +250,9 @@ def flow_run_stats(*, flow_ids: list[int], days: int = 7) -> dict[int, dict[str,
 
 
 def _last_runs_portable(flow_ids: list[int]) -> list[tuple[int, str, object]]:
-    latest = Run.objects.filter(flow_id=OuterRef("flow_id")).order_by("-id").values("id")[:1]
+    latest = (
+        Run.objects.filter(LISTED, flow_id=OuterRef("flow_id")).order_by("-id").values("id")[:1]
+    )
     return list(
         Run.objects.filter(flow_id__in=flow_ids, id=Subquery(latest)).values_list(
             "flow_id", "status", "created_at"
@@ -234,7 +322,7 @@ def flow_health(*, flow: Flow, days: int = 30) -> dict[str, Any]:
     sample (every n-th id), which keeps the sort small at a million runs and the days even.
     """
     since = timezone.localdate() - timedelta(days=days - 1)
-    runs = Run.objects.filter(flow=flow, created_at__gte=_start_of(since))
+    runs = Run.objects.filter(LISTED, flow=flow, created_at__gte=_start_of(since))
     by_status = dict(runs.values_list("status").annotate(n=Count("id")).order_by())
     finished = by_status.get("succeeded", 0) + by_status.get("failed", 0)
     timed = runs.filter(TIMED).order_by("-id")

@@ -18,7 +18,7 @@ from designer import selectors as flows
 from designer.params import id_param, positive_int
 from runtime import disclosure, runs, selectors
 from runtime.engine.status import RunStatus
-from runtime.http import serializers
+from runtime.http import items, serializers
 from runtime.triggers import samples
 
 
@@ -169,3 +169,43 @@ class RunRetry(APIView):
             run=run, user=_user(request), on_live=given.validated_data["version"] == "live"
         )
         return Response(_detail(request, new), status=status.HTTP_201_CREATED)
+
+
+def items_query(params: Any) -> tuple[int, str]:
+    """``page`` (from 1) and ``status`` ("" for all) of an items list; 400 naming the field."""
+    raw = params.get("page") or "1"
+    page = positive_int(raw)
+    if page is None:
+        raise ValidationError({"page": ["page is a whole number from 1."]})
+    status = params.get("status") or ""
+    if status and status not in RunStatus.values:
+        raise ValidationError({"status": [f"status is one of {', '.join(RunStatus.values)}."]})
+    return page, status
+
+
+class StepItems(APIView):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("page", int, description="From 1; 50 items a page."),
+            OpenApiParameter("status", str, enum=RunStatus.values),
+        ],
+        responses=serializers.StepItemsSerializer,
+        description="The item runs of a for-each step (its latest round), in item order, "
+        "with their counts by status and the step's progress.",
+    )
+    def get(self, request: Request, run_id: int, node_id: str) -> Response:
+        page, status = items_query(request.query_params)
+        step = selectors.step_get_for_user(user=_user(request), run_id=run_id, node_id=node_id)
+        found = selectors.step_items(step=step, status=status, page=page)
+        reveal = disclosure.reveals(user=_user(request), workspace=step.run.flow.workspace)
+        body = {
+            "node_id": step.node_id,
+            "progress": items.step_progress(step, counts=found.counts),
+            "counts": found.counts,
+            "total": found.total,
+            "page": found.page,
+            "pages": found.pages,
+            "page_size": selectors.ITEMS_PAGE,
+            "results": items.item_rows(found, reveal=reveal),
+        }
+        return Response(serializers.StepItemsSerializer(body).data)

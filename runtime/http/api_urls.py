@@ -10,6 +10,11 @@ urlpatterns = [
     path("runs/<int:run_id>/rerun/", api_runs.RunRerun.as_view(), name="api-run-rerun"),
     path("runs/<int:run_id>/retry/", api_runs.RunRetry.as_view(), name="api-run-retry"),
     path(
+        "runs/<int:run_id>/steps/<str:node_id>/items/",
+        api_runs.StepItems.as_view(),
+        name="api-run-step-items",
+    ),
+    path(
         "flows/<int:flow_id>/triggers/",
         api_triggers.FlowTriggerList.as_view(),
         name="api-flow-triggers",

@@ -9,6 +9,7 @@ from rest_framework import serializers
 
 from designer.models import Workspace
 from runtime import disclosure
+from runtime.http import items
 from runtime.kinds.idempotency import effect_keys
 from runtime.models import (
     Connection,
@@ -21,6 +22,15 @@ from runtime.models import (
 )
 
 
+class ProgressSerializer(serializers.Serializer):
+    """A for-each's items: how many in all, finished (failed ones included), failed, open."""
+
+    total = serializers.IntegerField()
+    done = serializers.IntegerField()
+    failed = serializers.IntegerField()
+    running = serializers.IntegerField()
+
+
 class StepRunSerializer(serializers.ModelSerializer):
     """A step as the user may see it: context ``reveal`` (bool, default False) says
     whether what secrets flowed into is shown (runtime.disclosure); ``keys`` maps node ids
@@ -29,6 +39,8 @@ class StepRunSerializer(serializers.ModelSerializer):
     name = serializers.SerializerMethodField()
     duration_seconds = serializers.FloatField(read_only=True, allow_null=True)  # until it ends
     idempotency_key = serializers.SerializerMethodField()
+    # A for-each's items: {total, done, failed, running}; null for other kinds.
+    progress = serializers.SerializerMethodField()
 
     class Meta:
         model = StepRun
@@ -53,6 +65,7 @@ class StepRunSerializer(serializers.ModelSerializer):
             "finished_at",
             "wake_at",
             "duration_seconds",
+            "progress",
         ]
         read_only_fields = fields
 
@@ -61,6 +74,10 @@ class StepRunSerializer(serializers.ModelSerializer):
 
     def get_idempotency_key(self, step: StepRun) -> str | None:
         return self.context.get("keys", {}).get(step.node_id)
+
+    @extend_schema_field(ProgressSerializer(allow_null=True))
+    def get_progress(self, step: StepRun) -> dict[str, Any] | None:
+        return items.step_progress(step)
 
     def to_representation(self, instance: StepRun) -> dict[str, Any]:
         shown = disclosure.step_shown(instance, reveal=self.context.get("reveal", False))
@@ -154,6 +171,30 @@ class RunDetailSerializer(RunSerializer):
         }
         steps = run.steps.all().order_by("id")
         return list(StepRunSerializer(steps, many=True, context=context).data)
+
+
+class ItemRunSerializer(serializers.Serializer):
+    """One item of a for-each: its run (a link to its steps), status and an excerpt of
+    its output or error (hidden from viewers when it used secrets)."""
+
+    run_id = serializers.IntegerField()
+    item_index = serializers.IntegerField()
+    status = serializers.CharField()
+    duration_seconds = serializers.FloatField(allow_null=True)
+    excerpt = serializers.CharField(allow_blank=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class StepItemsSerializer(serializers.Serializer):
+    node_id = serializers.CharField()
+    progress = ProgressSerializer(allow_null=True)
+    counts = serializers.DictField(child=serializers.IntegerField(), help_text="By status.")
+    total = serializers.IntegerField(help_text="Items matching the status filter.")
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    page_size = serializers.IntegerField()
+    results = ItemRunSerializer(many=True)
 
 
 class RunStartSerializer(serializers.Serializer):

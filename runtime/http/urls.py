@@ -7,6 +7,11 @@ app_name = "runtime"
 urlpatterns = [
     path("runs/", views.run_list, name="run-list"),
     path("runs/<int:run_id>/", views.run_detail, name="run-detail"),
+    path(
+        "runs/<int:run_id>/steps/<str:node_id>/items/",
+        views.run_step_items,
+        name="run-step-items",
+    ),
     path("runs/<int:run_id>/cancel/", views.run_cancel, name="run-cancel"),
     path("runs/<int:run_id>/rerun/", views.run_again, {"how": "rerun"}, name="run-rerun"),
     path("runs/<int:run_id>/retry/", views.run_again, {"how": "retry"}, name="run-retry"),

@@ -21,6 +21,7 @@ from designer.models import Role
 from designer.params import positive_int, search_param
 from runtime import disclosure, runs, selectors
 from runtime.engine.status import RUN_FINISHED, RunStatus, StepStatus
+from runtime.http import items
 from runtime.kinds.idempotency import effect_keys
 from runtime.models import Run
 
@@ -143,8 +144,45 @@ def run_detail(request: HtmxHttpRequest, run_id: int) -> HttpResponse:
             "finished": run.status in RUN_FINISHED,
             "graph": run.version.graph,
             "family": selectors.run_family_for_user(user=request.user, run=found),
+            "loops": {
+                step.node_id: _items(step, reveal=reveal)
+                for step in steps
+                if items.is_foreach(step)
+            },
         },
     )
+
+
+PAGE_LINKS = 12  # more pages than this: Previous/Next and "Page n of m" only
+
+
+def _items(step: Any, *, reveal: bool, status: str = "", page: int = 1) -> dict[str, Any]:
+    """A for-each step's progress and a page of its items, for the run page."""
+    found = selectors.step_items(step=step, status=status, page=page)
+    progress = items.step_progress(step, counts=found.counts)
+    return {
+        "node_id": step.node_id,
+        "run_id": step.run_id,
+        "progress": progress,
+        "counts": found.counts,
+        "found": found,
+        "rows": items.item_rows(found, reveal=reveal),
+        "status": status,
+        "pages": range(1, found.pages + 1) if found.pages <= PAGE_LINKS else None,
+    }
+
+
+@login_required
+@require_GET
+def run_step_items(request: HttpRequest, run_id: int, node_id: str) -> HttpResponse:
+    """A page of a for-each step's items (htmx swaps it into the run page)."""
+    step = selectors.step_get_for_user(user=request.user, run_id=run_id, node_id=node_id)
+    page = positive_int(request.GET.get("page")) or 1
+    status = request.GET.get("status", "")
+    status = status if status in RunStatus.values else ""
+    reveal = disclosure.reveals(user=request.user, workspace=step.run.flow.workspace)
+    loop = _items(step, reveal=reveal, status=status, page=page)
+    return render(request, "runtime/partials/step_items.html", {"loop": loop})
 
 
 def _timeline(run: Run, steps: list[Any]) -> list[dict[str, Any]]:

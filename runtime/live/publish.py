@@ -162,6 +162,8 @@ def run_summary(run: Any) -> dict[str, Any]:
         "status": run.status,
         "trigger_kind": run.trigger_kind,
         "is_test": run.is_test,
+        # A for-each's item run (its loop's node id): the lists leave it out.
+        "scope": run.scope,
         "created_at": _iso(run.created_at),
         "started_at": _iso(run.started_at),
         "finished_at": _iso(run.finished_at),

@@ -7,6 +7,7 @@ const FINISHED = new Set(["succeeded", "failed", "cancelled"]);
 const STEP_DONE = new Set(["succeeded", "failed", "skipped", "cancelled"]);
 const states = new Map();
 const retrying = new Map();  // node id -> {failures, wakeAt} while a step waits to retry
+const progress = new Map();  // node id -> {total, done, failed, running} of a for-each
 let socket = null;
 let refreshTimer = null;
 let retryDelay = 500;
@@ -23,6 +24,7 @@ function setBadge(element, status) {
 
 function applyStep(step) {
   states.set(step.node_id, step.status);
+  if (step.progress) showProgress(step.node_id, step.progress, false);
   const card = document.querySelector(`[data-step="${CSS.escape(step.node_id)}"]`);
   if (card) {
     setBadge(card.querySelector("[data-step-status]"), step.status);
@@ -63,10 +65,43 @@ function retryText(failures, wakeAt) {
   return `retrying (attempt ${failures + 1}, next at ${when})`;
 }
 
+// A for-each's items: "37/40 done, 3 failed" and its bar, on the step and on the canvas.
+// ``fresh`` (a step.progress frame) also re-reads the page of items shown, now and then.
+function showProgress(nodeId, counts, fresh) {
+  progress.set(nodeId, counts);
+  const card = document.querySelector(`[data-step="${CSS.escape(nodeId)}"]`);
+  const bar = card?.querySelector("[data-step-progress]");
+  if (bar) {
+    bar.setAttribute("aria-valuemax", String(counts.total));
+    bar.setAttribute("aria-valuenow", String(counts.done));
+    bar.querySelector(".bar").style.width = `${counts.total ? (counts.done / counts.total) * 100 : 0}%`;
+    bar.querySelector("[data-progress-text]").textContent = progressText(counts);
+  }
+  if (fresh) scheduleItems(nodeId);
+}
+
+function progressText(counts) {
+  return `${counts.done}/${counts.total} done${counts.failed ? `, ${counts.failed} failed` : ""}`;
+}
+
+// The page of items on show, read again at most once a second while the loop runs.
+const itemTimers = new Map();
+function scheduleItems(nodeId) {
+  if (itemTimers.has(nodeId)) return;
+  itemTimers.set(nodeId, setTimeout(() => {
+    itemTimers.delete(nodeId);
+    const selector = `[data-items="${CSS.escape(nodeId)}"]`;
+    const list = document.querySelector(selector);
+    if (!list || !window.htmx) return;
+    const query = new URLSearchParams({ page: list.dataset.page || "1", status: list.dataset.filter || "" });
+    window.htmx.ajax("GET", `${list.dataset.url}?${query}`, { target: selector, swap: "outerHTML" });
+  }, 1000));
+}
+
 // The canvas island may mount after the first state: it also reads the last one here.
 function tellCanvas() {
   const detail = { runId: Number(runId), steps: Object.fromEntries(states),
-                   retrying: Object.fromEntries(retrying) };
+                   retrying: Object.fromEntries(retrying), progress: Object.fromEntries(progress) };
   window.tributaryRunState = detail;
   document.dispatchEvent(new CustomEvent("tributary:run-state", { detail }));
 }
@@ -187,6 +222,9 @@ function onMessage(message) {
     applyRun(data.run);
   } else if (data.type === "step.log") {
     appendLog(data.node_id, data.line, data.index);
+  } else if (data.type === "step.progress") {
+    showProgress(data.node_id, data.progress, true);
+    tellCanvas();
   }
 }
 
@@ -215,6 +253,12 @@ if (runId) {
   document.querySelectorAll("[data-step]").forEach((card) => {
     const status = card.querySelector("[data-step-status]").className.replace(/.*status-/, "");
     states.set(card.dataset.step, status);
+    const bar = card.querySelector("[data-step-progress]");
+    if (bar) {
+      const counts = Object.fromEntries(["total", "done", "failed", "running"]
+        .map((key) => [key, Number(bar.dataset[key] || 0)]));
+      progress.set(card.dataset.step, counts);
+    }
     const retry = card.querySelector("[data-step-retry]");
     if (retry) {
       const failures = Number(retry.dataset.failures || 0);

@@ -387,7 +387,8 @@ function EditorInner({ boot }) {
   const displayNodes = useMemo(() => nodes.map((node) => ({
     ...node,
     data: { ...node.data, label: kinds?.[node.data.kind]?.label, handles: kinds?.[node.data.kind]?.handles, readOnly,
-            status: steps[node.id]?.status, retry: retryOf(steps[node.id]), problems: problems.byNode[node.id],
+            status: steps[node.id]?.status, progress: steps[node.id]?.progress, retry: retryOf(steps[node.id]),
+            problems: problems.byNode[node.id],
             error: steps[node.id]?.status === "failed" ? steps[node.id].error : undefined },
   })), [nodes, kinds, steps, problems, readOnly]);
 

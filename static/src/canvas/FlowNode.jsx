@@ -60,6 +60,12 @@ function FlowNodeView({ id, data, selected }) {
   );
 }
 
+// A for-each's items while it runs (and after): "37/40 · 3 failed".
+export function progressLabel(progress) {
+  if (!progress) return "";
+  return `${progress.done}/${progress.total}${progress.failed ? ` · ${progress.failed} failed` : ""}`;
+}
+
 // A for-each: a container whose body steps are drawn inside it. Its header is a node like
 // any other (kind, name, id, status, problems); edges reach it from outside only.
 function ForEachNodeView({ id, data, selected }) {
@@ -78,6 +84,11 @@ function ForEachNodeView({ id, data, selected }) {
         <div className="tb-name">{data.name}</div>
         <div className="tb-id">{id}</div>
         {data.status && <StatusLabel status={data.status} retry={data.retry} />}
+        {data.status && data.progress && (
+          <div className="tb-progress" data-progress aria-label={`Items: ${data.progress.done} of ${data.progress.total} done, ${data.progress.failed} failed`}>
+            {progressLabel(data.progress)}
+          </div>
+        )}
         {data.error && <div className="tb-node-error" title={data.error}>{shortError(data.error)}</div>}
         {data.diff && <div className="tb-diff-label">{data.diff}{data.changedFields?.length ? `: ${data.changedFields.join(", ")}` : ""}</div>}
         {problems.length > 0 && (

@@ -13,10 +13,12 @@ const EVENT = "tributary:run-state";
 export function RunView({ graph, label }) {
   const [statuses, setStatuses] = useState(() => window.tributaryRunState?.steps || {});
   const [retrying, setRetrying] = useState(() => window.tributaryRunState?.retrying || {});
+  const [progress, setProgress] = useState(() => window.tributaryRunState?.progress || {});
   useEffect(() => {
     const update = (event) => {
       setStatuses({ ...event.detail.steps });
       setRetrying({ ...(event.detail.retrying || {}) });
+      setProgress({ ...(event.detail.progress || {}) });
     };
     document.addEventListener(EVENT, update);
     return () => document.removeEventListener(EVENT, update);
@@ -28,9 +30,9 @@ export function RunView({ graph, label }) {
   const labels = useKindLabels();
   const nodes = useMemo(() => withLabels(base.nodes, labels).map((node) => {
     const retry = retrying[node.id];
-    return { ...node, data: { ...node.data, status: statuses[node.id],
+    return { ...node, data: { ...node.data, status: statuses[node.id], progress: progress[node.id],
       retry: retry ? { attempt: retry.failures + 1, wakeAt: retry.wakeAt } : null } };
-  }), [base, labels, statuses, retrying]);
+  }), [base, labels, statuses, retrying, progress]);
   const edges = useMemo(() => base.edges.map((edge) => (
     { ...edge, animated: statuses[edge.target] === "running" })), [base, statuses]);
   return (

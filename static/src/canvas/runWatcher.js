@@ -37,6 +37,14 @@ export function watchRun(runId, { onUpdate, onDone, onError }) {
   function onMessage(message) {
     let data = null;
     try { data = JSON.parse(message.data); } catch { /* not ours: read the API anyway */ }
+    if (data?.type === "step.progress") {
+      // A for-each's items so far: shown at once; its end comes as a step change.
+      if (last) {
+        deliver({ ...last, steps: (last.steps || []).map((step) => (
+          step.node_id === data.node_id ? { ...step, progress: data.progress } : step)) });
+      }
+      return;
+    }
     if (data?.type === "step.log") {
       if (!printed.has(data.node_id)) printed.set(data.node_id, []);
       const lines = printed.get(data.node_id);

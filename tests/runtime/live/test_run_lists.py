@@ -7,16 +7,20 @@ import json
 from typing import Any
 
 import pytest
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
 from websockets.exceptions import InvalidStatus
 
 from designer.access import workspace_list_for_user
 from designer.services import flow_create, flow_publish
+from runtime.live import publish as live_publish
 from runtime.models import Run
 from runtime.runs import run_start
 from tests.conftest import Team, Web
 from tests.factories import node
 from tests.runtime.helpers import chain, publish, start
 from tests.runtime.live.client import live, receive, until
+from tests.runtime.loops import loop_run
 from tests.stack import wait_for_run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -50,6 +54,7 @@ def test_the_runs_socket_tells_members_which_runs_start_and_finish_but_never_the
         "status": "failed",
         "trigger_kind": "manual",
         "is_test": False,
+        "scope": "",
         "created_at": None,
         "started_at": None,
         "finished_at": None,
@@ -109,3 +114,48 @@ def test_someone_not_logged_in_is_refused_by_the_runs_socket(web: Web) -> None:
     with pytest.raises(InvalidStatus) as refused, live(web, "/ws/runs/", None):
         pass
     assert refused.value.response.status_code == 403
+
+
+def _send(group: str, event: dict[str, Any]) -> None:
+    async_to_sync(get_channel_layer().group_send)(group, event)
+
+
+def test_the_lists_sockets_leave_out_a_loops_item_runs(team: Team, web: Web) -> None:
+    # An open item keeps the loop waiting: no sweep wakes it, so every frame is ours.
+    run = loop_run(team, items=3, open_={2})
+    item = Run.objects.filter(scope="loop").select_related("flow").first()
+    assert item is not None
+    flow_path = f"/ws/flows/{run.flow_id}/runs/"
+    with live(web, flow_path, team.viewer) as flows, live(web, "/ws/runs/", team.viewer) as runs:
+        assert [summary["id"] for summary in receive(flows)["runs"]] == [run.pk]
+        receive(runs)
+        for group in (
+            live_publish.flow_group(run.flow_id),
+            live_publish.workspace_group(team.workspace.pk),
+        ):
+            _send(group, {"type": "run.changed", "run": live_publish.run_summary(item)})
+            _send(group, {"type": "run.changed", "run": live_publish.run_summary(run)})
+        # Frames arrive in order: up to the loop's own run, the item's was not among them.
+        for socket in (flows, runs):
+            heard = until(socket, lambda frame: frame.get("run", {}).get("id") == run.pk)
+            assert [frame["run"]["id"] for frame in heard] == [run.pk]
+
+
+def test_a_run_page_and_its_flows_socket_hear_a_loops_progress(team: Team, web: Web) -> None:
+    run = loop_run(team, items=2, open_={1})
+    frame = {
+        "type": "step.progress",
+        "run_id": run.pk,
+        "step_id": run.steps.get(node_id="loop").pk,
+        "node_id": "loop",
+        "progress": {"total": 40, "done": 37, "failed": 3, "running": 3},
+    }
+    with live(web, f"/ws/runs/{run.pk}/", team.viewer) as page:
+        snapshot = receive(page)
+        assert snapshot["type"] == "snapshot"
+        with live(web, f"/ws/flows/{run.flow_id}/runs/", team.viewer) as flows:
+            receive(flows)
+            _send(live_publish.run_group(run.pk), frame)
+            _send(live_publish.flow_group(run.flow_id), frame)
+            assert receive(page) == frame
+            assert receive(flows) == frame

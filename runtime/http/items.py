@@ -1,0 +1,63 @@
+"""The items of a for-each step as the API and the run page show them: its progress and
+pages of its item runs, each with a short excerpt of its output or error, as the user may
+see them (runtime.disclosure)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from designer.graph_groups import FOREACH_TYPE
+from runtime import disclosure, selectors
+from runtime.live import publish
+from runtime.models import Run, StepRun
+
+EXCERPT = 120
+
+
+def is_foreach(step: StepRun) -> bool:
+    return step.kind == FOREACH_TYPE
+
+
+def step_progress(step: StepRun, *, counts: dict[str, int] | None = None) -> dict[str, Any] | None:
+    """What the engine says of the step's progress (its live payload, which counts the
+    items not started yet), else what its item runs say (one grouped query, or ``counts``
+    when the caller has them); None for other kinds."""
+    if not is_foreach(step):
+        return None
+    told = publish.step_data(step).get("progress")
+    if told:
+        return dict(told)
+    if counts is None:
+        counts = selectors.step_item_counts(step=step)[1]
+    return selectors.item_progress(counts)
+
+
+def item_rows(page: selectors.ItemsPage, *, reveal: bool) -> list[dict[str, Any]]:
+    return [item_row(run, reveal=reveal) for run in page.items]
+
+
+def item_row(found: Run, *, reveal: bool) -> dict[str, Any]:
+    run = disclosure.run_shown(found, reveal=reveal)
+    return {
+        "run_id": run.pk,
+        "item_index": run.item_index,
+        "status": run.status,
+        "duration_seconds": run.duration_seconds,
+        "excerpt": excerpt(run),
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+    }
+
+
+def excerpt(run: Run) -> str:
+    """The first line of its error, or its output as compact JSON, cut to EXCERPT chars."""
+    if run.error:
+        text = run.error.split("\n", 1)[0]
+    elif run.output is None:
+        return ""
+    elif isinstance(run.output, str):
+        text = run.output
+    else:
+        text = json.dumps(run.output, ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= EXCERPT else f"{text[: EXCERPT - 1]}…"
