@@ -41,15 +41,19 @@ class Vitals:
 
 def vitals() -> Vitals:
     since = timezone.now() - WINDOW
+    # Runs as users count them: a for-each's items are child runs with a scope, thousands
+    # per loop, and would drown the flows' own runs (their steps still count as steps).
+    runs = Run.objects.filter(scope="")
     return Vitals(
-        runs_last_hour=_by_status(Run.objects.filter(created_at__gte=since), RunStatus.values),
+        runs_last_hour=_by_status(runs.filter(created_at__gte=since), RunStatus.values),
         runs_finished_last_hour=_by_status(
-            Run.objects.filter(finished_at__gte=since, status__in=RUN_FINISHED), RUN_FINISHED
+            runs.filter(finished_at__gte=since, status__in=RUN_FINISHED), RUN_FINISHED
         ),
-        runs_active=Run.objects.filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING]).count(),
-        runs_queued=Run.objects.filter(status=RunStatus.QUEUED).count(),
-        # Ids are never reused, so the highest one counts every run ever created (a start
-        # that was rolled back leaves a gap); retention deletes old runs, never the newest.
+        runs_active=runs.filter(status__in=[RunStatus.PENDING, RunStatus.RUNNING]).count(),
+        runs_queued=runs.filter(status=RunStatus.QUEUED).count(),
+        # Ids are never reused, so the highest one counts every run ever created, item runs
+        # included (a start that was rolled back leaves a gap); retention deletes old runs,
+        # never the newest.
         runs_created_total=Run.objects.aggregate(n=Max("id"))["n"] or 0,
         # One query per status: each open status has a partial index (steprun_queued...),
         # which a single "status IN (...)" could not use.
@@ -73,7 +77,9 @@ def _by_status(queryset: QuerySet, statuses: Iterable[str]) -> dict[str, int]:
 
 def _durations(since: datetime) -> list[float]:
     # Unordered: ORDER BY id could lead the planner to walk the primary key backwards.
-    finished = Run.objects.filter(finished_at__gte=since, started_at__isnull=False).order_by()
+    finished = Run.objects.filter(
+        finished_at__gte=since, started_at__isnull=False, scope=""
+    ).order_by()
     pairs = finished.values_list("started_at", "finished_at")[:DURATION_SAMPLE]
     return sorted((end - start).total_seconds() for start, end in pairs if start and end)
 

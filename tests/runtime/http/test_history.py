@@ -24,6 +24,7 @@ from runtime.models import Run, StepRun
 from tests.conftest import Team
 from tests.factories import node
 from tests.runtime.helpers import chain, publish
+from tests.runtime.loops import loop_run
 from tests.stack import MakeStack
 
 
@@ -368,3 +369,16 @@ def test_the_running_scheduler_prunes_old_runs(team: Team, make_stack: MakeStack
         time.sleep(0.1)
     assert list(Run.objects.values_list("pk", flat=True)) == [recent.pk]
     assert StepRun.objects.get().run_id == recent.pk
+
+
+@pytest.mark.django_db
+def test_metrics_count_a_loop_as_one_run_not_its_items(team: Team) -> None:
+    """A for-each's 30 item runs are the loop's work, not 30 runs of the flow."""
+    loop_run(team, items=30, failed=[3], open_=[29])
+    response = team.client(None).get("/metrics", REMOTE_ADDR="127.0.0.1")
+    samples = metric_samples(response.content.decode())
+    assert samples["tributary_runs_active"] == {(): 1}
+    created = samples["tributary_runs_last_hour"]
+    assert sum(created.values()) == 1 and created[(("status", "running"),)] == 1
+    assert sum(samples["tributary_runs_finished_last_hour"].values()) == 0
+    assert samples["tributary_run_duration_seconds_count"] == {(): 0}
