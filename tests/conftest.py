@@ -31,13 +31,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--fuzz-examples",
         type=int,
-        default=10,
+        default=5,
         help="Generated requests per API operation in tests/test_api_fuzz.py (scripts/fuzz: more)",
     )
 
 
 def pytest_report_header() -> str:
     return "Tributary tests: real PostgreSQL, Redis, Celery worker, ASGI server and Chromium"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave out tests marked ``long`` unless the -m expression names them (scripts/chaos
+    runs ``-m long``): the suite must stay under 25 minutes; each long test has a short
+    variant in it."""
+    if "long" in (config.option.markexpr or ""):
+        return
+    long = [item for item in items if item.get_closest_marker("long")]
+    if long:
+        config.hook.pytest_deselected(items=long)
+        items[:] = [item for item in items if not item.get_closest_marker("long")]
 
 
 # Figures a test records with ``record_property(name, line)`` for the record (the chaos

@@ -34,6 +34,8 @@ TINY = [
     "2",
     "--runs",
     "6",
+    "--items",
+    "4",
     "--workers",
     "2",
     "--web-processes",
@@ -41,6 +43,7 @@ TINY = [
 ]
 SCENARIOS = {
     "1. Per-step overhead",
+    "1b. For-each per item",
     "2. Code-step overhead",
     "3. Webhook accept",
     "4. Webhook → result",

@@ -283,7 +283,8 @@ def test_items_read_from_a_secret_make_the_body_s_steps_use_secrets(
     ("count", "concurrency", "timeout"),
     [
         # About 42 s here on a busy shared machine (a minute with the stack's start).
-        pytest.param(1000, 20, 240, id="1000", marks=pytest.mark.timeout(290)),
+        pytest.param(300, 20, 120, id="300", marks=pytest.mark.timeout(170)),
+        pytest.param(1000, 20, 240, id="1000", marks=[pytest.mark.long, pytest.mark.timeout(290)]),
         # About 6 minutes here: run with -m long (scripts/chaos's marker).
         pytest.param(
             10_000, 50, 3000, id="10000", marks=[pytest.mark.long, pytest.mark.timeout(3200)]
