@@ -46,13 +46,10 @@ from __future__ import annotations
 
 import logging
 
-from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import KombuError
 
-from config.celery import app
 from runtime.engine import items, sql
-from runtime.engine.dispatch import enqueue_steps
+from runtime.engine.dispatch import enqueue_steps, send_task_after_commit
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.kinds.contract import ChildOutcome
 from runtime.live import publish
@@ -136,13 +133,6 @@ def cancel_after_commit(run_id: int, step_ids: list[int] | None = None) -> None:
     else:
         return
     if found.exists():
-        transaction.on_commit(lambda: _send_cancel(run_id))
-
-
-def _send_cancel(run_id: int) -> None:
-    try:
-        app.send_task(CANCEL_CHILDREN, args=(run_id,))
-    except (KombuError, OSError) as exc:
-        logger.warning(
-            "Broker unavailable (%s); the scheduler will cancel run #%s's children", exc, run_id
+        send_task_after_commit(
+            CANCEL_CHILDREN, run_id, otherwise=f"the scheduler will cancel run #{run_id}'s children"
         )

@@ -47,6 +47,20 @@ def _send_committed(steps: list[Ready]) -> None:
         )
 
 
+def send_task_after_commit(name: str, *args: int, otherwise: str) -> None:
+    """Send task ``name`` once this transaction commits. The work it asks for is recorded in
+    Postgres, where a scheduler sweep finds it should the broker not take the message:
+    ``otherwise`` says (in the warning) what happens then."""
+
+    def send() -> None:
+        try:
+            app.send_task(name, args=args)
+        except (KombuError, OSError) as exc:
+            logger.warning("Broker unavailable (%s); %s", exc, otherwise)
+
+    transaction.on_commit(send)
+
+
 def send_now(steps: Iterable[Ready]) -> None:
     """Publish one task message per step, outside any transaction (recovery uses this).
 

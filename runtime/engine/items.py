@@ -22,14 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
-from kombu.exceptions import KombuError
 
-from config.celery import app
 from designer.models import FlowVersion
 from runtime.engine import graphs, planner, sql
-from runtime.engine.dispatch import enqueue_steps
+from runtime.engine.dispatch import enqueue_steps, send_task_after_commit
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.kinds.contract import ChildSpec
 from runtime.live import publish
@@ -151,7 +148,10 @@ def item_finished(run: Run, step_id: int, parent_run_id: int, counts: Sequence[i
     progress = {"total": total, "done": done, "failed": failed, "running": started - done}
     publish_progress(run, parent_run_id, step_id, progress, final=wake)
     if stop and started > done:
-        transaction.on_commit(lambda: _send_cancel(step_id))
+        # The loop step fails once woken; the scheduler then cancels its open items.
+        send_task_after_commit(
+            CANCEL_ITEMS, step_id, otherwise=f"loop step #{step_id}'s items wait for the sweep"
+        )
     return wake
 
 
@@ -191,13 +191,3 @@ def publish_progress(
         node_id=run.scope,
         progress=progress,
     )
-
-
-def _send_cancel(step_id: int) -> None:
-    try:
-        app.send_task(CANCEL_ITEMS, args=(step_id,))
-    except (KombuError, OSError) as exc:
-        # The loop step fails once woken; the scheduler then cancels its open items.
-        logger.warning(
-            "Broker unavailable (%s); loop step #%s's items wait for the sweep", exc, step_id
-        )
