@@ -112,7 +112,9 @@ def cancel_orphaned_children(*, parent_run_id: int | None = None) -> int:
     cancelled = 0
     for run_id in list(orphans.order_by("pk").values_list("pk", flat=True)[:BATCH]):
         with transaction.atomic():
-            cancelled += _cancel_orphan(run_id)
+            # The task (one run's children) waits for a child recording a step; the sweep
+            # passes it by and comes back.
+            cancelled += _cancel_orphan(run_id, wait=parent_run_id is not None)
     return cancelled
 
 
@@ -124,14 +126,19 @@ def cancel_open_items(step_id: int) -> int:
     for run_id in list(open_items.order_by("pk").values_list("pk", flat=True)):
         with transaction.atomic():
             cancelled += _cancel_orphan(
-                run_id, why="Cancelled: an earlier item of the loop failed."
+                run_id, why="Cancelled: an earlier item of the loop failed.", wait=True
             )
     return cancelled
 
 
-def _cancel_orphan(run_id: int, why: str = "") -> int:
+def _cancel_orphan(run_id: int, why: str = "", *, wait: bool = False) -> int:
+    """Cancel ``run_id`` if still open. ``wait``: for its row lock, held while one of its
+    steps is recorded — skipping it would leave it running until the next sweep, and the
+    tasks are the only cancel when no scheduler runs."""
     query = Run.objects.filter(pk=run_id, status__in=children.RUN_OPEN)
-    if connection.features.has_select_for_update_skip_locked:
+    if wait:
+        query = query.select_for_update()
+    elif connection.features.has_select_for_update_skip_locked:
         query = query.select_for_update(skip_locked=True)
     run = query.first()
     if run is None:
