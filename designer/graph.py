@@ -221,14 +221,14 @@ class Graph:
     def top_level(self) -> Graph:
         """The steps of the run itself: nodes in no body (in a body graph: all of them).
         A for-each is one step here. Graphs without bodies return themselves."""
-        if all(node.parent == self.scope for node in self.nodes.values()):
-            return self
+        # A frozen dataclass still has a __dict__: versions are parsed once per process
+        # (runtime.engine.graphs) and the planner asks for this on every advance.
         cached = self.__dict__.get("_top_level")
         if cached is None:
-            nodes, edges = level(self.nodes, self.edges, self.scope)
-            cached = Graph(nodes=nodes, edges=edges, settings=self.settings, scope=self.scope)
-            # A frozen dataclass still has a __dict__: versions are parsed once per process
-            # (runtime.engine.graphs) and the planner asks for this on every advance.
+            cached = self
+            if any(node.parent != self.scope for node in self.nodes.values()):
+                nodes, edges = level(self.nodes, self.edges, self.scope)
+                cached = Graph(nodes=nodes, edges=edges, settings=self.settings, scope=self.scope)
             self.__dict__["_top_level"] = cached
         return cached
 
@@ -239,8 +239,13 @@ class Graph:
         KeyError when ``foreach_id`` is not a for-each of this graph."""
         if foreach_id not in self.nodes or not self.nodes[foreach_id].is_foreach:
             raise KeyError(foreach_id)
-        nodes, edges = level(self.nodes, self.edges, foreach_id)
-        return Graph(nodes=nodes, edges=edges, settings=self.settings, scope=foreach_id)
+        bodies = self.__dict__.setdefault("_bodies", {})  # every item's claim asks for it
+        if foreach_id not in bodies:
+            nodes, edges = level(self.nodes, self.edges, foreach_id)
+            bodies[foreach_id] = Graph(
+                nodes=nodes, edges=edges, settings=self.settings, scope=foreach_id
+            )
+        return bodies[foreach_id]
 
     def roots(self) -> list[str]:
         """Nodes with no incoming edge: the triggers of a flow, the entry steps of a body."""

@@ -117,21 +117,19 @@ def outcomes(step: StepRun) -> tuple[list[ChildOutcome], bool]:
     return found, any(row[-1] for row in rows)
 
 
-def cancel_after_commit(run_id: int, step_ids: list[int] | None = None) -> None:
-    """Steps ``step_ids`` of run ``run_id`` ended without success (None: the run ended, look
+def cancel_after_commit(run_id: int, step_id: int | None = None) -> None:
+    """Step ``step_id`` of run ``run_id`` ended without success (None: the run ended, look
     at all of its steps that did): if any of them still has open children, have a worker
     cancel them once this commits (see the module docstring for why not here). The
     scheduler's sweep does it should the message be lost. One indexed query: open children
     are few and held in a partial index."""
     open_children = Run.objects.filter(status__in=RUN_OPEN)
-    if step_ids is None:
+    if step_id is None:
         found = open_children.filter(
             parent_step__run_id=run_id, parent_step__status__in=STEP_ABANDONED
         )
-    elif step_ids:
-        found = open_children.filter(parent_step_id__in=step_ids)
     else:
-        return
+        found = open_children.filter(parent_step_id=step_id)
     if found.exists():
         send_task_after_commit(
             CANCEL_CHILDREN, run_id, otherwise=f"the scheduler will cancel run #{run_id}'s children"

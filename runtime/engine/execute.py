@@ -103,22 +103,24 @@ class _LiveLog:
         return cap("\n".join(self.lines))
 
 
-def _upstream(run: Run, graph: Graph, node: Node) -> tuple[Any, dict[str, Any], frozenset[str]]:
-    """The trigger payload, the upstream outputs templates see and those of them derived
-    from secrets: of steps that succeeded, or failed but continue on failure
-    ({"error": ...}); in a loop's body also those upstream of the loop
-    (runtime.engine.scopes)."""
+def _upstream(
+    run: Run, graph: Graph, node: Node
+) -> tuple[Any, dict[str, Any], frozenset[str], bool]:
+    """The trigger payload, the upstream outputs templates see, those of them derived
+    from secrets, and whether the loop's item is: of steps that succeeded, or failed but
+    continue on failure ({"error": ...}); in a loop's body also those upstream of the
+    loop, and its item (runtime.engine.scopes)."""
     outputs, tainted = sql.step_outputs_tainted(
         run.pk, statuses=scopes.UPSTREAM_STATUSES, nodes=sorted(graph.upstream(node.id))
     )
     if not run.scope:
-        return run.input, outputs, tainted
+        return run.input, outputs, tainted, False
     outer = scopes.outer_of(run, graphs.graph_of(run.version))
-    return outer.trigger, outer.outputs | outputs, outer.tainted | tainted
+    return outer.trigger, outer.outputs | outputs, outer.tainted | tainted, outer.tainted_item
 
 
 def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> tuple[StepContext, _LiveLog]:
-    trigger, outputs, tainted = _upstream(run, graph, node)
+    trigger, outputs, tainted, tainted_item = _upstream(run, graph, node)
     loop = {"item": run.input["item"], "index": run.input["index"]} if run.scope else {}
     info = {
         "run_id": run.pk,
@@ -147,9 +149,7 @@ def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> tuple[StepCon
         on_log=live,
         tainted_upstream=tainted,
         loop=loop,
-        # An item derived from secrets: the loop's step used secrets.
-        tainted_item=bool(run.scope)
-        and scopes.outer_of(run, graphs.graph_of(run.version)).tainted_item,
+        tainted_item=tainted_item,  # an item derived from secrets (the loop used them)
     )
     if step_kind(node.type).starts_children:
         ctx.children, ctx.tainted_children = children.outcomes(step)

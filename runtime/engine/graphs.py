@@ -27,21 +27,8 @@ def graph_of(version: FlowVersion) -> Graph:
     return graph
 
 
-_bodies: dict[tuple[int, float, str], Graph] = {}
-
-
 def scoped(version: FlowVersion, scope: str) -> Graph:
     """What a run of ``version`` with ``scope`` plans: the flow's top level ("" scope), or
-    the body of the for-each ``scope`` (an item run). Kept like the graphs themselves:
-    every claim of an item's step asks for it."""
+    the body of the for-each ``scope`` (an item run), kept with the parsed graph."""
     graph = graph_of(version)
-    if not scope:
-        return graph
-    key = (version.pk, version.created_at.timestamp(), scope)
-    body = _bodies.get(key)
-    if body is None:
-        if len(_bodies) > _KEEP:
-            _bodies.clear()
-        body = graph.body(scope)
-        _bodies[key] = body
-    return body
+    return graph.body(scope) if scope else graph

@@ -21,11 +21,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 
 from designer.models import FlowVersion
-from runtime.engine import graphs, planner, sql
+from runtime.engine import graphs, sql
 from runtime.engine.dispatch import enqueue_steps, send_task_after_commit
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.kinds.contract import ChildSpec
@@ -37,7 +36,6 @@ CANCEL_ITEMS = "runtime.tasks.cancel_items"
 # At most one progress frame per loop step this often (seconds); the final one always.
 PROGRESS_EVERY = 0.25
 _last_progress: dict[int, float] = {}
-_PENDING = planner.State(StepStatus.PENDING)
 
 
 @dataclass(frozen=True)
@@ -54,15 +52,9 @@ class Loop:
     scope: str  # the loop's node id
 
 
-def start_window(step: StepRun, run: Run, specs: Sequence[ChildSpec]) -> str | None:
-    """Start the first items the loop asked for (all or none); returns why none could
-    be started, or None. Caller: the recorder, holding the run's and the step's locks."""
-    depth = run.depth + 1
-    if depth > settings.TRIBUTARY_MAX_CALL_DEPTH:
-        return (
-            f"The loop's items would nest runs {depth} deep; the limit is "
-            f"{settings.TRIBUTARY_MAX_CALL_DEPTH} (TRIBUTARY_MAX_CALL_DEPTH)."
-        )
+def start_window(step: StepRun, run: Run, specs: Sequence[ChildSpec]) -> None:
+    """Start the first items the loop asked for. Caller: the recorder, holding the run's
+    and the step's locks, after spawn checked the depth."""
     loop = Loop(
         step_id=step.pk,
         round=step.failures,
@@ -70,11 +62,10 @@ def start_window(step: StepRun, run: Run, specs: Sequence[ChildSpec]) -> str | N
         flow_id=run.flow_id,
         version=run.version,
         is_test=run.is_test,
-        depth=depth,
+        depth=run.depth + 1,
         scope=specs[0].scope,
     )
     start_items(loop, [(spec.item_index or 0, spec.input) for spec in specs])
-    return None
 
 
 def counters(total: int, started: int) -> dict[str, Any]:
@@ -86,7 +77,7 @@ def start_items(loop: Loop, items: Sequence[tuple[int, Any]]) -> None:
     """Create the item runs of ``items`` ((index, item) pairs) with their body's step
     rows in two statements, the entry steps queued after commit."""
     body = graphs.scoped(loop.version, loop.scope)
-    ready = set(planner.plan(body, dict.fromkeys(body.nodes, _PENDING)).ready)
+    ready = set(body.roots())  # a body's entry steps: ready as the item starts
     origin = f"item of run #{loop.run_id}"
     now = timezone.now()
     runs = Run.objects.bulk_create(
@@ -145,7 +136,7 @@ def item_finished(run: Run, step_id: int, parent_run_id: int, counts: Sequence[i
     if following is not None:
         _start_next(run, step_id, parent_run_id, following, item)
     wake = stop or done == total
-    progress = {"total": total, "done": done, "failed": failed, "running": started - done}
+    progress = publish.progress(total, started, done, failed)
     publish_progress(run, parent_run_id, step_id, progress, final=wake)
     if stop and started > done:
         # The loop step fails once woken; the scheduler then cancels its open items.

@@ -9,7 +9,8 @@ when none did.
 
 Only the nodes of one level are steps: a run plans the flow's top level, where a for-each
 is one step and its body is not there at all; a child run of a loop plans that body
-(``scope_graph``), whose entry steps are ready at once (the item is their input).
+(``Graph.body``, through ``runtime.engine.graphs.scoped``), whose entry steps are
+ready at once (the item is their input).
 """
 
 from __future__ import annotations
@@ -32,13 +33,6 @@ class State:
 class Plan:
     ready: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
-
-
-def scope_graph(graph: Graph, scope: str | None = None) -> Graph:
-    """The graph a run plans: the flow's top level (``scope`` None), or the body of the
-    for-each ``scope`` for a child run that runs one item through it. Raises KeyError
-    when ``scope`` is not a for-each of ``graph``."""
-    return graph.top_level() if scope is None else graph.body(scope)
 
 
 def topological_order(graph: Graph) -> list[str]:
@@ -73,7 +67,7 @@ def initial_states(graph: Graph, trigger_node: str) -> dict[str, State]:
 def plan(graph: Graph, states: Mapping[str, State]) -> Plan:
     """Pending steps that become ready or skipped given ``states``. Skips cascade, so the
     walk follows topological order and sees its own decisions. ``graph`` is a flow (its
-    top level is planned) or a body from ``scope_graph``."""
+    top level is planned) or a body from ``Graph.body``."""
     current = dict(states)
     result = Plan()
     for node_id in topological_order(graph):

@@ -71,7 +71,7 @@ def record(
         fields["logs"] = cap(redact("\n".join(ctx.logs), used))
         # Sticky: what an earlier attempt stored (an error, a log) may stay shown.
         fields["uses_secrets"] = step.uses_secrets or ctx.uses_secrets()
-    asked = result.children if target in (StepStatus.WAITING, StepStatus.QUEUED) else None
+    asked = result.children  # the step then waits for them (or fired and forgot them)
     if asked is not None and result.total is not None:
         fields |= items.counters(result.total, len(asked))
     reconnecting(
@@ -115,7 +115,7 @@ def _store(
             advance.fail_run(run, f"{node.name} failed: {step.error}")  # cancels its children
         elif target in (StepStatus.SUCCEEDED, StepStatus.FAILED):
             if target == StepStatus.FAILED:  # continues on failure, its open children do not
-                children.cancel_after_commit(run.pk, [step.pk])
+                children.cancel_after_commit(run.pk, step.pk)
             advance.advance_run(run, graph)
 
 

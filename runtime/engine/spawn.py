@@ -29,8 +29,11 @@ class ChildRefused(Exception):
 def start_children(step: StepRun, run: Run, specs: Sequence[ChildSpec]) -> str | None:
     """Start every child of ``specs`` for ``step`` of ``run``; all or none. Returns why
     none was started (the step then fails, naming it), or None."""
-    if specs and specs[0].scope:
-        return items.start_window(step, run, specs)  # a for-each's first items
+    if specs and specs[0].scope:  # a for-each's first items
+        problem = _too_deep(run, f"the items of {step.node_id}")
+        if problem is None:
+            items.start_window(step, run, specs)
+        return problem
     try:
         with transaction.atomic():  # a savepoint: a refused child undoes its siblings
             for spec in specs:
@@ -52,13 +55,9 @@ def _start_one(step: StepRun, run: Run, spec: ChildSpec) -> Run:
     problem = called.input_problem(called.fields_of(trigger), spec.input)
     if problem:
         raise ChildRefused(f"{flow.name} refused the input: {problem}")
-    depth = run.depth + 1
-    if depth > settings.TRIBUTARY_MAX_CALL_DEPTH:
-        raise ChildRefused(
-            f"Calling {flow.name} would nest runs {depth} deep; the limit is "
-            f"{settings.TRIBUTARY_MAX_CALL_DEPTH} (TRIBUTARY_MAX_CALL_DEPTH). "
-            f"Call chain: {call_chain(run)} → {flow.name}."
-        )
+    problem = _too_deep(run, flow.name)
+    if problem:
+        raise ChildRefused(problem)
     return run_start(
         flow=flow,
         version=version,
@@ -70,7 +69,7 @@ def _start_one(step: StepRun, run: Run, spec: ChildSpec) -> Run:
         child=ChildOf(
             parent_step_id=step.pk,
             parent_round=step.failures,
-            depth=depth,
+            depth=run.depth + 1,
             item_index=spec.item_index,
             scope=spec.scope,
         ),
@@ -96,6 +95,19 @@ def _callee(run: Run, spec: ChildSpec) -> tuple[Flow, FlowVersion]:
     if version is None:
         raise ChildRefused(f"{flow.name} has no version {spec.version}.")
     return flow, version
+
+
+def _too_deep(run: Run, child: str) -> str | None:
+    """Why a child of ``run`` (named ``child`` in the message) may not start: it would
+    nest runs deeper than TRIBUTARY_MAX_CALL_DEPTH; or None."""
+    depth = run.depth + 1
+    if depth <= settings.TRIBUTARY_MAX_CALL_DEPTH:
+        return None
+    return (
+        f"Starting {child} would nest runs {depth} deep; the limit is "
+        f"{settings.TRIBUTARY_MAX_CALL_DEPTH} (TRIBUTARY_MAX_CALL_DEPTH). "
+        f"Call chain: {call_chain(run)} → {child}."
+    )
 
 
 def call_chain(run: Run) -> str:

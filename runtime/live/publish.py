@@ -76,12 +76,12 @@ def step_progress(step: Any) -> dict[str, int] | None:
     steps (and for a loop that has not asked for its items yet)."""
     if step.items_total is None:
         return None
-    return {
-        "total": step.items_total,
-        "done": step.items_done,
-        "failed": step.items_failed,
-        "running": step.items_started - step.items_done,
-    }
+    return progress(step.items_total, step.items_started, step.items_done, step.items_failed)
+
+
+def progress(total: int, started: int, done: int, failed: int) -> dict[str, int]:
+    """A loop's counts as ``step.progress`` frames and step data carry them."""
+    return {"total": total, "done": done, "failed": failed, "running": started - done}
 
 
 def publish_step_state(*, run_id: int, step_id: int, node_id: str, status: str) -> None:

@@ -15,7 +15,6 @@ from runtime.engine.planner import (
     is_finished,
     plan,
     run_output,
-    scope_graph,
     topological_order,
 )
 from runtime.engine.status import StepStatus
@@ -73,7 +72,7 @@ def test_downstream_of_a_for_each_waits_for_it() -> None:
 
 
 def test_a_child_run_plans_the_body_and_starts_its_entry_steps_at_once() -> None:
-    body = scope_graph(looped(), "loop")
+    body = looped().body("loop")
     assert body.roots() == ["fetch", "check"]
     states = {node_id: State(PENDING) for node_id in body.nodes}
     assert sorted(plan(body, states).ready) == ["check", "fetch"]
@@ -83,12 +82,12 @@ def test_a_child_run_plans_the_body_and_starts_its_entry_steps_at_once() -> None
 
 def test_a_nested_for_each_is_one_step_of_its_body_and_has_its_own() -> None:
     graph = looped()
-    assert "deep" not in scope_graph(graph, "loop").nodes
-    assert list(scope_graph(graph, "inner").nodes) == ["deep"]
+    assert "deep" not in graph.body("loop").nodes
+    assert list(graph.body("inner").nodes) == ["deep"]
 
 
 def test_an_items_result_is_what_its_body_sinks_produced() -> None:
-    body = scope_graph(looped(), "loop")
+    body = looped().body("loop")
     finished = {node_id: State(OK) for node_id in body.nodes}
     assert is_finished(finished)
     assert run_output(body, {"fetch": 1, "shape": 2, "check": 3, "inner": [4]}) == {
@@ -97,7 +96,7 @@ def test_an_items_result_is_what_its_body_sinks_produced() -> None:
     }
 
 
-def test_scope_graph_without_a_scope_is_the_top_level() -> None:
-    assert list(scope_graph(looped()).nodes) == ["start", "loop", "after"]
+def test_the_top_level_of_a_looped_graph_leaves_its_bodies_out() -> None:
+    assert list(looped().top_level().nodes) == ["start", "loop", "after"]
     with pytest.raises(KeyError):
-        scope_graph(looped(), "after")
+        looped().body("after")
