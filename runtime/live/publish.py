@@ -44,9 +44,12 @@ def publish_run(run: Any, *, new: bool = False) -> None:
     """The run's own state changed (created, started, finished, cancelled): its page gets
     the run, the lists its summary. A new run goes to the lists only: nobody can be
     subscribed to the run itself yet. ``run.flow`` is read for its workspace (the engine
-    and run_start hold it already)."""
+    and run_start hold it already). A for-each's item runs are not listed (their step's
+    progress and items show them): thousands per loop would only make lists re-read."""
     if not new:
         _after_commit([run_group(run.pk)], {"type": "run.changed", "run": run_data(run)})
+    if run.scope:
+        return
     listed = {"type": "run.changed", "run": run_summary(run), "new": new}
     _after_commit([flow_group(run.flow_id), workspace_group(run.flow.workspace_id)], listed)
 
@@ -163,7 +166,6 @@ def run_summary(run: Any) -> dict[str, Any]:
         "trigger_kind": run.trigger_kind,
         "is_test": run.is_test,
         # A for-each's item run (its loop's node id): the lists leave it out.
-        "scope": run.scope,
         "created_at": _iso(run.created_at),
         "started_at": _iso(run.started_at),
         "finished_at": _iso(run.finished_at),

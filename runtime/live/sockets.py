@@ -96,19 +96,7 @@ class RunSocket(_Live):
         }
 
 
-class _Lists(_Live):
-    """A socket of run lists: the runs users started, never the item runs of a for-each
-    (their step's items show them), whose thousands of events would only make the lists
-    read their rows again."""
-
-    async def forward(self, event: dict[str, Any]) -> None:
-        run = event.get("run")
-        if event.get("type") == "run.changed" and isinstance(run, dict) and run.get("scope"):
-            return
-        await super().forward(event)
-
-
-class FlowRunsSocket(_Lists):
+class FlowRunsSocket(_Live):
     """``/ws/flows/<id>/runs/``: the runs of one flow as they start and finish (and the
     progress of their for-each steps)."""
 
@@ -127,7 +115,7 @@ class FlowRunsSocket(_Lists):
         }
 
 
-class RunsSocket(_Lists):
+class RunsSocket(_Live):
     """``/ws/runs/``: which runs of the user's workspaces start and finish, for the lists
     of runs and flows (summaries only; the pages fetch their rows over HTTP). Workspaces
     joined later are heard after the next reconnect."""

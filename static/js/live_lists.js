@@ -157,7 +157,7 @@ function onMessage(message) {
   if (data.type === "snapshot") {
     list.everything();
     read();
-  } else if (data.type === "run.changed" && !data.run.scope && list.wants(data.run)) {
+  } else if (data.type === "run.changed" && list.wants(data.run)) {
     // (A for-each's item runs are not listed; the server leaves them out too.)
     read();
   }

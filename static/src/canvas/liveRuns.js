@@ -35,7 +35,7 @@ export function useFlowRuns(flowId) {
       if (known.current !== null) data.runs.filter((run) => run.id > known.current).reverse().forEach(announce);
       known.current = Math.max(known.current ?? 0, newest);
       bump();
-    } else if (data.type === "run.changed" && !data.run.scope) {  // not a for-each's item run
+    } else if (data.type === "run.changed") {
       known.current = Math.max(known.current ?? 0, data.run.id);
       bump();
       // A finished run's notice stays put if it is already gone: only news is announced.
