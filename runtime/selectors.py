@@ -135,8 +135,6 @@ def step_get_for_user(*, user: User, run_id: int | str, node_id: str) -> StepRun
 
 
 ITEMS_PAGE = 50
-RUN_OPEN = ("queued", "pending", "running")
-RUN_ENDED = ("succeeded", "failed", "cancelled")
 
 
 @dataclass(frozen=True)
@@ -183,17 +181,6 @@ def step_item_counts(*, step: StepRun) -> tuple[int, dict[str, int]]:
 
 def _items_of(step: StepRun) -> QuerySet[Run]:
     return Run.objects.filter(parent_step=step).exclude(LISTED)
-
-
-def item_progress(counts: dict[str, int]) -> dict[str, int]:
-    """The progress a for-each shows, from its items' counts by status (the engine's
-    step.progress frames say the same, with items not started yet in ``total``)."""
-    return {
-        "total": sum(counts.values()),
-        "done": sum(counts.get(status, 0) for status in RUN_ENDED),
-        "failed": counts.get("failed", 0),
-        "running": sum(counts.get(status, 0) for status in RUN_OPEN),
-    }
 
 
 def workspace_get_for_admin(

@@ -200,7 +200,7 @@ class StepItems(APIView):
         reveal = disclosure.reveals(user=_user(request), workspace=step.run.flow.workspace)
         body = {
             "node_id": step.node_id,
-            "progress": items.step_progress(step, counts=found.counts),
+            "progress": items.step_progress(step),
             "counts": found.counts,
             "total": found.total,
             "page": found.page,

@@ -19,18 +19,12 @@ def is_foreach(step: StepRun) -> bool:
     return step.kind == FOREACH_TYPE
 
 
-def step_progress(step: StepRun, *, counts: dict[str, int] | None = None) -> dict[str, Any] | None:
-    """What the engine says of the step's progress (its live payload, which counts the
-    items not started yet), else what its item runs say (one grouped query, or ``counts``
-    when the caller has them); None for other kinds."""
+def step_progress(step: StepRun) -> dict[str, int] | None:
+    """A for-each step's progress from the counters the engine keeps on it (zeros before
+    its items start); None for other kinds."""
     if not is_foreach(step):
         return None
-    told = publish.step_data(step).get("progress")
-    if told:
-        return dict(told)
-    if counts is None:
-        counts = selectors.step_item_counts(step=step)[1]
-    return selectors.item_progress(counts)
+    return publish.step_progress(step) or publish.progress(0, 0, 0, 0)
 
 
 def item_rows(page: selectors.ItemsPage, *, reveal: bool) -> list[dict[str, Any]]:

@@ -159,7 +159,7 @@ PAGE_LINKS = 12  # more pages than this: Previous/Next and "Page n of m" only
 def _items(step: Any, *, reveal: bool, status: str = "", page: int = 1) -> dict[str, Any]:
     """A for-each step's progress and a page of its items, for the run page."""
     found = selectors.step_items(step=step, status=status, page=page)
-    progress = items.step_progress(step, counts=found.counts)
+    progress = items.step_progress(step)
     return {
         "node_id": step.node_id,
         "run_id": step.run_id,

@@ -59,8 +59,17 @@ def _loop_rows(
         started_at=now,
     )
     StepRun.objects.create(run=run, node_id="start", kind="trigger.manual", status="succeeded")
+    # The counters the engine keeps on a loop's step as its items start and end.
     step = StepRun.objects.create(
-        run=run, node_id="loop", kind="flow.foreach", status="waiting", started_at=now
+        run=run,
+        node_id="loop",
+        kind="flow.foreach",
+        status="waiting",
+        started_at=now,
+        items_total=items,
+        items_started=items,
+        items_done=items - len(open_),
+        items_failed=len(failed),
     )
     StepRun.objects.create(run=run, node_id="after", kind="data.transform", status="pending")
     add_items(run, step, range(items), failed=failed, open_=open_)
