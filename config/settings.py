@@ -271,6 +271,9 @@ TRIBUTARY_MAX_LOST_WORKERS = env_int("TRIBUTARY_MAX_LOST_WORKERS", 3, minimum=1)
 # How deep flows may call flows (flow.call, for-each bodies): a child run beyond it fails the
 # step that asked for it, naming the call chain, instead of recursing without end.
 TRIBUTARY_MAX_CALL_DEPTH = env_int("TRIBUTARY_MAX_CALL_DEPTH", 10, minimum=1)
+# A platform event is kept this long for a "wait for event" step whose run reaches the wait
+# a little after the event was emitted (0: only waits already paused receive it).
+TRIBUTARY_EVENT_WINDOW_SECONDS = env_int("TRIBUTARY_EVENT_WINDOW_SECONDS", 300, minimum=0)
 # Largest step output and run input stored, in bytes.
 TRIBUTARY_MAX_OUTPUT_BYTES = env_int("TRIBUTARY_MAX_OUTPUT_BYTES", 1024 * 1024, minimum=1024)
 TRIBUTARY_MAX_LOG_BYTES = env_int("TRIBUTARY_MAX_LOG_BYTES", 256 * 1024, minimum=1024)

@@ -18,13 +18,20 @@ from django.conf import settings
 from django.utils import timezone
 
 from designer.graph import Graph, Node, json_problem
-from runtime.engine import advance, children, graphs, scopes, sql
+from runtime.engine import advance, children, graphs, scopes, sql, waits
 from runtime.engine.leases import Heartbeat, lease_deadline
 from runtime.engine.reconnect import reconnecting
 from runtime.engine.record import AttemptResult, cap, record
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.kinds.catalog import step_kind
-from runtime.kinds.contract import StepContext, StepError, StepKind, Wait, WaitForChildren
+from runtime.kinds.contract import (
+    StepContext,
+    StepError,
+    StepKind,
+    Suspend,
+    Wait,
+    WaitForChildren,
+)
 from runtime.kinds.idempotency import idempotency_key
 from runtime.kinds.taint import ReadSteps
 from runtime.kinds.templating import TemplateProblem
@@ -151,8 +158,11 @@ def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> tuple[StepCon
         loop=loop,
         tainted_item=tainted_item,  # an item derived from secrets (the loop used them)
     )
-    if step_kind(node.type).starts_children:
+    kind = step_kind(node.type)
+    if kind.starts_children:
         ctx.children, ctx.tainted_children = children.outcomes(step)
+    if kind.suspends:
+        ctx.resumed = waits.resolution(step)
     live.ctx = ctx
     return ctx, live
 
@@ -162,6 +172,10 @@ def _invoke(kind: StepKind, ctx: StepContext) -> AttemptResult:
         outcome = kind.run(ctx)
     except Wait as wait:
         return AttemptResult(StepStatus.WAITING, wake_at=wait.until)
+    except Suspend as suspended:
+        return AttemptResult(
+            StepStatus.WAITING, wake_at=suspended.spec.until, suspend=suspended.spec
+        )
     except WaitForChildren as asked:
         return AttemptResult(
             StepStatus.WAITING, children=asked.children, wait=asked.wait, total=asked.total

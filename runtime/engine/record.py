@@ -20,11 +20,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from designer.graph import Graph, Node
-from runtime.engine import advance, children, items, planner, spawn, sql
+from runtime.engine import advance, children, items, planner, spawn, sql, waits
 from runtime.engine.dispatch import enqueue_steps
 from runtime.engine.reconnect import reconnecting
 from runtime.engine.status import StepStatus
-from runtime.kinds.contract import ChildSpec, StepContext
+from runtime.kinds.contract import ChildSpec, StepContext, WaitSpec
 from runtime.live import publish
 from runtime.models import Run, StepRun
 from runtime.resources.secrets import SecretBox, redact
@@ -49,6 +49,7 @@ class AttemptResult:
     children: list[ChildSpec] | None = None
     wait: bool = True
     total: int | None = None  # a for-each: how many items the children are the first of
+    suspend: WaitSpec | None = None  # what a paused step waits for (runtime.engine.waits)
 
 
 def record(
@@ -75,7 +76,7 @@ def record(
     if asked is not None and result.total is not None:
         fields |= items.counters(result.total, len(asked))
     reconnecting(
-        lambda: _store(step, run, claim, graph, node, target, fields, asked),
+        lambda: _store(step, run, claim, graph, node, target, fields, asked, result.suspend),
         doing="recording a step",
     )
 
@@ -89,6 +90,7 @@ def _store(
     target: StepStatus,
     fields: dict[str, Any],
     asked: list[ChildSpec] | None = None,
+    suspend: WaitSpec | None = None,
 ) -> None:
     """The transaction of ``record``; may run again after a lost connection, so it sets
     the same values each time and reads anything else from the locked run."""
@@ -99,6 +101,12 @@ def _store(
             if spawned is None:
                 return  # not ours any more: someone else records this step
             target = spawned
+        if suspend is not None:
+            if not sql.step_owned(step.pk, claim):
+                return  # not ours any more: someone else records this step
+            if waits.suspend(step, run, suspend) is not None:  # it arrived already
+                target, fields = StepStatus.QUEUED, fields | {"queued_at": timezone.now()}
+                fields["wake_at"] = None
         mine = [step.pk, sql.prep(_CLAIM, claim)]
         if not sql.step_transition(target, fields, "id = %s AND claim = %s", mine):
             return  # cancelled meanwhile, taken over after our lease expired, or recorded
@@ -109,7 +117,8 @@ def _store(
             sql.run_update(run.pk, {"uses_secrets": True})
             run.uses_secrets = True
         publish.publish_step(step, flow_id=run.flow_id)
-        if target == StepStatus.QUEUED:  # fired and forgot its children: runs again now
+        if target == StepStatus.QUEUED:  # fired and forgot its children, or what it waits
+            # for came before it paused: runs again now
             enqueue_steps([(step.pk, node.settings.timeout_seconds)])
         if target == StepStatus.FAILED and planner.is_fatal(graph, node.id, target):
             advance.fail_run(run, f"{node.name} failed: {step.error}")  # cancels its children

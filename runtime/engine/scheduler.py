@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from django.db import close_old_connections, connection
 
-from runtime.engine import recovery, retention
+from runtime.engine import recovery, retention, waits
 from runtime.triggers.cron import fire
 from runtime.triggers.dbchange import outbox
 
@@ -33,6 +33,7 @@ JOBS: list[Job] = [
     (2.0, recovery.wake_stranded_parents),
     (2.0, recovery.cancel_orphaned_children),
     (5.0, recovery.requeue_lost_messages),
+    (60.0, waits.prune_events),
     (3600.0, retention.prune_some),
 ]
 DRAIN = 2  # the job a change notification runs at once

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from runtime.http import metrics, views
+from runtime.http import metrics, resume, views
 
 app_name = "runtime"
 
@@ -17,4 +17,5 @@ urlpatterns = [
     path("runs/<int:run_id>/retry/", views.run_again, {"how": "retry"}, name="run-retry"),
     path("runs/<int:run_id>/edit-input/", views.run_edit_input, name="run-edit-input"),
     path("metrics", metrics.metrics, name="metrics"),
+    path("resume/<int:run_id>/<str:node_id>/<str:token>/", resume.resume, name="resume"),
 ]

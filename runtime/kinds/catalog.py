@@ -12,6 +12,7 @@ from runtime.steps import (
     flow_call,
     flow_delay,
     flow_foreach,
+    flow_wait,
     http_request,
     logic_branch,
     queue_publish,
@@ -43,6 +44,7 @@ CATALOG: Mapping[str, Kind] = {
         db_query.KIND,
         queue_publish.KIND,
         flow_call.KIND,
+        flow_wait.KIND,
     )
 }
 

@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Literal
 
 from designer.graph import Graph, Node, Problem
 from designer.models import Flow
+from runtime.kinds.resume import resume_url
 from runtime.kinds.taint import plain, steps_read
 from runtime.kinds.templating import (
     evaluate,
@@ -58,6 +59,31 @@ class Wait(Exception):
     def __init__(self, until: datetime):
         self.until = until
         super().__init__(f"Waiting until {until.isoformat()}")
+
+
+@dataclass(frozen=True)
+class WaitSpec:
+    """What a paused step waits for (runtime.engine.waits): ``kind`` "approval" or "event";
+    ``until`` its timeout (None: none); for an event, its type and the payload field that
+    must equal the rendered ``match_value``; ``details`` what the waiting page shows."""
+
+    kind: str
+    until: datetime | None = None
+    event_type: str = ""
+    match_path: str = ""
+    match_value: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Suspend(Exception):
+    """Raised by a kind that ``suspends`` until something arrives from outside (a person's
+    decision, a resume call, an event): the engine records ``spec`` and parks the step
+    without holding a worker; it runs again with ``ctx.resumed`` set when something
+    arrives, or with ``ctx.wake_at`` passed when ``spec.until`` came first."""
+
+    def __init__(self, spec: WaitSpec):
+        self.spec = spec
+        super().__init__(f"Waiting for {spec.kind}")
 
 
 @dataclass(frozen=True)
@@ -139,6 +165,8 @@ class StepContext:
     # derived from secrets (the loop step used secrets), which taints whatever reads it.
     loop: dict[str, Any] = field(default_factory=dict)
     tainted_item: bool = False
+    # For a kind that ``suspends``: what resumed it (None while nothing has).
+    resumed: Any = None
 
     @property
     def config(self) -> Mapping[str, Any]:
@@ -171,7 +199,16 @@ class StepContext:
             self.on_log(line)
 
     def _names(self) -> dict[str, Any]:
-        return {**self.loop, "event": self.event, "secrets": self.secrets}
+        return {
+            **self.loop,
+            "event": self.event,
+            "secrets": self.secrets,
+            "resume_url": self._resume_url,
+        }
+
+    def _resume_url(self, node_id: str) -> str:
+        """``{{ resume_url('wait') }}``: the URL that resumes this run's step ``wait``."""
+        return resume_url(int(self.info["run_id"]), str(node_id))
 
     def render(self, template: str, *, html: bool = False) -> str:
         return render(template, self._names(), html=html)
@@ -249,6 +286,8 @@ class StepKind(Kind):
     # Whether the kind may raise WaitForChildren: only then does the engine read the
     # step's children into ctx.children (a query every other step is spared).
     starts_children: ClassVar[bool] = False
+    # Pauses until something from outside resumes it (raises Suspend; reads ctx.resumed).
+    suspends: ClassVar[bool] = False
 
     def sends_key(self, config: Mapping[str, Any]) -> bool:
         """Whether a step with ``config`` hands its idempotency key to what it calls."""

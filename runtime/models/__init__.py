@@ -13,6 +13,7 @@ from runtime.models.triggers import (
     WebhookCapture,
     WebhookEndpoint,
 )
+from runtime.models.waits import PlatformEvent, Suspension
 
 __all__ = [
     "Connection",
@@ -22,11 +23,13 @@ __all__ = [
     "DbChange",
     "DbChangeSubscription",
     "EventSubscription",
+    "PlatformEvent",
     "QueueDeadLetter",
     "QueueSubscription",
     "Run",
     "Secret",
     "StepRun",
+    "Suspension",
     "WebhookCapture",
     "WebhookEndpoint",
 ]

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from designer.graph import Node
 from designer.models import Flow, Workspace
+from runtime.engine import waits
 from runtime.kinds.contract import SampleRefused, TriggerKind, expression
 from runtime.kinds.samples import sample_fields, sample_time
 from runtime.kinds.templating import TemplateProblem, evaluate
@@ -150,6 +151,11 @@ def emit(
     trigger_payload = event_payload(event_type, payload)
     # Once, before any run starts; problems are reported at their place in "payload".
     check_payload(trigger_payload, what="The event", field="payload")
+    # Runs paused at a "wait for event" step take it too (and it is kept a while for those
+    # that have not reached their wait yet).
+    waits.event_arrived(
+        event_type, trigger_payload, None if workspaces is None else [w.pk for w in workspaces]
+    )
     subscriptions = subscriptions_for(event_type)
     if workspaces is not None:
         subscriptions = subscriptions.filter(flow__workspace__in=workspaces)

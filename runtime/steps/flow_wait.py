@@ -1,0 +1,141 @@
+"""flow.wait: pause the run until its resume URL is called or a matching platform event
+arrives, or until a timeout; no worker is held meanwhile (runtime.engine.waits).
+
+The URL is ``{{ resume_url('<this node>') }}`` in any template of the run (send it to
+whoever must call it, before the wait); the call's body becomes the output. An event
+matches by type and, optionally, one payload field equal to a value rendered from the run
+(``order_id`` == ``{{ event.trigger.body.id }}``): only this order's payment resumes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.utils import timezone
+
+from designer.graph import Graph, Node, Problem
+from runtime.kinds.contract import StepContext, StepKind, StepOutput, Suspend, WaitSpec, template
+from runtime.kinds.resume import resume_url
+from runtime.triggers.events import EVENT_TYPE
+
+MAX_WAIT_SECONDS = 366 * 24 * 3600
+PATH = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
+
+
+class WaitForEvent(StepKind):
+    type = "flow.wait"
+    label = "Wait for event"
+    description = "Pause until the run's resume URL is called or a matching event arrives."
+    handles = ("received", "timed_out")
+    suspends = True
+    output_example = {
+        "via": "url",
+        "body": {},
+        "event": {"type": "payment.received", "payload": {}, "emitted_at": ""},
+        "received_at": "2026-01-01T09:00:00+00:00",
+        "timed_out": False,
+    }
+    config_schema = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "event_type": {
+                "type": "string",
+                "title": "Event type",
+                "maxLength": 200,
+                "pattern": EVENT_TYPE,
+                "description": "Also resume on this platform event, e.g. payment.received "
+                "(empty: only the resume URL resumes).",
+            },
+            "match_field": {
+                "type": "string",
+                "title": "Only when the event's field",
+                "maxLength": 200,
+                "pattern": PATH,
+                "description": "A field of the event's payload, e.g. order_id",
+            },
+            "match_value": template(
+                "equals",
+                maxLength=500,
+                description="e.g. {{ event.trigger.body.id }}",
+            ),
+            "timeout_seconds": {
+                "type": "number",
+                "title": "Time out after (seconds)",
+                "minimum": 1,
+                "maximum": MAX_WAIT_SECONDS,
+                "description": "Then the run goes on along timed_out (empty: wait forever).",
+            },
+            "signature": {
+                "enum": ["none", "github", "stripe", "generic"],
+                "title": "Verify the resume call's signature",
+                "default": "none",
+            },
+            "signature_secret": {
+                "type": "string",
+                "title": "Signing secret",
+                "x-widget": "secret",
+                "description": "The name of a Tributary secret holding the signing key.",
+            },
+            "signature_header": {
+                "type": "string",
+                "title": "Signature header (generic)",
+                "default": "X-Signature",
+                "pattern": "^[A-Za-z0-9-]{1,100}$",
+            },
+        },
+    }
+
+    def check_config(self, node: Node, graph: Graph) -> Iterable[Problem]:
+        config = node.config
+        if bool(config.get("match_field")) != bool(config.get("match_value")):
+            missing = "match_value" if config.get("match_field") else "match_field"
+            yield Problem(
+                "Matching an event needs both a field and the value it must equal.",
+                node=node.id,
+                field=f"config.{missing}",
+            )
+        if config.get("match_field") and not config.get("event_type"):
+            yield Problem(
+                "Name the event type whose field must match.",
+                node=node.id,
+                field="config.event_type",
+            )
+        scheme = config.get("signature", "none")
+        if scheme != "none" and not config.get("signature_secret"):
+            yield Problem(
+                f"Verifying {scheme} signatures needs the name of the secret holding the key.",
+                node=node.id,
+                field="config.signature_secret",
+            )
+
+    def run(self, ctx: StepContext) -> StepOutput:
+        if ctx.resumed is not None:
+            return StepOutput({**ctx.resumed, "timed_out": False}, handle="received")
+        now = timezone.now()
+        if ctx.wake_at is not None and ctx.wake_at <= now:
+            output = {"timed_out": True, "waited_until": ctx.wake_at.isoformat()}
+            return StepOutput(output, handle="timed_out")
+        config = ctx.config
+        seconds = config.get("timeout_seconds")
+        until = now + timedelta(seconds=seconds) if seconds else None
+        match_value = ctx.render(config["match_value"]) if config.get("match_field") else ""
+        ctx.input = {
+            "resume_url": resume_url(int(ctx.info["run_id"]), ctx.node.id),
+            "event_type": config.get("event_type", ""),
+            "match": {config["match_field"]: match_value} if config.get("match_field") else {},
+            "until": until.isoformat() if until else None,
+        }
+        raise Suspend(
+            WaitSpec(
+                "event",
+                until=until,
+                event_type=config.get("event_type", ""),
+                match_path=config.get("match_field", ""),
+                match_value=match_value,
+            )
+        )
+
+
+KIND = WaitForEvent()
