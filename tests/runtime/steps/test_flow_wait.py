@@ -186,3 +186,21 @@ def test_a_signed_wait_refuses_an_unsigned_call(team: Team, web: Web) -> None:
     response = httpx.post(resume_address(web, run), content=raw, headers=signed, timeout=10)
     assert response.status_code == 202
     assert wait_for_run(run).status == RunStatus.SUCCEEDED
+
+
+def test_a_step_before_the_wait_names_its_resume_url(team: Team, web: Web) -> None:
+    flow = manual(
+        node("link", "data.transform", value="{{ resume_url('wait') }}"),
+        node("wait", "flow.wait"),
+        edges=[edge("start", "link"), edge("link", "wait")],
+    )
+    saved = team.client(team.editor).post(
+        "/api/flows/", {"name": "Link", "graph": flow}, format="json"
+    )
+    assert saved.status_code == 201, saved.content
+    run = start(team, flow)
+    wait_for_step(run, "wait", StepStatus.WAITING)
+    path = outputs(run)["link"]
+    assert path == f"/resume/{run.pk}/wait/{resume_token(run.pk, 'wait')}/"
+    assert post(web.url + path, {"ok": 1})[0] == 202
+    assert outputs(wait_for_run(run))["wait"]["body"] == {"ok": 1}
