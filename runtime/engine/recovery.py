@@ -90,12 +90,18 @@ def admit_queued_runs() -> int:
 def wake_stranded_parents() -> int:
     """Queue steps waiting for children (WAITING without wake_at) none of which is open
     any more: the child that finished last woke them in its own transaction, so only a
-    crash between that and the rest of the engine can leave one here."""
+    crash between that and the rest of the engine can leave one here. A step with no
+    children at all waits for something else (runtime.engine.waits) and is left alone."""
     now = timezone.now()
-    open_children = Run.objects.filter(parent_step=OuterRef("pk"), status__in=children.RUN_OPEN)
-    stranded = StepRun.objects.filter(
-        status=StepStatus.WAITING, wake_at__isnull=True, run__status__in=RUN_LIVE
-    ).exclude(Exists(open_children))
+    any_children = Run.objects.filter(parent_step=OuterRef("pk"))
+    open_children = any_children.filter(status__in=children.RUN_OPEN)
+    stranded = (
+        StepRun.objects.filter(
+            status=StepStatus.WAITING, wake_at__isnull=True, run__status__in=RUN_LIVE
+        )
+        .filter(Exists(any_children))
+        .exclude(Exists(open_children))
+    )
     return _requeue(stranded, now, "its children finished")
 
 

@@ -204,3 +204,12 @@ def test_a_step_before_the_wait_names_its_resume_url(team: Team, web: Web) -> No
     assert path == f"/resume/{run.pk}/wait/{resume_token(run.pk, 'wait')}/"
     assert post(web.url + path, {"ok": 1})[0] == 202
     assert outputs(wait_for_run(run))["wait"]["body"] == {"ok": 1}
+
+
+def test_a_wait_without_timeout_is_left_alone_by_the_scheduler(team: Team, stack: Stack) -> None:
+    # The sweep for steps whose children all finished must not take a wait for one.
+    run = start(team, waiting_flow(event_type="never.emitted"))
+    wait_for_step(run, "wait", StepStatus.WAITING)
+    time.sleep(5)  # two passes of every sweep
+    step = run.steps.get(node_id="wait")
+    assert (step.status, step.attempt) == (StepStatus.WAITING, 1)
