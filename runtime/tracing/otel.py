@@ -78,13 +78,15 @@ def _clean(value: Any) -> Any:
 def _span(
     name: str, kind: SpanKind, attributes: Mapping[str, Any], parent: otel_context.Context | None
 ) -> Iterator[Live]:
-    """A current span for the block; an exception escaping it marks it failed (with the
-    redacted message: the SDK's own exception event would carry it unredacted)."""
+    """A current span for the block; an exception escaping it marks it failed with the
+    redacted message (the SDK's own exception event and status would carry it as is)."""
     span = Tracing.get().tracer.start_span(
         name, context=parent, kind=kind, attributes={k: _clean(v) for k, v in attributes.items()}
     )
     live = Live(span)
-    with trace.use_span(span, end_on_exit=True, record_exception=False):
+    with trace.use_span(
+        span, end_on_exit=True, record_exception=False, set_status_on_exception=False
+    ):
         try:
             yield live
         except Exception as exc:

@@ -13,6 +13,7 @@ import pytest
 from designer.models import Flow
 from runtime.engine.status import RunStatus
 from runtime.models import Run
+from runtime.services import secret_set
 from tests.conftest import Team, Web
 from tests.factories import edge, graph, node
 from tests.fakes import FakeApi, SmtpSink
@@ -56,15 +57,17 @@ def stack(
 
 
 def traced_flow(team: Team, url: str) -> Flow:
-    """webhook → http.request "call" → code.python "shape"."""
+    """webhook → http.request "call" → code.python "shape" → email.send "mail"."""
     call = with_settings(node("call", "http.request", url=url), retries=0)
+    mail = node("mail", "email.send", to="ada@example.com", subject="Traced", text="Hello")
     return publish(
         team,
         graph(
             node("order", "trigger.webhook"),
             call,
             node("shape", "code.python", source=SHAPE),
-            edges=[edge("order", "call"), edge("call", "shape")],
+            mail,
+            edges=[edge("order", "call"), edge("call", "shape"), edge("shape", "mail")],
         ),
         name="Traced",
     )
@@ -92,13 +95,14 @@ def test_a_webhook_callers_trace_goes_through_the_steps_to_the_callee(
     run = wait_for_run(Run.objects.get(pk=response.json()["run_id"]))
     assert run.status == RunStatus.SUCCEEDED, run.error
 
-    names = {"run Traced", "step call", "step shape", "HTTP GET", "code.execute"}
-    spans = spans_of(receiver, caller_trace, names)
+    steps = {"step call", "step shape", "step mail"}
+    calls = {"HTTP GET", "code.execute", "email.send"}
+    spans = spans_of(receiver, caller_trace, {"run Traced", *steps, *calls})
     run_span = spans["run Traced"]
     assert (run_span.parent_id, run_span.kind) == (caller_span, "server")
     assert run_span.service == "tributary"
     assert run.trace_parent == f"00-{caller_trace}-{run_span.span_id}-01"
-    for node_id in ("call", "shape"):
+    for node_id in ("call", "shape", "mail"):
         step = spans[f"step {node_id}"]
         assert step.parent_id == run_span.span_id
         assert step.attributes["tributary.run.id"] == run.pk
@@ -114,6 +118,7 @@ def test_a_webhook_callers_trace_goes_through_the_steps_to_the_callee(
     assert http.attributes["http.response.status_code"] == 200
     assert http.attributes["url.full"] == f"{fake_api.url}/json"
     assert spans["code.execute"].parent_id == spans["step shape"].span_id
+    assert spans["email.send"].parent_id == spans["step mail"].span_id
 
     (seen,) = [r for r in fake_api.requests if r["path"] == "/json"]
     sent = {name.lower(): value for name, value in seen["headers"].items()}
@@ -123,7 +128,8 @@ def test_a_webhook_callers_trace_goes_through_the_steps_to_the_callee(
 def test_a_run_without_a_caller_starts_a_trace_and_a_failed_step_is_an_error(
     team: Team, web: Web, fake_api: FakeApi, receiver: OtlpReceiver
 ) -> None:
-    flow = traced_flow(team, f"{fake_api.url}/status/500")
+    secret_set(workspace=team.workspace, name="API_KEY", value="k-31337-s3cr3t", user=team.admin)
+    flow = traced_flow(team, f"{fake_api.url}/status/500?key={{{{ secrets.API_KEY }}}}")
     response = httpx.post(hook_url(web, flow), json={"id": 8})
     run = wait_for_run(Run.objects.get(pk=response.json()["run_id"]))
     assert run.status == RunStatus.FAILED
@@ -138,3 +144,7 @@ def test_a_run_without_a_caller_starts_a_trace_and_a_failed_step_is_an_error(
     assert step.attributes["tributary.step.status"] == "failed"
     http = spans["HTTP GET"]
     assert http.failed and http.attributes["http.response.status_code"] == 500
+    # What reaches a collector is redacted like the run's own record.
+    assert http.attributes["url.full"] == f"{fake_api.url}/status/500?key=[redacted:API_KEY]"
+    assert "s3cr3t" not in repr(step), step
+    assert "s3cr3t" not in repr(http), http
