@@ -128,3 +128,18 @@ def env_networks(name: str) -> list[str]:
                 f"{name}: {cidr!r} is not a network such as 10.0.0.0/8."
             ) from None
     return networks
+
+
+def otlp_traces_endpoint(*, traces: str, base: str, disabled: bool) -> str:
+    """The OTLP/HTTP URL spans are sent to ("" = tracing off), as the OpenTelemetry spec
+    derives it: the traces variable as is, else the base endpoint plus /v1/traces."""
+    if disabled or not (traces or base):
+        return ""
+    name = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT" if traces else "OTEL_EXPORTER_OTLP_ENDPOINT"
+    url = traces or f"{base.rstrip('/')}/v1/traces"
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ImproperlyConfigured(
+            f"{name} must be an http(s) URL such as http://collector:4318 (OTLP over HTTP)."
+        )
+    return url

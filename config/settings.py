@@ -19,6 +19,7 @@ from config.env import (
     env_networks,
     env_path,
     env_str,
+    otlp_traces_endpoint,
     redis_url,
 )
 
@@ -312,6 +313,14 @@ TRIBUTARY_CODE_NODE = env_str("TRIBUTARY_CODE_NODE", "/usr/bin/node")
 # /metrics: scrapers send "Authorization: Bearer <token>"; without a token only local
 # addresses may read it.
 TRIBUTARY_METRICS_TOKEN = env_str("TRIBUTARY_METRICS_TOKEN")
+# Traces (runtime/tracing): on when the standard OTLP endpoint variables are set, so every
+# process of a deployment agrees. The SDK reads the other OTEL_* variables (headers,
+# sampler, service name, batch sizes) itself.
+TRIBUTARY_OTLP_TRACES_ENDPOINT = otlp_traces_endpoint(
+    traces=env_str("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+    base=env_str("OTEL_EXPORTER_OTLP_ENDPOINT"),
+    disabled=env_bool("OTEL_SDK_DISABLED", False),
+)
 # Runs older than this many days are deleted by the scheduler (0 keeps them forever).
 TRIBUTARY_RUN_RETENTION_DAYS = env_int("TRIBUTARY_RUN_RETENTION_DAYS", 30, minimum=0)
 # Load the "New order -> email the customer" example the first time the server is set up.

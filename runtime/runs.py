@@ -19,6 +19,7 @@ from runtime.engine import advance, concurrency, graphs, planner
 from runtime.engine.status import RUN_FINISHED, RunStatus, StepStatus
 from runtime.kinds import templating
 from runtime.models import Run, StepRun
+from runtime.tracing import spans
 
 
 class AlreadyStarted(Exception):
@@ -63,6 +64,7 @@ def run_start(
     rerun_of: Run | None = None,
     idempotency_key: str = "",
     child: ChildOf | None = None,
+    traceparent: str = "",
 ) -> Run:
     """Record a run and its steps, then queue the first steps once that is committed.
 
@@ -71,6 +73,8 @@ def run_start(
     With an ``idempotency_key`` this trigger already saw, raises AlreadyStarted with the
     original run instead (safe under concurrent duplicates: the unique index makes all
     but the first wait, then fail). ``child`` makes it a child run of a step.
+    ``traceparent``: the W3C header of the request that started it, continued by the
+    run's trace when tracing is on (runtime.tracing.spans).
     """
     graph = graphs.graph_of(version)
     trigger_node = trigger_node or first_trigger(flow, version)
@@ -81,7 +85,16 @@ def run_start(
     check_payload(payload)
     kind = trigger_kind or graph.nodes[trigger_node].type.removeprefix("trigger.")
     limit, key = _concurrency(graph, payload)
-    with transaction.atomic():
+    with (
+        spans.run_span(
+            caller=traceparent,
+            flow_id=flow.pk,
+            flow_name=flow.name,
+            version=version.number,
+            trigger=kind,
+        ) as span,
+        transaction.atomic(),
+    ):
         run = _create_run(
             flow=flow,
             version=version,
@@ -99,8 +112,10 @@ def run_start(
             status=RunStatus.PENDING if limit is None else RunStatus.QUEUED,
             concurrency_limit=limit,
             concurrency_key=key,
+            trace_parent=span.traceparent,
             **(asdict(child) if child else {}),
         )
+        span.set("tributary.run.id", run.pk)
         steps = _create_steps(run, graph, trigger_node, payload, reuse or {})
         advance.start_run(run, graph, steps)
     return run

@@ -38,6 +38,7 @@ from runtime.kinds.templating import TemplateProblem
 from runtime.live import publish
 from runtime.models import Run, StepRun
 from runtime.resources.secrets import SecretBox, redact
+from runtime.tracing import spans
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +62,20 @@ def step_execute(step_id: int) -> None:
                 "or shut down); giving up."
             ),
         )
-        record(step, run, claim, graph, node, result, ctx=None)
+        with spans.step_span(run=run, step=step, node=node) as span:
+            span.ended(result.status, result.error)
+            record(step, run, claim, graph, node, result, ctx=None)
         return
     ctx, live = reconnecting(lambda: _context(step, run, graph, node), doing="reading inputs")
-    with Heartbeat(step_id, claim, ctx.cancelled, logs=live.text):
+    with (
+        spans.step_span(run=run, step=step, node=node, redact=live.redact) as span,
+        Heartbeat(step_id, claim, ctx.cancelled, logs=live.text),
+    ):
         result = _invoke(step_kind(node.type), ctx)
+        span.ended(result.status, result.error)
         # Still under the heartbeat: if the database is away for a while, the lease must
-        # outlive the wait, or another worker would run the effect again.
+        # outlive the wait, or another worker would run the effect again. Under the span:
+        # the child runs the recorder starts continue this trace from this step.
         record(step, run, claim, graph, node, result, ctx)
 
 
@@ -94,9 +102,7 @@ class _LiveLog:
 
     def __call__(self, line: str) -> None:
         ctx = self.ctx
-        shown = (
-            redact(line, ctx.secrets.used) if ctx and isinstance(ctx.secrets, SecretBox) else line
-        )
+        shown = self.redact(line)
         self.lines.append(shown)
         publish.publish_log(
             run_id=self.run_id,
@@ -108,6 +114,13 @@ class _LiveLog:
 
     def text(self) -> str:
         return cap("\n".join(self.lines))
+
+    def redact(self, text: str) -> str:
+        """``text`` without the secrets the step read so far (its trace spans use it too)."""
+        ctx = self.ctx
+        if ctx and isinstance(ctx.secrets, SecretBox):
+            return str(redact(text, ctx.secrets.used))
+        return text
 
 
 def _upstream(

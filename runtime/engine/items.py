@@ -30,6 +30,7 @@ from runtime.engine.status import RunStatus, StepStatus
 from runtime.kinds.contract import ChildSpec
 from runtime.live import publish
 from runtime.models import Run, StepRun
+from runtime.tracing import spans
 
 logger = logging.getLogger(__name__)
 CANCEL_ITEMS = "runtime.tasks.cancel_items"
@@ -50,6 +51,8 @@ class Loop:
     is_test: bool
     depth: int  # of the item runs
     scope: str  # the loop's node id
+    # The loop step's span (runtime.tracing): each item's steps are traced under it.
+    trace_parent: str = ""
 
 
 def start_window(step: StepRun, run: Run, specs: Sequence[ChildSpec]) -> None:
@@ -64,6 +67,7 @@ def start_window(step: StepRun, run: Run, specs: Sequence[ChildSpec]) -> None:
         is_test=run.is_test,
         depth=run.depth + 1,
         scope=specs[0].scope,
+        trace_parent=spans.current_parent(),  # the recorder runs under the step's span
     )
     start_items(loop, [(spec.item_index or 0, spec.input) for spec in specs])
 
@@ -99,6 +103,7 @@ def start_items(loop: Loop, items: Sequence[tuple[int, Any]]) -> None:
                 item_index=index,
                 scope=loop.scope,
                 depth=loop.depth,
+                trace_parent=loop.trace_parent,
             )
             for index, item in items
         ]
@@ -157,6 +162,7 @@ def _start_next(run: Run, step_id: int, parent_run_id: int, index: int, item: An
         is_test=run.is_test,
         depth=run.depth,
         scope=run.scope,
+        trace_parent=run.trace_parent,  # the loop step's, as every item has
     )
     start_items(loop, [(index, item)])
 

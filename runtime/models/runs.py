@@ -72,6 +72,9 @@ class Run(models.Model):
     item_index = models.PositiveIntegerField(null=True, blank=True)  # for-each: which item
     scope = models.CharField(max_length=64, blank=True, default="", db_default="")
     depth = models.PositiveSmallIntegerField(default=0, db_default=0)  # 0: not a child
+    # The W3C traceparent its steps' spans hang under (runtime.tracing): the run's span,
+    # itself a child of a webhook caller's span when one was sent. Empty with tracing off.
+    trace_parent = models.CharField(max_length=55, blank=True, default="", db_default="")
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -9,6 +9,7 @@ from typing import Any
 
 from runtime.kinds.contract import StepContext, StepError, StepOutput, code
 from runtime.sandbox import Ending, Limits, run_code
+from runtime.tracing import spans
 
 MAX_INPUT_SHOWN = 256 * 1024
 MAX_SOURCE_CHARS = 256 * 1024  # the code field's maxLength
@@ -98,17 +99,22 @@ def run_in_sandbox(language: str, ctx: StepContext) -> StepOutput:
         cpu_seconds=max(1, int(timeout) + 1),
         memory_mb=ctx.config.get("memory_mb", 256),
     )
-    result = run_code(
-        language,
-        ctx.config["source"],
-        event,
-        ctx.info | {"secrets": secrets},
-        limits=limits,
-        on_log=ctx.on_log,
-        # Set by the heartbeat when the run is cancelled: the sandbox kills the code at once
-        # instead of letting it run to its timeout.
-        cancelled=ctx.cancelled,
-    )
+    # The span stays in this process: the sandboxed code gets no trace context, no
+    # exporter and no OTEL_* variable (its environment is fixed, runtime.sandbox.launch).
+    attributes = {"tributary.code.language": language}
+    with spans.child_span("code.execute", "internal", attributes) as span:
+        result = run_code(
+            language,
+            ctx.config["source"],
+            event,
+            ctx.info | {"secrets": secrets},
+            limits=limits,
+            on_log=ctx.on_log,
+            # Set by the heartbeat when the run is cancelled: the sandbox kills the code at
+            # once instead of letting it run to its timeout.
+            cancelled=ctx.cancelled,
+        )
+        span.set("tributary.code.outcome", str(result.outcome))
     ctx.logs.extend(result.logs.splitlines())
     if result.outcome == Ending.OK:
         return StepOutput(result.output)

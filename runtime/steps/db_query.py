@@ -19,6 +19,7 @@ from runtime.resources.connections.clients.base import (
 from runtime.resources.connections.params import for_step
 from runtime.resources.connections.registry import DATABASES
 from runtime.resources.connections.schema import connection_field
+from runtime.tracing import spans
 
 MAX_ROWS = 10_000
 MAX_PARAMETERS = 1000
@@ -99,7 +100,10 @@ class DbQuery(StepKind):
             writes=params.allow_writes,
         )
         try:
-            result = DATABASES[params.kind].query(params, request)
+            attributes = {"db.system.name": params.kind, "tributary.connection": name}
+            with spans.child_span("db.query", "client", attributes) as span:
+                result = DATABASES[params.kind].query(params, request)
+                span.set("db.response.returned_rows", result.row_count)
         except ConnectionFailed as exc:
             raise StepError(str(exc), retryable=exc.retryable) from None
         except StatementFailed as exc:

@@ -13,6 +13,7 @@ from django.core.validators import validate_email
 from django.utils.html import strip_tags
 
 from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput, template
+from runtime.tracing import spans
 
 
 class SendEmail(StepKind):
@@ -80,7 +81,9 @@ class SendEmail(StepKind):
         )
         if html:
             message.attach_alternative(html, "text/html")
-        self._send(message)
+        count = sum(len(addresses) for addresses in recipients.values())
+        with spans.child_span("email.send", "client", {"tributary.email.recipients": count}):
+            self._send(message)
         return StepOutput(
             {
                 "to": recipients["to"],

@@ -14,6 +14,7 @@ import httpx
 
 from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput, template
 from runtime.steps.netguard import resolve_public
+from runtime.tracing import spans
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"]
 # Methods with an effect worth deduplicating: they carry the step's idempotency key.
@@ -104,8 +105,14 @@ class HttpRequest(StepKind):
             "body": content.decode(errors="replace") if content else None,
         }
         timeout = min(ctx.config.get("timeout_seconds", 30), max(ctx.remaining(), 1))
-        response = fetch(method, url, headers, content, timeout, cancelled=ctx.cancelled)
-        return StepOutput(self._check(response, url, ctx.config.get("fail_on_http_error", True)))
+        attributes = {"http.request.method": method, "url.full": url}
+        with spans.child_span(f"HTTP {method}", "client", attributes) as span:
+            # The callee continues the run's trace from this span (W3C traceparent).
+            sent = span.propagate(headers)
+            response = fetch(method, url, sent, content, timeout, cancelled=ctx.cancelled)
+            span.set("http.response.status_code", response["status"])
+            fail = ctx.config.get("fail_on_http_error", True)
+            return StepOutput(self._check(response, url, fail))
 
     def _body(self, ctx: StepContext) -> tuple[bytes | None, str | None]:
         if "body" not in ctx.config or ctx.config.get("method", "GET") in ("GET", "HEAD"):

@@ -21,6 +21,7 @@ from runtime.resources.connections.clients.base import (
 from runtime.resources.connections.params import for_step
 from runtime.resources.connections.registry import BROKERS
 from runtime.resources.connections.schema import connection_field
+from runtime.tracing import spans
 
 MAX_MESSAGE_BYTES = 1024 * 1024
 
@@ -112,8 +113,15 @@ class QueuePublish(StepKind):
             "message_id": request.message_id,
             "body": json.loads(request.body),
         }
+        attributes = {
+            "messaging.system": params.kind,
+            "messaging.destination.name": request.destination,
+            "messaging.message.id": request.message_id,
+            "tributary.connection": name,
+        }
         try:
-            receipt = BROKERS[params.kind].publish(params, request)
+            with spans.child_span("queue.publish", "producer", attributes):
+                receipt = BROKERS[params.kind].publish(params, request)
         except ConnectionFailed as exc:
             raise StepError(str(exc), retryable=exc.retryable) from None
         except PublishFailed as exc:

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import database_from_url, env_bool, env_int, env_list, env_str
+from config.env import (
+    database_from_url,
+    env_bool,
+    env_int,
+    env_list,
+    env_str,
+    otlp_traces_endpoint,
+)
 
 
 def test_a_required_value_that_is_missing_names_the_variable(
@@ -85,3 +92,18 @@ def test_a_postgres_url_becomes_a_database_entry() -> None:
 def test_a_bad_database_url_says_what_is_wrong(url: str, message: str) -> None:
     with pytest.raises(ImproperlyConfigured, match=message):
         database_from_url(url)
+
+
+def test_the_otlp_traces_url_follows_the_opentelemetry_variables() -> None:
+    base = "http://collector:4318/"
+    assert otlp_traces_endpoint(traces="", base="", disabled=False) == ""  # off
+    assert otlp_traces_endpoint(traces="", base=base, disabled=False) == (
+        "http://collector:4318/v1/traces"
+    )
+    assert otlp_traces_endpoint(traces="https://t/x", base=base, disabled=False) == "https://t/x"
+    assert otlp_traces_endpoint(traces="", base=base, disabled=True) == ""  # OTEL_SDK_DISABLED
+
+
+def test_an_otlp_endpoint_that_is_not_http_names_the_variable() -> None:
+    with pytest.raises(ImproperlyConfigured, match="OTEL_EXPORTER_OTLP_ENDPOINT must be an http"):
+        otlp_traces_endpoint(traces="", base="collector:4317", disabled=False)

@@ -258,7 +258,8 @@ def _accept(
     _check_signature(target, raw, headers)
     if target.capture_id is not None and _capture(target.capture_id, payload):
         return None, False
-    return _start(target, payload, key)
+    # A caller's W3C trace context: the run's trace continues it (when tracing is on).
+    return _start(target, payload, key, headers.get("traceparent", ""))
 
 
 def _capture(capture_id: int, payload: dict[str, Any]) -> bool:
@@ -271,7 +272,7 @@ def _capture(capture_id: int, payload: dict[str, Any]) -> bool:
     return claimed == 1
 
 
-def _start(target: Target, payload: dict[str, Any], key: str) -> tuple[Run, bool]:
+def _start(target: Target, payload: dict[str, Any], key: str, traceparent: str) -> tuple[Run, bool]:
     flow = target.endpoint.flow
     if not target.live or flow.live_version is None:
         raise Reject(404, "No webhook here.")
@@ -284,6 +285,7 @@ def _start(target: Target, payload: dict[str, Any], key: str) -> tuple[Run, bool
             trigger_kind="webhook",
             origin="webhook",
             idempotency_key=key,
+            traceparent=traceparent,
         ), False
     except AlreadyStarted as repeat:
         return repeat.run, True
