@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("runtime", "0012_foreach_items"),
+        ("runtime", "0013_waits"),
     ]
 
     operations = [
