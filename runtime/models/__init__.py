@@ -1,5 +1,6 @@
 """The runtime's models, one module per subject."""
 
+from runtime.models.alerts import FlowAlert
 from runtime.models.connections import Connection, ConnectionKind
 from runtime.models.queues import QueueDeadLetter, QueueSubscription
 from runtime.models.runs import Run, StepRun
@@ -22,6 +23,7 @@ __all__ = [
     "DbChange",
     "DbChangeSubscription",
     "EventSubscription",
+    "FlowAlert",
     "QueueDeadLetter",
     "QueueSubscription",
     "Run",
