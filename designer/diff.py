@@ -41,7 +41,8 @@ def graph_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 def _leaf_paths(before: Any, after: Any, path: str) -> list[str]:
     """Dotted paths of the flow settings that differ, down to the values that changed
     (settings.on_failure.alert.emails): the settings are few and small."""
-    if isinstance(before, dict) and isinstance(after, dict):
+    if isinstance(before, dict | None) and isinstance(after, dict | None) and before != after:
+        before, after = before or {}, after or {}  # a setting added or removed as a whole
         return [
             found
             for key in sorted(before.keys() | after.keys())

@@ -33,14 +33,22 @@ def alert_send(failure: Failure) -> bool:
     alert = failure.on_failure.alert
     if alert is None:
         return False
+    run = failure.run
     try:
         with transaction.atomic():
-            if not _claim(failure.run.flow_id, failure.run.pk, alert.quiet_minutes):
+            if not _claim(run.flow_id, run.pk, alert.quiet_minutes):
+                logger.info(
+                    "No failure alert for run #%s: flow #%s sent one in the last %s minutes.",
+                    run.pk,
+                    run.flow_id,
+                    alert.quiet_minutes,
+                )
                 return False
             _message(failure, alert).send()
     except (smtplib.SMTPException, OSError) as exc:
-        logger.warning("The failure alert of run #%s was not sent: %s", failure.run.pk, exc)
+        logger.warning("The failure alert of run #%s was not sent: %s", run.pk, exc)
         return False
+    logger.info("Failure alert for run #%s sent to %d address(es).", run.pk, len(alert.emails))
     return True
 
 
