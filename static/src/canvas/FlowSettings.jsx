@@ -29,10 +29,16 @@ export function onFailureSettings(flow, emailsText, quietText) {
   return Object.keys(onFailure).length ? onFailure : null;
 }
 
+// The settings with `name` replaced (removed when empty), keys in the server's order so an
+// edit undone compares equal to what was saved.
+const ORDER = ["concurrency", "on_failure"];
 function withPart(settings, name, value) {
   const next = { ...(settings || {}) };
-  delete next[name];
-  return value ? { ...next, [name]: value } : next;
+  if (value && Object.keys(value).length) next[name] = value;
+  else delete next[name];
+  const known = ORDER.filter((key) => key in next).map((key) => [key, next[key]]);
+  const rest = Object.entries(next).filter(([key]) => !ORDER.includes(key));
+  return Object.fromEntries([...known, ...rest]);
 }
 
 export function FlowSettings({ settings, problems, readOnly, onChange, flows, flowId }) {
@@ -40,8 +46,8 @@ export function FlowSettings({ settings, problems, readOnly, onChange, flows, fl
   const limitText = concurrency.limit == null ? "" : String(concurrency.limit);
   const key = concurrency.key || "";
   const errors = problems || [];
-  const set = (nextLimit, nextKey) => onChange({
-    ...withPart(settings, "concurrency", null), ...concurrencySettings(nextLimit, nextKey) });
+  const set = (nextLimit, nextKey) => onChange(
+    withPart(settings, "concurrency", concurrencySettings(nextLimit, nextKey).concurrency));
   return (
     <div className="tb-flow-settings">
       <h2>Flow settings</h2>
