@@ -1,5 +1,5 @@
 """What changed between two versions of a graph: nodes added, removed, changed (with the
-fields that changed), moved, and edges added or removed."""
+fields that changed), moved, edges added or removed, and the flow settings that changed."""
 
 from __future__ import annotations
 
@@ -34,7 +34,21 @@ def graph_diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
             "added": [_edge_json(key) for key in sorted(new_edges - old_edges, key=_sort)],
             "removed": [_edge_json(key) for key in sorted(old_edges - new_edges, key=_sort)],
         },
+        "settings": _leaf_paths(old.get("settings") or {}, new.get("settings") or {}, "settings"),
     }
+
+
+def _leaf_paths(before: Any, after: Any, path: str) -> list[str]:
+    """Dotted paths of the flow settings that differ, down to the values that changed
+    (settings.on_failure.alert.emails): the settings are few and small."""
+    if isinstance(before, dict | None) and isinstance(after, dict | None) and before != after:
+        before, after = before or {}, after or {}  # a setting added or removed as a whole
+        return [
+            found
+            for key in sorted(before.keys() | after.keys())
+            for found in _leaf_paths(before.get(key), after.get(key), f"{path}.{key}")
+        ]
+    return [path] if before != after else []
 
 
 def _changed_paths(before: Any, after: Any, path: str) -> list[str]:

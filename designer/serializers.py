@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from designer.graph import MAX_NAME_LENGTH, NODE_ID_PATTERN
 from designer.models import Flow, FlowEvent, FlowVersion, Workspace
-from runtime.services import flow_call_fields, step_catalog
+from runtime.services import flow_call_fields, flow_catches_failures, step_catalog
 
 # Named NodeTypeEnum in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].
 NODE_TYPES = sorted(step_catalog())
@@ -61,7 +61,9 @@ class GraphSerializer(serializers.Serializer):
     nodes = GraphNodeSerializer(many=True)
     edges = EdgeSerializer(many=True, required=False)
     settings = serializers.DictField(
-        required=False, help_text='Flow settings, e.g. {"concurrency": {"limit": 1}}'
+        required=False,
+        help_text='Flow settings, e.g. {"concurrency": {"limit": 1}, "on_failure": {"flow": 12, '
+        '"alert": {"emails": ["ops@example.com"], "quiet_minutes": 15}}}',
     )
 
 
@@ -116,6 +118,10 @@ class FlowSerializer(serializers.ModelSerializer):
         help_text="The input fields its live version declares for callers ([]: any object); "
         "null when it cannot be called."
     )
+    catches_failures = serializers.SerializerMethodField(
+        help_text="Its live version starts 'When a flow fails': other flows may name it as "
+        "their error flow (settings.on_failure.flow)."
+    )
 
     class Meta:
         model = Flow
@@ -133,6 +139,7 @@ class FlowSerializer(serializers.ModelSerializer):
             "updated_at",
             "callable",
             "call_fields",
+            "catches_failures",
         ]
         read_only_fields = fields
 
@@ -146,6 +153,9 @@ class FlowSerializer(serializers.ModelSerializer):
     def get_call_fields(self, flow: Flow) -> list[dict[str, Any]] | None:
         # The selectors load the live version with the flow: no query per flow here.
         return flow_call_fields(version=flow.live_version)
+
+    def get_catches_failures(self, flow: Flow) -> bool:
+        return flow_catches_failures(version=flow.live_version)
 
     def get_latest_version(self, flow: Flow) -> int | None:
         if hasattr(flow, "latest_version"):
@@ -239,6 +249,10 @@ VERSION_DIFF = inline_serializer(
         "to": serializers.IntegerField(),
         "nodes": NodesDiffSerializer(),
         "edges": EdgesDiffSerializer(),
+        "settings": serializers.ListField(
+            child=serializers.CharField(),
+            help_text="The flow settings that changed, as dotted paths (settings.on_failure.flow)",
+        ),
     },
 )
 

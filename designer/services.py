@@ -17,6 +17,7 @@ from designer import access
 from designer.graph import Graph, parse_graph, text_problem
 from designer.models import Flow, FlowEvent, FlowVersion, Membership, Role, Workspace
 from runtime.services import (
+    error_flow_problem,
     graph_check_workspace,
     step_catalog,
     template_budget,
@@ -312,12 +313,36 @@ def flow_import(*, user: User, workspace: Workspace, data: Any, name: str | None
             "description must be text of at most 5000 characters.", field="description"
         )
     graph = {key: value for key, value in data.items() if key in {"nodes", "edges", "settings"}}
+    graph, dropped = _without_foreign_error_flow(graph, workspace)
     return flow_create(
         user=user,
         workspace=workspace,
         name=name.strip(),
         description=description,
         graph=graph,
-        message="Imported",
+        message=f"Imported; {dropped}" if dropped else "Imported",
         action=FlowEvent.Action.IMPORTED,
     )
+
+
+def _without_foreign_error_flow(graph: dict[str, Any], workspace: Workspace) -> tuple[Any, str]:
+    """An export names its error flow by id, which means another flow (or none) in another
+    workspace or server. The import keeps it only if it can be this workspace's error flow;
+    otherwise it drops it, keeps the alert, and says so (the version message) rather than
+    refuse the whole import over a setting the user can choose again."""
+    given = graph.get("settings")
+    if not isinstance(given, dict) or not isinstance(given.get("on_failure"), dict):
+        return graph, ""
+    on_failure: dict[str, Any] = given["on_failure"]
+    target = on_failure.get("flow")
+    if not isinstance(target, int) or isinstance(target, bool):
+        return graph, ""  # absent, or malformed: the graph's validation names it
+    problem = error_flow_problem(target_id=target, workspace_id=workspace.pk, flow_id=None)
+    if problem is None:
+        return graph, ""
+    kept = {key: value for key, value in on_failure.items() if key != "flow"}
+    flow_settings = {key: value for key, value in given.items() if key != "on_failure"}
+    if kept:
+        flow_settings["on_failure"] = kept
+    why = f"the error flow #{target} was dropped ({problem})"
+    return {**graph, "settings": flow_settings}, why

@@ -211,7 +211,9 @@ def _diff_context(flow: Flow, first: int | str, second: int | str) -> dict[str, 
 
 
 def _diff_empty(diff: dict[str, Any]) -> bool:
-    return not any(diff["nodes"].values()) and not any(diff["edges"].values())
+    return (
+        not any(diff["nodes"].values()) and not any(diff["edges"].values()) and not diff["settings"]
+    )
 
 
 @login_required

@@ -17,10 +17,12 @@ from django.db.models import (
     DurationField,
     ExpressionWrapper,
     F,
+    Max,
     OuterRef,
     Q,
     QuerySet,
     Subquery,
+    Sum,
     TextField,
 )
 from django.db.models.expressions import RawSQL
@@ -32,6 +34,8 @@ from designer import access
 from designer.access import User
 from designer.models import Flow, Role, Workspace
 from designer.params import positive_int
+from runtime.engine import graphs
+from runtime.engine.status import StepStatus
 from runtime.models import Run, Secret, StepRun
 
 # Runs users started (or a trigger, or a flow.call): an item run of a for-each has its
@@ -303,7 +307,8 @@ def _search(runs: QuerySet[Run], search: str) -> QuerySet[Run]:
 def flow_health(*, flow: Flow, days: int = 30) -> dict[str, Any]:
     """The health of ``flow`` (fetched through designer.access) over ``days`` days, for
     the charts: totals by status, success rate, p50/p95 run duration, runs and failures
-    per day, and per day the success rate and p50/p95 duration (``daily``).
+    per day, per day the success rate and p50/p95 duration (``daily``), and per step its
+    figures (``steps``, see step_health) with the ``slowest`` and ``flakiest`` node ids.
 
     Durations are sorted per day: past SAMPLE runs in the window they come from an even
     sample (every n-th id), which keeps the sort small at a million runs and the days even.
@@ -320,6 +325,7 @@ def flow_health(*, flow: Flow, days: int = 30) -> dict[str, Any]:
     )
     total = sum(by_status.values())
     per_day, failed_per_day = _runs_per_day(runs, since, days)
+    steps = step_health(flow=flow, start=_start_of(since), stride=math.ceil(total / SAMPLE))
     return {
         "days": days,
         "since": since,
@@ -331,6 +337,21 @@ def flow_health(*, flow: Flow, days: int = 30) -> dict[str, Any]:
         "per_day": per_day,
         "failed_per_day": failed_per_day,
         "daily": _daily_health(runs, since, days, total),
+        "steps": steps,
+        **_standouts(steps),
+    }
+
+
+def _standouts(steps: list[dict[str, Any]]) -> dict[str, str | None]:
+    """The node ids of the slowest step (p95) and the flakiest (failures, then failed
+    attempts); None when no step has a duration, or none failed."""
+    timed = [row for row in steps if row["p95"] is not None]
+    failing = [row for row in steps if row["failed_attempts"]]
+    slowest = max(timed, key=lambda row: row["p95"], default=None)
+    flakiest = max(failing, key=lambda row: (row["failed"], row["failed_attempts"]), default=None)
+    return {
+        "slowest": slowest["node_id"] if slowest else None,
+        "flakiest": flakiest["node_id"] if flakiest else None,
     }
 
 
@@ -423,3 +444,61 @@ def _durations(timed: Any) -> list[tuple[date, float | None, float | None]]:
 
 def _seconds(value: timedelta | None) -> float | None:
     return value.total_seconds() if value is not None else None
+
+
+STEP_TIMED = TIMED & Q(status__in=[StepStatus.SUCCEEDED, StepStatus.FAILED])
+
+
+def step_health(*, flow: Flow, start: datetime, stride: int = 1) -> list[dict[str, Any]]:
+    """Per step of ``flow`` (body steps of a for-each too), over runs created since
+    ``start``: ``runs`` (times it ran), ``failed`` (times it ended failed),
+    ``failed_attempts`` (failed attempts, retried ones included: the flaky ones), and
+    ``p50``/``p95`` duration in seconds; slowest p95 first. Counts are exact; durations
+    come from every ``stride``-th step row. One query on PostgreSQL, two elsewhere.
+    Triggers and outputs a retry carried over are left out."""
+    steps = (
+        StepRun.objects.filter(run__flow=flow, run__created_at__gte=start, reused=False)
+        .exclude(kind__startswith="trigger.")
+        .alias(slot=Mod("id", max(stride, 1)))
+        .values("node_id")
+        .order_by()
+    )
+    counted = steps.annotate(
+        kind=Max("kind"),
+        runs=Count("id"),
+        failed=Count("id", filter=Q(status=StepStatus.FAILED)),
+        failed_attempts=Sum("failures"),
+    )
+    sampled = STEP_TIMED & Q(slot=0)
+    if connection.vendor == "postgresql":
+        rows = list(
+            counted.annotate(
+                p50=PercentileDisc(DURATION, 0.5, filter=sampled, output_field=DurationField()),
+                p95=PercentileDisc(DURATION, 0.95, filter=sampled, output_field=DurationField()),
+            )
+        )
+        for row in rows:
+            row["p50"], row["p95"] = _seconds(row["p50"]), _seconds(row["p95"])
+    else:
+        rows = list(counted)
+        durations: dict[str, list[float]] = defaultdict(list)
+        for node_id, begun, ended in steps.filter(sampled).values_list(
+            "node_id", "started_at", "finished_at"
+        ):
+            if begun is not None and ended is not None:  # STEP_TIMED: always, says the query
+                durations[node_id].append((ended - begun).total_seconds())
+        for row in rows:
+            found = durations.get(row["node_id"], [])
+            row["p50"], row["p95"] = nearest_rank(found, 0.5), nearest_rank(found, 0.95)
+    names = _node_names(flow)
+    for row in rows:
+        row["name"] = names.get(row["node_id"], row["node_id"])
+    return sorted(rows, key=lambda row: (-(row["p95"] or 0), row["node_id"]))
+
+
+def _node_names(flow: Flow) -> dict[str, str]:
+    """The step names of the flow's live (else latest) version: rows only carry node ids."""
+    version = flow.live_version or flow.versions.order_by("-number").first()
+    if version is None:
+        return {}
+    return {node.id: node.name for node in graphs.graph_of(version).nodes.values()}

@@ -13,7 +13,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from designer.graph import Graph, GraphInvalid, Problem
+from designer.graph import Graph, GraphInvalid
 from designer.models import Flow, FlowVersion, Workspace
 from runtime import selectors
 from runtime.engine import graphs
@@ -24,7 +24,7 @@ from runtime.kinds.templating import template_problem as _template_problem
 from runtime.models import Secret
 from runtime.resources.secrets import NAME_PATTERN, secret_encrypt
 from runtime.runs import RunRefused
-from runtime.triggers import activation, called
+from runtime.triggers import activation, called, error
 
 
 def step_catalog() -> Mapping[str, Kind]:
@@ -32,10 +32,11 @@ def step_catalog() -> Mapping[str, Kind]:
 
 
 def graph_check_workspace(*, graph: Graph, workspace_id: int, flow_id: int | None) -> None:
-    """Check ``graph``'s nodes against the rest of the workspace (the flows a flow.call
-    names, call cycles); raises GraphInvalid naming each node. ``flow_id`` is the flow the
-    graph is saved or published for (None: a flow being created)."""
-    problems: list[Problem] = []
+    """Check ``graph``'s nodes and settings against the rest of the workspace (the flows a
+    flow.call names, call cycles, the error flow); raises GraphInvalid naming each node or
+    field. ``flow_id`` is the flow the graph is saved or published for (None: a flow being
+    created)."""
+    problems = list(error.on_failure_problems(graph, workspace_id=workspace_id, flow_id=flow_id))
     for type_name, kind in CATALOG.items():
         nodes = [node for node in graph.nodes.values() if node.type == type_name]
         if nodes:
@@ -54,6 +55,18 @@ def flow_call_fields(*, version: FlowVersion | None) -> list[dict[str, Any]] | N
         return None
     trigger = called.called_node(graphs.graph_of(version))
     return None if trigger is None else [dict(spec) for spec in called.fields_of(trigger)]
+
+
+def flow_catches_failures(*, version: FlowVersion | None) -> bool:
+    """Whether ``version`` (a flow's live one) starts 'When a flow fails', so other flows
+    may name it as their error flow. Reads the version's graph, nothing else."""
+    return error.catches_failures(version)
+
+
+def error_flow_problem(*, target_id: int, workspace_id: int, flow_id: int | None) -> str | None:
+    """Why flow ``target_id`` cannot be the error flow of ``flow_id`` (None: a flow being
+    created or imported) in the workspace, or None."""
+    return error.error_flow_problem(target_id, workspace_id=workspace_id, flow_id=flow_id)
 
 
 def template_budget() -> AbstractContextManager[None]:
@@ -115,7 +128,9 @@ def secret_delete(*, secret: Secret) -> None:
 
 __all__ = [
     "RunRefused",
+    "error_flow_problem",
     "flow_call_fields",
+    "flow_catches_failures",
     "flow_run_stats",
     "secret_delete",
     "secret_set",

@@ -2,8 +2,9 @@
 
 from celery import shared_task
 
-from runtime.engine import recovery
+from runtime.engine import alerts, failures, recovery
 from runtime.engine.execute import step_execute
+from runtime.triggers import error
 
 
 @shared_task(name="runtime.tasks.execute_step", ignore_result=True)
@@ -21,3 +22,13 @@ def cancel_children(run_id: int) -> None:
 def cancel_items(step_id: int) -> None:
     """Cancel the open item runs of a for-each step that stopped at a failed item."""
     recovery.cancel_open_items(step_id)
+
+
+@shared_task(name="runtime.tasks.run_failed", ignore_result=True)
+def run_failed(run_id: int) -> None:
+    """Start the error flow and send the alert of failed run ``run_id``; safe twice (the
+    error flow is started once per run, the alert once per quiet period)."""
+    failure = failures.failure_get(run_id)
+    if failure is not None:
+        error.error_flow_start(failure)
+        alerts.alert_send(failure)

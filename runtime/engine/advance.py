@@ -11,7 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from designer.graph import Graph
-from runtime.engine import children, concurrency, graphs, planner, sql
+from runtime.engine import children, concurrency, failures, graphs, planner, sql
 from runtime.engine.dispatch import enqueue_steps
 from runtime.engine.status import RUN_FINISHED, STEP_OPEN, RunStatus, StepStatus
 from runtime.live import publish
@@ -108,6 +108,8 @@ def end_run(run: Run, status: RunStatus, error: str) -> None:
     children.cancel_after_commit(run.pk)
     children.child_finished(run)
     _release(run)
+    if status == RunStatus.FAILED:
+        failures.after_commit(run)  # its error flow and alert, once this commits
 
 
 def mark_started(run: Run) -> None:

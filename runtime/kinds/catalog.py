@@ -17,7 +17,7 @@ from runtime.steps import (
     logic_branch,
     queue_publish,
 )
-from runtime.triggers import called, events, manual
+from runtime.triggers import called, error, events, manual
 from runtime.triggers.cron import kind as cron
 from runtime.triggers.dbchange import kind as dbchange
 from runtime.triggers.queue import kind as queue
@@ -33,6 +33,7 @@ CATALOG: Mapping[str, Kind] = {
         manual.KIND,
         queue.KIND,
         called.KIND,
+        error.KIND,
         code_python.KIND,
         code_javascript.KIND,
         http_request.KIND,

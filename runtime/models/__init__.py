@@ -1,5 +1,6 @@
 """The runtime's models, one module per subject."""
 
+from runtime.models.alerts import FlowAlert
 from runtime.models.connections import Connection, ConnectionKind
 from runtime.models.queues import QueueDeadLetter, QueueSubscription
 from runtime.models.runs import Run, StepRun
@@ -23,6 +24,7 @@ __all__ = [
     "DbChange",
     "DbChangeSubscription",
     "EventSubscription",
+    "FlowAlert",
     "PlatformEvent",
     "QueueDeadLetter",
     "QueueSubscription",

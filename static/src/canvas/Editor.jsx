@@ -86,7 +86,7 @@ function EditorInner({ boot }) {
   const [secrets, setSecrets] = useState([]);
   // null until the workspace's connections have loaded: a picker says so rather than "not found".
   const [connections, setConnections] = useState(null);
-  const [flows, setFlows] = useState(null);  // the workspace's flows, for flow.call (FlowCall.jsx)
+  const [flows, setFlows] = useState(null);  // the workspace's flows: flow.call, the error flow
   const [focusTest, setFocusTest] = useState(0);
   const stopWatching = useRef(null);
   const liveRuns = useFlowRuns(flowId);
@@ -444,7 +444,7 @@ function EditorInner({ boot }) {
           run={run} busy={busy} onNodeChange={updateNodeData} onRename={renameSelected} onDelete={deleteSelection}
           onConnect={connect} onDisconnect={(id) => { history.snapshot(); setEdges((es) => es.filter((e) => e.id !== id)); }}
           onRun={runTest} onSelectNode={selectNode} onShowRun={watch}
-          flowSettings={flowSettings} onFlowSettings={setFlowSettings} />
+          flowSettings={flowSettings} onFlowSettings={setFlowSettings} flows={flows} />
       </div>
       {busy && (
         <div className="tb-progress" role="status" aria-live="polite">

@@ -13,7 +13,8 @@ const PLACEHOLDERS = {
   list: "{{ event.trigger… }} (a list)",
 };
 
-// Every flow of the workspace, all pages, with whether (and how) it can be called.
+// Every flow of the workspace, all pages, with whether (and how) it can be called, and
+// whether it can be an error flow (FlowSettings.jsx).
 export async function loadFlows(workspace) {
   const flows = [];
   let url = `/api/flows/?workspace=${workspace}`;
@@ -21,8 +22,8 @@ export async function loadFlows(workspace) {
     const result = await api.get(url);
     if (!result.ok) break;
     const page = result.data.results || result.data;
-    flows.push(...page.map(({ id, name, live_version, callable, call_fields }) => (
-      { id, name, live: live_version, callable, fields: call_fields })));
+    flows.push(...page.map(({ id, name, live_version, callable, call_fields, catches_failures }) => (
+      { id, name, live: live_version, callable, fields: call_fields, catches: catches_failures })));
     url = result.data.next ? pathOf(result.data.next) : null;
   }
   return flows;

@@ -9,7 +9,7 @@ const TABS = [["node", "Node"], ["test", "Test run"], ["runs", "Runs"], ["flow",
 
 export function SidePanel({ tab, setTab, single, selected, kinds, boot, problems, panelContext, steps, nodes,
   edges, readOnly, revision, runsTick, base, dirty, test, listener, focusTest, triggers, run, busy, onNodeChange,
-  onRename, onDelete, onConnect, onDisconnect, onRun, onSelectNode, onShowRun, flowSettings, onFlowSettings }) {
+  onRename, onDelete, onConnect, onDisconnect, onRun, onSelectNode, onShowRun, flowSettings, onFlowSettings, flows }) {
   const flowId = boot.flow.id;
   return (
     <aside className="tb-side" aria-label="Details">
@@ -50,7 +50,7 @@ export function SidePanel({ tab, setTab, single, selected, kinds, boot, problems
         {tab === "runs" && <RunsPanel flowId={flowId} revision={revision} live={runsTick} shownId={run?.id} onShow={onShowRun}
           runsUrl={boot.urls.runs} />}
         {tab === "flow" && <FlowSettings settings={flowSettings} problems={problems.flow} readOnly={readOnly}
-          onChange={onFlowSettings} />}
+          onChange={onFlowSettings} flows={flows} flowId={flowId} />}
       </div>
     </aside>
   );

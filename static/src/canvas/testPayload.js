@@ -23,6 +23,8 @@ export const SHAPES = {
     hint: "The emitted data is event.trigger.payload; the type must match the trigger and its filter hold." },
   "trigger.dbchange": { label: "The row change (event.trigger)",
     hint: "new and old are the rows; changed_columns is worked out from them, as for a live change." },
+  "trigger.error": { label: "The failure (event.trigger)",
+    hint: "A failed run of another flow: its flow, run (with its link), failed step and error. Keys left out take example values." },
   "trigger.queue": { label: "The message (event.trigger)",
     hint: "The message body is event.trigger.body; connection and size are filled in as for a live message." },
 };
@@ -52,6 +54,10 @@ function skeleton(node, timeZone) {
     case "trigger.queue":
       return { body: {}, headers: {}, metadata: { connection: config.connection || "", message_id: "",
                                                    redelivered: false, received_at: nowIso(), size: 2 } };
+    case "trigger.error":
+      return { flow: { id: 7, name: "Orders" }, version: 3, run: { id: 812, url: "/runs/812/" },
+               failed_step: { id: "charge", name: "Charge card", kind: "http.request" },
+               error: "Charge card failed: HTTP 502", failed_at: nowIso() };
     default: return {};
   }
 }

@@ -19,6 +19,7 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "trigger.event": {"event_type": "order.created"},
     "trigger.dbchange": {"table": "public.orders"},
     "trigger.queue": {"connection": "bus", "source": "orders"},
+    "trigger.error": {},
 }
 
 
