@@ -15,6 +15,7 @@ from runtime.models import Run, StepRun
 from tests.conftest import Team
 from tests.factories import edge, node
 from tests.fakes import FakeApi
+from tests.openapi import api, conforms
 from tests.runtime.callees import call, callee
 from tests.runtime.helpers import manual, publish, start, statuses
 from tests.stack import MakeStack, Stack, wait_for_run
@@ -68,6 +69,11 @@ def test_an_http_step_fails_into_its_error_path_and_the_run_succeeds(
     }
     assert run.output == {"noted": call_step.error, "type": "http_status", "attempt": 2}
     assert run.error == ""
+    # The run API says so, as its schema documents.
+    read = conforms(api(team.viewer).get(f"/api/runs/{run.pk}/"))
+    (shown,) = [step for step in read.json["steps"] if step["node_id"] == "call"]
+    assert (shown["status"], shown["handle"]) == ("failed", "error")
+    assert shown["output"]["error"]["type"] == "http_status"
 
 
 @pytest.mark.worker
