@@ -56,6 +56,9 @@ from designer.schema_errors import schema_errors
 NODE_ID_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 TRIGGER_PREFIX = "trigger."
 MAX_NAME_LENGTH = 200
+# The output every step has besides its kind's own: taken when the step fails for good
+# (after its retries), instead of ending the run. Triggers have none.
+ERROR_HANDLE = "error"
 
 # Engine settings every step node may carry; the defaults apply when a key is absent.
 SETTINGS_SCHEMA: dict[str, Any] = {
@@ -88,7 +91,10 @@ SETTINGS_SCHEMA: dict[str, Any] = {
             "type": "boolean",
             "default": False,
             "title": "Continue on failure",
-            "description": 'Treat a failure as an output ({"error": ...}) and go on.',
+            "description": (
+                'Treat a failure as an output ({"error": ...}) and go on. A step with an '
+                "error path follows that instead."
+            ),
         },
     },
 }
@@ -207,6 +213,10 @@ class Graph:
     def outgoing(self, node_id: str) -> list[Edge]:
         return [edge for edge in self.edges if edge.source == node_id]
 
+    def handles_errors(self, node_id: str) -> bool:
+        """Whether ``node_id`` has an error path (an edge from its ``error`` output)."""
+        return any(edge.source_handle == ERROR_HANDLE for edge in self.outgoing(node_id))
+
     def upstream(self, node_id: str) -> set[str]:
         """Every node with a path to ``node_id`` (its ancestors)."""
         seen: set[str] = set()
@@ -305,6 +315,7 @@ def parse_graph(
         problems.append(Problem("A flow needs at least one trigger node to start it."))
     if not edge_problems:
         problems.extend(_check_cycles(nodes, edges))
+    problems.extend(_check_error_paths(nodes, edges))
     graph = Graph(nodes=nodes, edges=tuple(edges), settings=settings)
     # Kind-specific checks run last and only on nodes whose config matched the schema.
     broken = {p.node for p in node_problems}
@@ -584,6 +595,8 @@ def _parse_edge(index: int, raw: Any, declared: Declared) -> tuple[Edge | None, 
             node=target,
             field=f"{where}.target",
         )
+    if handle == ERROR_HANDLE:
+        return _error_edge(source, target, source_kind, where)
     handles = source_kind.handles
     if handles and handle not in handles:
         return None, Problem(
@@ -598,6 +611,34 @@ def _parse_edge(index: int, raw: Any, declared: Declared) -> tuple[Edge | None, 
             field=f"{where}.sourceHandle",
         )
     return Edge(source=source, target=target, source_handle=handle), None
+
+
+def _error_edge(
+    source: str, target: str, source_kind: NodeKind, where: str
+) -> tuple[Edge | None, Problem | None]:
+    """Every step may lead somewhere on failure; a trigger cannot fail after it fired."""
+    if source_kind.category == "trigger":
+        return None, Problem(
+            f"The trigger {source!r} has no error output: only steps can fail into an error path.",
+            node=source,
+            field=f"{where}.sourceHandle",
+        )
+    return Edge(source=source, target=target, source_handle=ERROR_HANDLE), None
+
+
+def _check_error_paths(nodes: Mapping[str, Node], edges: Sequence[Edge]) -> Iterator[Problem]:
+    """An error path and "continue on failure" both say what a failure does, differently
+    (follow the error edges, or go on along the normal ones): a step picks one."""
+    handling = {edge.source for edge in edges if edge.source_handle == ERROR_HANDLE}
+    for node_id in sorted(handling):
+        node = nodes.get(node_id)
+        if node is not None and node.settings.continue_on_failure:
+            yield Problem(
+                f"{node.name!r} has an error path and continues on failure: choose one "
+                "(remove the error connection, or turn off continue on failure).",
+                node=node_id,
+                field="settings.continue_on_failure",
+            )
 
 
 def _check_cycles(nodes: Mapping[str, Node], edges: Sequence[Edge]) -> list[Problem]:

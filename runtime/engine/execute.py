@@ -57,6 +57,7 @@ def step_execute(step_id: int) -> None:
         result = AttemptResult(
             StepStatus.FAILED,
             retryable=False,
+            error_type="worker_lost",
             error=(
                 f"The worker running this step was lost {step.lost} times (killed, out of memory "
                 "or shut down); giving up."
@@ -195,23 +196,35 @@ def _invoke(kind: StepKind, ctx: StepContext) -> AttemptResult:
         )
     except StepError as exc:
         return AttemptResult(
-            StepStatus.FAILED, error=str(exc), detail=exc.detail, retryable=exc.retryable
+            StepStatus.FAILED,
+            error=str(exc),
+            detail=exc.detail,
+            retryable=exc.retryable,
+            error_type=exc.error_type,
         )
     except TemplateProblem as exc:
-        return AttemptResult(StepStatus.FAILED, error=f"Template error: {exc}", retryable=False)
+        return AttemptResult(
+            StepStatus.FAILED,
+            error=f"Template error: {exc}",
+            retryable=False,
+            error_type="template",
+        )
     except SoftTimeLimitExceeded:
         return AttemptResult(
-            StepStatus.FAILED, error=(f"Timed out after {ctx.node.settings.timeout_seconds:g} s.")
+            StepStatus.FAILED,
+            error=(f"Timed out after {ctx.node.settings.timeout_seconds:g} s."),
+            error_type="timeout",
         )
     except Exception as exc:  # a bug in a kind must fail the step, not the worker
         logger.exception("Step kind %s crashed", kind.type)
         return AttemptResult(
             StepStatus.FAILED,
             error=f"Internal error in {kind.type}: {exc.__class__.__name__}: {exc}",
+            error_type="internal",
         )
     problem = _output_problem(outcome.output)
     if problem:
-        return AttemptResult(StepStatus.FAILED, error=problem, retryable=False)
+        return AttemptResult(StepStatus.FAILED, error=problem, retryable=False, error_type="output")
     return AttemptResult(StepStatus.SUCCEEDED, output=outcome.output, handle=outcome.handle)
 
 

@@ -7,6 +7,12 @@ took that edge's handle. A step whose parents have all finished with no active e
 skipped, which cascades; so a join runs when any branch reached it and is skipped only
 when none did.
 
+Error paths: a step with edges from its ``error`` output that fails for good is recorded
+failed with handle "error" (failed-and-handled, ``runtime.engine.record``): then only its
+error edges are active and its other edges skip their side; a step that succeeded never
+activates its error edges. Such a failure is not fatal: the run ends as its error path
+does.
+
 Only the nodes of one level are steps: a run plans the flow's top level, where a for-each
 is one step and its body is not there at all; a child run of a loop plans that body
 (``Graph.body``, through ``runtime.engine.graphs.scoped``), whose entry steps are
@@ -19,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from designer.graph import Graph
+from designer.graph import ERROR_HANDLE, Graph
 from runtime.engine.status import STEP_FINISHED, StepStatus
 
 
@@ -92,15 +98,20 @@ def plan(graph: Graph, states: Mapping[str, State]) -> Plan:
 def _active(graph: Graph, source: str, handle: str | None, states: Mapping[str, State]) -> bool:
     state = states[source]
     if state.status == StepStatus.FAILED:
+        if state.handle == ERROR_HANDLE:  # failed into its error path: only that side goes on
+            return handle == ERROR_HANDLE
         return handle is None and graph.nodes[source].settings.continue_on_failure
-    if state.status != StepStatus.SUCCEEDED:
+    if state.status != StepStatus.SUCCEEDED or handle == ERROR_HANDLE:
         return False
     return handle is None or handle == state.handle
 
 
 def is_fatal(graph: Graph, node_id: str, status: str) -> bool:
-    """A failure that ends the run (the step did not opt to continue on failure)."""
-    return status == StepStatus.FAILED and not graph.nodes[node_id].settings.continue_on_failure
+    """A failure that ends the run: the step neither continues on failure nor has an
+    error path to take."""
+    if status != StepStatus.FAILED:
+        return False
+    return not (graph.nodes[node_id].settings.continue_on_failure or graph.handles_errors(node_id))
 
 
 def is_finished(states: Mapping[str, State]) -> bool:
@@ -109,12 +120,14 @@ def is_finished(states: Mapping[str, State]) -> bool:
 
 def run_output(graph: Graph, outputs: Mapping[str, Any]) -> Any:
     """What a finished run produced: the output of its one succeeded sink (a step with no
-    outgoing edge), or ``{node_id: output}`` when several sinks succeeded."""
+    outgoing edge but error edges: a step that succeeded did not take those), or
+    ``{node_id: output}`` when several sinks succeeded."""
     graph = graph.top_level()
     sinks = [
         node_id
         for node_id in topological_order(graph)
-        if not graph.outgoing(node_id) and node_id in outputs
+        if node_id in outputs
+        and all(edge.source_handle == ERROR_HANDLE for edge in graph.outgoing(node_id))
     ]
     if len(sinks) == 1:
         return outputs[sinks[0]]

@@ -2,7 +2,9 @@
 
 What an attempt produced becomes the step's new state in one transaction that holds the
 run's row lock: success, a retry after a backoff (waiting), a wait (a delay), or a failure
-that either ends the run or, with "continue on failure", lets it go on. The update is
+that either ends the run or lets it go on: with "continue on failure" along the step's
+edges, with an error path along its ``error`` edges (failed-and-handled: handle "error",
+output ``{"error": {"message", "type", "attempt"}}``). The update is
 conditional on the attempt's claim token, so a worker whose lease was taken over, or a
 step cancelled meanwhile, records nothing.
 """
@@ -19,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from designer.graph import Graph, Node
+from designer.graph import ERROR_HANDLE, Graph, Node
 from runtime.engine import advance, children, items, planner, spawn, sql, waits
 from runtime.engine.dispatch import enqueue_steps
 from runtime.engine.reconnect import reconnecting
@@ -43,6 +45,9 @@ class AttemptResult:
     error: str = ""
     detail: str = ""
     retryable: bool = True
+    # What kind of failure, as an error path reads it (event.steps.<id>.error.type):
+    # "timeout", "http_status", "template", "step_error"...
+    error_type: str = "step_error"
     wake_at: datetime | None = None
     # Child runs the step asked for (runtime.engine.children), and whether it waits for
     # them (parked until they finish) or not (queued again at once).
@@ -66,7 +71,7 @@ def record(
     database connection is survived (runtime.engine.reconnect): the step is recorded once,
     not left to its lease and run again."""
     used = ctx.secrets.used if ctx is not None and isinstance(ctx.secrets, SecretBox) else {}
-    target, fields = _outcome_fields(step, node, result, used)
+    target, fields = _outcome_fields(step, node, result, used, graph.handles_errors(node.id))
     if ctx is not None:
         fields["input"] = redact(ctx.input, used)
         fields["logs"] = cap(redact("\n".join(ctx.logs), used))
@@ -97,7 +102,7 @@ def _store(
     with transaction.atomic():
         sql.lock_run(run)
         if asked is not None:
-            spawned, fields = _spawn(step, run, claim, node, target, fields, asked)
+            spawned, fields = _spawn(step, run, claim, graph, node, target, fields, asked)
             if spawned is None:
                 return  # not ours any more: someone else records this step
             target = spawned
@@ -123,7 +128,8 @@ def _store(
         if target == StepStatus.FAILED and planner.is_fatal(graph, node.id, target):
             advance.fail_run(run, f"{node.name} failed: {step.error}")  # cancels its children
         elif target in (StepStatus.SUCCEEDED, StepStatus.FAILED):
-            if target == StepStatus.FAILED:  # continues on failure, its open children do not
+            # Continues on failure or takes its error path: its open children do not go on.
+            if target == StepStatus.FAILED:
                 children.cancel_after_commit(run.pk, step.pk)
             advance.advance_run(run, graph)
 
@@ -132,6 +138,7 @@ def _spawn(
     step: StepRun,
     run: Run,
     claim: uuid.UUID,
+    graph: Graph,
     node: Node,
     target: StepStatus,
     fields: dict[str, Any],
@@ -147,13 +154,15 @@ def _spawn(
     if problem is None:
         return target, fields
     failed = AttemptResult(StepStatus.FAILED, error=problem, retryable=False)
-    status, failure = _outcome_fields(step, node, failed, {})
+    status, failure = _outcome_fields(step, node, failed, {}, graph.handles_errors(node.id))
     return status, fields | failure
 
 
 def _outcome_fields(
-    step: StepRun, node: Node, result: AttemptResult, used: dict[str, str]
+    step: StepRun, node: Node, result: AttemptResult, used: dict[str, str], handled: bool
 ) -> tuple[StepStatus, dict[str, Any]]:
+    """The step's new status and row fields; ``handled``: it has an error path to take
+    when this attempt fails for good."""
     now = timezone.now()
     done = {"claim": None, "lease_expires_at": None}
     if result.status == StepStatus.SUCCEEDED:
@@ -179,12 +188,15 @@ def _outcome_fields(
             "error_detail": detail,
             "wake_at": now + timedelta(seconds=backoff(node, failures)),
         }
-    output = {"error": error} if node.settings.continue_on_failure else None
+    output: Any = {"error": error} if node.settings.continue_on_failure else None
+    if handled:
+        output = {"error": {"message": error, "type": result.error_type, "attempt": failures}}
     return StepStatus.FAILED, done | {
         "failures": failures,
         "error": error,
         "error_detail": detail,
         "output": output,
+        "handle": ERROR_HANDLE if handled else "",
         "finished_at": now,
     }
 

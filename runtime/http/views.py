@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.middleware import HtmxDetails
 
 from designer import access
+from designer.graph import ERROR_HANDLE
 from designer.models import Role
 from designer.params import positive_int, search_param
 from runtime import disclosure, runs, selectors
@@ -201,6 +202,7 @@ def _timeline(run: Run, steps: list[Any]) -> list[dict[str, Any]]:
             {
                 "node_id": step.node_id,
                 "status": step.status,
+                "handled": step.handle == ERROR_HANDLE and step.status == StepStatus.FAILED,
                 "left": max(0.0, (step.started_at - start).total_seconds() / span * 100),
                 "width": max(0.5, (end - step.started_at).total_seconds() / span * 100),
                 "seconds": step.duration_seconds,

@@ -36,15 +36,28 @@ class StepError(Exception):
     """A step failed in a way the user should read: ``str(exc)`` is shown as the error.
 
     ``retryable=False`` skips the retry policy (a 404 will not turn into a 200 by waiting).
+    ``timeout`` or ``kind`` (a short word such as "http_status") name the kind of failure
+    an error path reads as ``event.steps.<id>.error.type`` (see ``error_type``).
     """
 
     def __init__(
-        self, message: str, *, detail: str = "", retryable: bool = True, timeout: bool = False
+        self,
+        message: str,
+        *,
+        detail: str = "",
+        retryable: bool = True,
+        timeout: bool = False,
+        kind: str = "",
     ):
         self.detail = detail
         self.retryable = retryable
         self.timeout = timeout
+        self.kind = kind
         super().__init__(message)
+
+    @property
+    def error_type(self) -> str:
+        return self.kind or ("timeout" if self.timeout else "step_error")
 
 
 class SampleRefused(Exception):

@@ -96,6 +96,7 @@ def publish_step_state(*, run_id: int, step_id: int, node_id: str, status: str) 
             "run_id": run_id,
             "node_id": node_id,
             "status": status,
+            "handle": "",
             "attempt": 0,
             "failures": 0,
             "wake_at": None,
@@ -129,6 +130,7 @@ def step_data(step: Any) -> dict[str, Any]:
         "run_id": step.run_id,
         "node_id": step.node_id,
         "status": step.status,
+        "handle": step.handle,  # "error": failed into its error path (failed-and-handled)
         "attempt": step.attempt,
         # A waiting step with failures is retrying: wake_at is when it tries again.
         "failures": step.failures,

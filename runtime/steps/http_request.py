@@ -143,6 +143,7 @@ class HttpRequest(StepKind):
                 f"HTTP {status} from {url}: {excerpt}",
                 detail=response["text"],
                 retryable=status >= 500 or status == 429,
+                kind="http_status",
             )
         return {"status": status, "headers": response["headers"], "body": response["body"]}
 
@@ -185,7 +186,9 @@ def fetch(
                         continue
                     return _read(response, budget, target.host)
             except httpx.TimeoutException:
-                raise StepError(f"No answer from {target.host} within {timeout:g} s.") from None
+                raise StepError(
+                    f"No answer from {target.host} within {timeout:g} s.", timeout=True
+                ) from None
             except httpx.HTTPError as exc:
                 raise StepError(f"Request to {target.host} failed: {exc}.") from None
     raise StepError(f"More than {MAX_REDIRECTS} redirects from {url}.", retryable=False)
@@ -215,7 +218,9 @@ class _Budget:
         if self.cancelled is not None and self.cancelled.is_set():
             raise StepError("Cancelled while waiting for the response.", retryable=False)
         if time.monotonic() > self.deadline:
-            raise StepError(f"No complete answer from {host} within {self.timeout:g} s.")
+            raise StepError(
+                f"No complete answer from {host} within {self.timeout:g} s.", timeout=True
+            )
 
 
 def _read(response: httpx.Response, budget: _Budget, host: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ const STEP_DONE = new Set(["succeeded", "failed", "skipped", "cancelled"]);
 const states = new Map();
 const retrying = new Map();  // node id -> {failures, wakeAt} while a step waits to retry
 const progress = new Map();  // node id -> {total, done, failed, running} of a for-each
+const handled = new Set();  // node ids of steps that failed into their error path
 let socket = null;
 let refreshTimer = null;
 let retryDelay = 500;
@@ -16,21 +17,28 @@ function label(status) {
   return status.charAt(0).toUpperCase() + status.slice(1);
 }
 
-function setBadge(element, status) {
+// A step that failed into its error path is "Failed — handled": the run went on.
+function setBadge(element, status, isHandled = false) {
   if (!element) return;
-  element.className = `badge status-${status}`;
-  element.textContent = label(status);
+  element.className = `badge status-${status}${isHandled ? " handled" : ""}`;
+  element.textContent = isHandled ? "Failed — handled" : label(status);
+  element.toggleAttribute("data-handled", isHandled);
+  if (element.hasAttribute("data-step-status")) element.dataset.stepStatus = status;
 }
 
 function applyStep(step) {
   states.set(step.node_id, step.status);
+  if (step.handle !== undefined) {
+    if (step.status === "failed" && step.handle === "error") handled.add(step.node_id);
+    else handled.delete(step.node_id);
+  }
   if (step.progress) showProgress(step.node_id, step.progress, false);
   const card = document.querySelector(`[data-step="${CSS.escape(step.node_id)}"]`);
   if (card) {
-    setBadge(card.querySelector("[data-step-status]"), step.status);
+    setBadge(card.querySelector("[data-step-status]"), step.status, handled.has(step.node_id));
     showText(card.querySelector("[data-step-error]"), step.error);
     showRetry(card, step);
-    if (step.status === "failed") card.open = true;
+    if (step.status === "failed" && !handled.has(step.node_id)) card.open = true;
   }
   updateProgress();
   tellCanvas();
@@ -100,7 +108,7 @@ function scheduleItems(nodeId) {
 
 // The canvas island may mount after the first state: it also reads the last one here.
 function tellCanvas() {
-  const detail = { runId: Number(runId), steps: Object.fromEntries(states),
+  const detail = { runId: Number(runId), steps: Object.fromEntries(states), handled: [...handled],
                    retrying: Object.fromEntries(retrying), progress: Object.fromEntries(progress) };
   window.tributaryRunState = detail;
   document.dispatchEvent(new CustomEvent("tributary:run-state", { detail }));
@@ -251,8 +259,10 @@ function connect() {
 if (runId) {
   root.dataset.rendered = FINISHED.has(root.dataset.status) ? "finished" : "live";
   document.querySelectorAll("[data-step]").forEach((card) => {
-    const status = card.querySelector("[data-step-status]").className.replace(/.*status-/, "");
+    const badge = card.querySelector("[data-step-status]");
+    const status = badge.dataset.stepStatus;
     states.set(card.dataset.step, status);
+    if (badge.hasAttribute("data-handled")) handled.add(card.dataset.step);
     const bar = card.querySelector("[data-step-progress]");
     if (bar) {
       const counts = Object.fromEntries(["total", "done", "failed", "running"]

@@ -7,6 +7,9 @@ from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
 
+# A node's (first) output handle: every step also has an "error" output, for error paths.
+OUTPUT = '.react-flow__handle.source:not([data-handleid="error"])'
+
 
 class Designer:
     def __init__(self, page: Page) -> None:
@@ -51,10 +54,11 @@ class Designer:
         return added
 
     def connect(self, source: str, target: str, handle: str | None = None) -> None:
-        """Drag from the source node's output handle to the target's input handle."""
-        selector = ".react-flow__handle.source"
+        """Drag from the source node's output handle (``handle``: a named one, e.g. "true"
+        or "error") to the target's input handle."""
+        selector = OUTPUT
         if handle:
-            selector += f'[data-handleid="{handle}"]'
+            selector = f'.react-flow__handle.source[data-handleid="{handle}"]'
         start = self.node(source).locator(selector).bounding_box()
         end = self.node(target).locator(".react-flow__handle.target").bounding_box()
         assert start and end

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.browser.conftest import Server, log_in
-from tests.browser.designer import Designer
+from tests.browser.designer import OUTPUT, Designer
 from tests.conftest import Team
 from tests.factories import edge, flow, graph, node
 from tests.stack import Stack
@@ -36,7 +36,7 @@ def input_of(node_id: str) -> str:
 
 def drag_to(page: Page, designer: Designer, source: str, target_selector: str) -> None:
     """Drag from the source's output handle and let go over the target element's centre."""
-    start = designer.node(source).locator(".react-flow__handle.source").bounding_box()
+    start = designer.node(source).locator(OUTPUT).bounding_box()
     end = page.locator(target_selector).bounding_box()
     assert start and end
     mouse = page.mouse

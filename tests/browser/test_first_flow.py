@@ -21,7 +21,7 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 from designer.models import Flow
 from runtime.models import Run
 from tests.browser.conftest import Server, log_in, set_server_password, wait_until
-from tests.browser.designer import Designer
+from tests.browser.designer import OUTPUT, Designer
 from tests.conftest import Team
 from tests.factories import edge, flow, graph, node
 from tests.fakes import SmtpSink
@@ -224,7 +224,7 @@ def test_the_three_mistakes_are_explained_where_they_happen(
     expect(designer.field("source").locator(".cm-lint-marker-error")).to_have_count(1)
 
     # 3. A connection back from the email to the code step would make a loop: refused, why.
-    start = designer.node("send").locator(".react-flow__handle.source").bounding_box()
+    start = designer.node("send").locator(OUTPUT).bounding_box()
     end = designer.node("build").locator(".react-flow__handle.target").bounding_box()
     assert start and end
     page.mouse.move(start["x"] + start["width"] / 2, start["y"] + start["height"] / 2)

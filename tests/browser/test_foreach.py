@@ -8,7 +8,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from designer.models import FlowVersion
 from tests.browser.conftest import Server, log_in
-from tests.browser.designer import Designer
+from tests.browser.designer import OUTPUT, Designer
 from tests.conftest import Team
 from tests.factories import flow, graph, node
 
@@ -52,7 +52,7 @@ def test_a_loop_is_drawn_with_a_step_in_its_body_and_saved_with_its_parent(
     refusal = page.get_by_test_id("connect-refusal")
     drag_handle(
         page,
-        f'.react-flow__node[data-id="{inner}"] .react-flow__handle.source',
+        f'.react-flow__node[data-id="{inner}"] {OUTPUT}',
         f'.react-flow__node[data-id="{mail}"] .react-flow__handle.target',
     )
     expect(refusal).to_contain_text("crosses the edge of a For each")

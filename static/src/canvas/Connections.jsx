@@ -1,12 +1,19 @@
 // A node's outgoing connections as a list: remove one, or connect to another node. The
 // keyboard way to do what dragging between handles does.
 import { useState } from "react";
-import { wouldCycle } from "./graph.js";
+import { ERROR_HANDLE, wouldCycle } from "./graph.js";
+
+// A step's outputs: its kind's (or its one unnamed output, "") and its error output.
+function outputsOf(node, handles, kinds) {
+  if (kinds[node.data.kind]?.category === "trigger") return handles;
+  return [...(handles.length ? handles : [""]), ERROR_HANDLE];
+}
 
 export function Connections({ node, nodes, edges, handles, kinds, readOnly, onConnect, onDisconnect }) {
   const outgoing = edges.filter((edge) => edge.source === node.id);
+  const outputs = outputsOf(node, handles, kinds);
   const [target, setTarget] = useState("");
-  const [handle, setHandle] = useState(handles[0] || "");
+  const [handle, setHandle] = useState(outputs[0] || "");
   const names = Object.fromEntries(nodes.map((n) => [n.id, n.data.name]));
   const candidates = nodes.filter((other) => other.id !== node.id
     && kinds[other.data.kind]?.category !== "trigger"
@@ -30,9 +37,11 @@ export function Connections({ node, nodes, edges, handles, kinds, readOnly, onCo
       </ul>
       {!readOnly && candidates.length > 0 && (
         <div className="tb-row">
-          {handles.length > 0 && (
+          {outputs.length > 1 && (
             <select aria-label="From output" value={handle} onChange={(e) => setHandle(e.target.value)}>
-              {handles.map((h) => <option key={h} value={h}>{h}</option>)}
+              {outputs.map((h) => (
+                <option key={h || "output"} value={h}>{h === ERROR_HANDLE ? "error (on failure)" : h || "output"}</option>
+              ))}
             </select>
           )}
           <select aria-label="Connect to" value={target} onChange={(e) => setTarget(e.target.value)}>

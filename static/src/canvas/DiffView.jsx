@@ -30,7 +30,7 @@ function diffFlow(graph, old, diff) {
   });
   const addedEdges = new Set((diff.edges.added || []).map(edgeId));
   const edges = flow.edges.map((edge) => (addedEdges.has(edge.id)
-    ? { ...edge, className: "tb-edge-added", animated: true } : edge));
+    ? { ...edge, className: `tb-edge-added ${edge.className || ""}`.trim(), animated: true } : edge));
   const present = new Set(nodes.map((n) => n.id));
   (diff.edges.removed || []).forEach((raw) => {
     const source = present.has(raw.source) ? raw.source : `removed:${raw.source}`;

@@ -28,7 +28,8 @@ import { EmptyCanvas } from "./EmptyCanvas.jsx";
 import { loadFlows } from "./FlowCall.jsx";
 import { useClipboard, useEditorKeys } from "./keys.js";
 import {
-  NODE_HEIGHT, NODE_WIDTH, connectionRefusal, edgeId, fromFlow, layout, needsLayout, renameNode, toFlow,
+  NODE_HEIGHT, NODE_WIDTH, connectionRefusal, fromFlow, isHandled, layout, needsLayout, renameNode, toFlow,
+  toFlowEdge,
 } from "./graph.js";
 import { minimapColor } from "./minimap.js";
 import { regroup } from "./groups.js";
@@ -167,8 +168,7 @@ function EditorInner({ boot }) {
     if (current.some((e) => e.source === params.source && e.target === params.target
       && (e.sourceHandle || null) === sourceHandle)) return;
     history.snapshot();
-    const edge = { source: params.source, target: params.target, sourceHandle };
-    const next = addEdge({ ...edge, id: edgeId(edge), label: sourceHandle ?? undefined }, current);
+    const next = addEdge(toFlowEdge({ source: params.source, target: params.target, sourceHandle }), current);
     setEdges(next);
     setNodes((ns) => withTriggerStarters(ns, next, kinds || {}));
   }, [history, kinds]);
@@ -388,7 +388,7 @@ function EditorInner({ boot }) {
     ...node,
     data: { ...node.data, label: kinds?.[node.data.kind]?.label, handles: kinds?.[node.data.kind]?.handles, readOnly,
             status: steps[node.id]?.status, progress: steps[node.id]?.progress, retry: retryOf(steps[node.id]),
-            problems: problems.byNode[node.id],
+            problems: problems.byNode[node.id], handled: isHandled(steps[node.id]),
             error: steps[node.id]?.status === "failed" ? steps[node.id].error : undefined },
   })), [nodes, kinds, steps, problems, readOnly]);
 

@@ -1,7 +1,7 @@
 import { memo } from "react";
 import { Handle, NodeResizer, Position } from "@xyflow/react";
 import { retryText } from "./retry.js";
-import { GROUP_MIN } from "./graph.js";
+import { ERROR_HANDLE, GROUP_MIN } from "./graph.js";
 
 const STATUS_LABELS = {
   pending: "Pending", queued: "Queued", running: "Running", waiting: "Waiting",
@@ -9,12 +9,29 @@ const STATUS_LABELS = {
 };
 
 // A retrying step says which attempt comes next; the time is in the panel and the tooltip.
-function StatusLabel({ status, retry }) {
-  const text = retry ? `Retrying: attempt ${retry.attempt}` : STATUS_LABELS[status] || status;
+// A step that failed into its error path says so: the run went on along that path.
+function StatusLabel({ status, retry, handled }) {
+  const text = retry ? `Retrying: attempt ${retry.attempt}`
+    : handled ? "Failed — handled" : STATUS_LABELS[status] || status;
   return (
     <div className={`tb-status${retry ? " tb-retrying" : ""}`} aria-label={`Status: ${text}`}
-      title={retry ? retryText(retry) : undefined}>{text}</div>
+      title={retry ? retryText(retry) : handled ? "Failed after its retries; the run went on along its error path." : undefined}>{text}</div>
   );
+}
+
+// Every step's error output, below its other outputs: small until the node is hovered or
+// selected, so that flows without error paths stay uncluttered. Its edges are drawn red.
+function ErrorHandle({ name }) {
+  return (
+    <Handle id={ERROR_HANDLE} type="source" position={Position.Bottom} className="tb-handle-error"
+      aria-label={`error output of ${name}`} title="If this step fails after its retries, the run goes on from here">
+      <span className="tb-handle-label">error</span>
+    </Handle>
+  );
+}
+
+function statusClasses(data) {
+  return [data.status ? `tb-status-${data.status}` : "", data.handled ? "tb-handled" : ""];
 }
 
 // A failed step's message on its node: the first line, cut to fit; the whole in the title.
@@ -31,16 +48,16 @@ function FlowNodeView({ id, data, selected }) {
   const handles = data.handles?.length ? data.handles : [null];
   const problems = data.problems || [];
   const classes = ["tb-node", trigger ? "tb-trigger" : "tb-step",
-    data.status ? `tb-status-${data.status}` : "", problems.length ? "tb-invalid" : "",
+    ...statusClasses(data), problems.length ? "tb-invalid" : "",
     data.diff ? `tb-diff-${data.diff}` : "", selected ? "tb-selected" : ""].filter(Boolean).join(" ");
   return (
     <div className={classes} data-node-id={id} data-status={data.status || undefined}
-      title={problems.map((p) => p.message).join("\n") || undefined}>
+      data-handled={data.handled || undefined} title={problems.map((p) => p.message).join("\n") || undefined}>
       {!trigger && <Handle type="target" position={Position.Left} aria-label={`Input of ${data.name}`} />}
       <div className="tb-kind">{data.label || data.kind}</div>
       <div className="tb-name">{data.name}</div>
       <div className="tb-id">{id}</div>
-      {data.status && <StatusLabel status={data.status} retry={data.retry} />}
+      {data.status && <StatusLabel status={data.status} retry={data.retry} handled={data.handled} />}
       {data.error && <div className="tb-node-error" title={data.error}>{shortError(data.error)}</div>}
       {data.diff && <div className="tb-diff-label">{data.diff}{data.changedFields?.length ? `: ${data.changedFields.join(", ")}` : ""}</div>}
       {problems.length > 0 && (
@@ -56,6 +73,8 @@ function FlowNodeView({ id, data, selected }) {
           {handle && <span className="tb-handle-label">{handle}</span>}
         </Handle>
       ))}
+      {/* Last: React Flow draws an edge without a handle id from a node's first output. */}
+      {!trigger && <ErrorHandle name={data.name} />}
     </div>
   );
 }
@@ -70,12 +89,12 @@ export function progressLabel(progress) {
 // any other (kind, name, id, status, problems); edges reach it from outside only.
 function ForEachNodeView({ id, data, selected }) {
   const problems = data.problems || [];
-  const classes = ["tb-node", "tb-step", "tb-foreach", data.status ? `tb-status-${data.status}` : "",
+  const classes = ["tb-node", "tb-step", "tb-foreach", ...statusClasses(data),
     problems.length ? "tb-invalid" : "", data.diff ? `tb-diff-${data.diff}` : "",
     selected ? "tb-selected" : ""].filter(Boolean).join(" ");
   return (
     <div className={classes} data-node-id={id} data-status={data.status || undefined}
-      title={problems.map((p) => p.message).join("\n") || undefined}>
+      data-handled={data.handled || undefined} title={problems.map((p) => p.message).join("\n") || undefined}>
       <NodeResizer isVisible={Boolean(selected && !data.readOnly)} minWidth={GROUP_MIN.width}
         minHeight={GROUP_MIN.height} />
       <Handle type="target" position={Position.Left} aria-label={`Input of ${data.name}`} />
@@ -83,7 +102,7 @@ function ForEachNodeView({ id, data, selected }) {
         <div className="tb-kind">{data.label || data.kind}</div>
         <div className="tb-name">{data.name}</div>
         <div className="tb-id">{id}</div>
-        {data.status && <StatusLabel status={data.status} retry={data.retry} />}
+        {data.status && <StatusLabel status={data.status} retry={data.retry} handled={data.handled} />}
         {data.status && data.progress && (
           <div className="tb-progress" data-progress aria-label={`Items: ${data.progress.done} of ${data.progress.total} done, ${data.progress.failed} failed`}>
             {progressLabel(data.progress)}
@@ -98,6 +117,7 @@ function ForEachNodeView({ id, data, selected }) {
         )}
       </div>
       <Handle type="source" position={Position.Right} aria-label={`Output of ${data.name}`} />
+      <ErrorHandle name={data.name} />
     </div>
   );
 }

@@ -3,7 +3,7 @@
 import { useEffect, useState } from "react";
 import { SchemaForm } from "./SchemaForm.jsx";
 import { WebhookInfo } from "./TriggerInfo.jsx";
-import { NODE_ID_PATTERN } from "./graph.js";
+import { NODE_ID_PATTERN, isHandled, stepPill } from "./graph.js";
 import { retryOf, retryText } from "./retry.js";
 
 // Server problems name fields like "config.source", "settings.retries", "name", "nodes[2].id".
@@ -35,7 +35,8 @@ export function NodePanel({ node, kind, settingsSchema, problems, context, onCha
       </div>
       {step?.status === "failed" && step.error && (
         <div className="tb-step-failure" role="alert" data-testid="step-failure">
-          <strong>This step failed:</strong> <span>{step.error}</span>
+          <strong>{isHandled(step) ? "This step failed; the run went on along its error path:"
+            : "This step failed:"}</strong> <span>{step.error}</span>
         </div>
       )}
       {kind?.description && <p className="muted">{kind.description}</p>}
@@ -100,7 +101,7 @@ export function StepResult({ step }) {
   const retry = retryOf(step);
   return (
     <section className="tb-step-result" aria-label="Last run of this node">
-      <h3>Last run: <span className={`tb-pill tb-pill-${step.status}`}>{step.status}</span>
+      <h3>Last run: <span className={stepPill(step).className}>{stepPill(step).text}</span>
         {step.duration_seconds != null && <span className="muted"> {step.duration_seconds.toFixed(2)} s</span>}</h3>
       {retry && <p className="tb-retry" data-testid="step-retry">{retryText(retry)}</p>}
       {step.attempt > 1 && <p className="muted">{step.attempt} attempts</p>}

@@ -14,11 +14,13 @@ export function RunView({ graph, label }) {
   const [statuses, setStatuses] = useState(() => window.tributaryRunState?.steps || {});
   const [retrying, setRetrying] = useState(() => window.tributaryRunState?.retrying || {});
   const [progress, setProgress] = useState(() => window.tributaryRunState?.progress || {});
+  const [handled, setHandled] = useState(() => window.tributaryRunState?.handled || []);
   useEffect(() => {
     const update = (event) => {
       setStatuses({ ...event.detail.steps });
       setRetrying({ ...(event.detail.retrying || {}) });
       setProgress({ ...(event.detail.progress || {}) });
+      setHandled([...(event.detail.handled || [])]);
     };
     document.addEventListener(EVENT, update);
     return () => document.removeEventListener(EVENT, update);
@@ -31,8 +33,9 @@ export function RunView({ graph, label }) {
   const nodes = useMemo(() => withLabels(base.nodes, labels).map((node) => {
     const retry = retrying[node.id];
     return { ...node, data: { ...node.data, status: statuses[node.id], progress: progress[node.id],
+      handled: statuses[node.id] === "failed" && handled.includes(node.id),
       retry: retry ? { attempt: retry.failures + 1, wakeAt: retry.wakeAt } : null } };
-  }), [base, labels, statuses, retrying, progress]);
+  }), [base, labels, statuses, retrying, progress, handled]);
   const edges = useMemo(() => base.edges.map((edge) => (
     { ...edge, animated: statuses[edge.target] === "running" })), [base, statuses]);
   return (

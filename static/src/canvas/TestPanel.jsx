@@ -5,6 +5,7 @@ import { CodeEditor } from "./CodeEditor.jsx";
 import { ListenControl, formatTime } from "./TriggerInfo.jsx";
 import { methodsOf } from "./testPayload.js";
 import { retryOf, retryText } from "./retry.js";
+import { stepPill } from "./graph.js";
 
 export function TestPanel({ triggers, test, listener, onRun, run, busy, canWrite, saved, base, focus,
   onSelectNode, runUrl }) {
@@ -110,7 +111,7 @@ export function RunSummary({ run, onSelectNode, runUrl }) {
         {steps.map((step) => (
           <li key={step.node_id}>
             <button type="button" className="tb-link" onClick={() => onSelectNode(step.node_id)}>{step.name || step.node_id}</button>
-            {" "}<span className={`tb-pill tb-pill-${step.status}`}>{step.status}</span>
+            {" "}<span className={stepPill(step).className}>{stepPill(step).text}</span>
             {retryOf(step) && <div className="tb-retry">{retryText(retryOf(step))}</div>}
             {step.error && <div className="tb-field-error">{step.error}</div>}
           </li>

@@ -58,14 +58,31 @@ export function fitContainers(nodes, { grow = false } = {}) {
   return nodes.map((node) => (sized.has(node.id) ? { ...node, ...sized.get(node.id) } : node));
 }
 
+// Every step's output besides its kind's own: taken when it fails for good (an error path).
+export const ERROR_HANDLE = "error";
+
+// A step run (from the API) that failed into its error path: failed, but handled.
+export function isHandled(step) {
+  return step?.status === "failed" && step.handle === ERROR_HANDLE;
+}
+
+// A step's status in words and as a pill's class: "failed — handled" is not a failure that
+// ended the run.
+export function stepPill(step) {
+  return isHandled(step) ? { text: "failed — handled", className: "tb-pill tb-pill-handled" }
+    : { text: step.status, className: `tb-pill tb-pill-${step.status}` };
+}
+
 export function toFlowEdge(edge) {
-  return {
+  const flowEdge = {
     id: edgeId(edge),
     source: edge.source,
     target: edge.target,
     sourceHandle: edge.sourceHandle ?? null,
     label: edge.sourceHandle ?? undefined,
   };
+  if (edge.sourceHandle === ERROR_HANDLE) flowEdge.className = "tb-edge-error";
+  return flowEdge;
 }
 
 export function toFlow(graph) {

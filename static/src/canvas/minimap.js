@@ -6,6 +6,7 @@ const STATUS_COLORS = {
 
 export function minimapColor(node) {
   if (node.data?.problems?.length) return "#c23434";
+  if (node.data?.handled) return "#d08a1e";  // failed into its error path: the run went on
   if (node.data?.status) return STATUS_COLORS[node.data.status] || "#9aa3b5";
   if (node.data?.diff === "added") return "#1f8a4c";
   if (node.data?.diff === "changed") return "#b7791f";

@@ -4,7 +4,7 @@
 // else from its kind's example output, so they are offered before any test run. Upstream
 // steps come first, nearest first; a step that is not upstream is offered too, marked:
 // picking it connects it (or says why it cannot, when that would make a loop).
-import { ancestors, enclosing, isTrigger, wouldCycle } from "./graph.js";
+import { ERROR_HANDLE, ancestors, enclosing, isTrigger, wouldCycle } from "./graph.js";
 import { returnedShape } from "./returnShape.js";
 
 const MAX_DEPTH = 4;
@@ -12,6 +12,8 @@ const MAX_PATHS = 400;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export const NOT_CONNECTED = "not connected: picking it connects it";
+// What a step that failed into its error path gives the steps on that path.
+const ERROR_SHAPE = { message: "HTTP 500 from …", type: "http_status", attempt: 1 };
 
 function walk(prefix, value, depth, out) {
   out.push(prefix);
@@ -88,6 +90,12 @@ export function completionItems({ nodeId, nodes, edges, kinds = {}, sample, trig
       if (!triggerShown) items.push(...triggerGroup());
       triggerShown = true;
     } else {
+      // A step with an error path: what its failure says comes first (the steps on that
+      // path read little else of it).
+      if (edges.some((edge) => edge.source === id && edge.sourceHandle === ERROR_HANDLE)) {
+        items.push(...group(`${stepBase(id)}.error`, ERROR_SHAPE,
+          { title: "if it failed into its error path", note: "its error, on the error path" }));
+      }
       items.push(...stepGroup(node, {}));
     }
   });

@@ -10,6 +10,7 @@ import pytest
 
 from designer.graph import Graph, load_stored_graph
 from runtime.engine.planner import (
+    Plan,
     State,
     initial_states,
     is_fatal,
@@ -164,6 +165,46 @@ PLANS = [
         id="a join runs if one parent succeeded",
     ),
     pytest.param(
+        "t>a a>b a:error>e e>f",
+        {},
+        "t=succeeded a=failed:error b=pending e=pending f=pending",
+        ["e"],
+        ["b"],
+        id="a handled failure takes its error path and skips the normal side",
+    ),
+    pytest.param(
+        "t>a a>b a:error>e e>f",
+        {},
+        "t=succeeded a=succeeded b=pending e=pending f=pending",
+        ["b"],
+        ["e", "f"],
+        id="a success never takes the error path: its side is skipped, cascading",
+    ),
+    pytest.param(
+        "t>a a>b b>j a:error>e e>j",
+        {},
+        "t=succeeded a=failed:error b=pending e=succeeded j=pending",
+        ["j"],
+        ["b"],
+        id="the error path and the normal side join again",
+    ),
+    pytest.param(
+        "t>x x:true>y x:error>e",
+        {"branch": "x"},
+        "t=succeeded x=succeeded:true y=pending e=pending",
+        ["y"],
+        ["e"],
+        id="a branch's error edge stays inactive when it decided",
+    ),
+    pytest.param(
+        "t>x x:true>y x:false>n x:error>e",
+        {"branch": "x"},
+        "t=succeeded x=failed:error y=pending n=pending e=pending",
+        ["e"],
+        ["y", "n"],
+        id="a branch that failed into its error path takes neither side",
+    ),
+    pytest.param(
         "t>a u>b",
         {"triggers": "tu"},
         "t=succeeded u=skipped a=pending b=pending",
@@ -220,6 +261,19 @@ def test_is_fatal(carry_on: str, status: StepStatus, fatal: bool) -> None:
     assert is_fatal(flow("t>a", carry_on=carry_on), "a", status) is fatal
 
 
+def test_a_failure_with_an_error_path_is_not_fatal_but_one_on_the_path_is() -> None:
+    graph = flow("t>a a>b a:error>e")
+    assert is_fatal(graph, "a", FAILED) is False
+    assert is_fatal(graph, "e", FAILED) is True
+    assert is_fatal(graph, "b", FAILED) is True
+
+
+def test_a_run_whose_error_path_completed_is_finished() -> None:
+    given = "t=succeeded a=failed:error b=skipped e=succeeded"
+    assert is_finished(states(given)) is True
+    assert plan(flow("t>a a>b a:error>e"), states(given)) == Plan()
+
+
 @pytest.mark.parametrize(
     ("edges", "outputs", "expected"),
     [
@@ -230,6 +284,10 @@ def test_is_fatal(carry_on: str, status: StepStatus, fatal: bool) -> None:
         pytest.param("t>a t>b", {"t": 0, "a": 1}, 1, id="a skipped sink is left out"),
         pytest.param("t>a t>b", {"t": 0}, {}, id="no sink succeeded"),
         pytest.param("t>a a>b a>c b>d", {"c": "c", "d": "d"}, {"c": "c", "d": "d"}, id="depth"),
+        pytest.param(
+            "t>a a:error>e", {"t": 0, "a": 1}, 1, id="a step that succeeded past its error path"
+        ),
+        pytest.param("t>a a:error>e", {"t": 0, "e": 2}, 2, id="the end of an error path"),
     ],
 )
 def test_run_output(edges: str, outputs: dict[str, Any], expected: Any) -> None:

@@ -100,3 +100,30 @@ def test_the_top_level_of_a_looped_graph_leaves_its_bodies_out() -> None:
     assert list(looped().top_level().nodes) == ["start", "loop", "after"]
     with pytest.raises(KeyError):
         looped().body("after")
+
+
+def test_a_body_step_that_fails_into_its_error_path_goes_on_inside_the_item() -> None:
+    loop = load_stored_graph(
+        graph(
+            node("start", "trigger.manual"),
+            node("loop", "flow.foreach", items="{{ event.trigger.items }}"),
+            node("fetch", "data.transform", value=1) | {"parent": "loop"},
+            node("shape", "data.transform", value=1) | {"parent": "loop"},
+            node("fallback", "data.transform", value=1) | {"parent": "loop"},
+            edges=[
+                edge("start", "loop"),
+                edge("fetch", "shape"),
+                edge("fetch", "fallback", "error"),
+            ],
+        )
+    )
+    body = loop.body("loop")
+    assert body.roots() == ["fetch"]
+    failed = {
+        "fetch": State(StepStatus.FAILED, "error"),
+        "shape": State(PENDING),
+        "fallback": State(PENDING),
+    }
+    result = plan(body, failed)
+    assert (result.ready, result.skipped) == (["fallback"], ["shape"])
+    assert run_output(body, {"fallback": "used the fallback"}) == "used the fallback"
