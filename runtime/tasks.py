@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from runtime import approvals
 from runtime.engine import recovery
 from runtime.engine.execute import step_execute
 
@@ -21,3 +22,9 @@ def cancel_children(run_id: int) -> None:
 def cancel_items(step_id: int) -> None:
     """Cancel the open item runs of a for-each step that stopped at a failed item."""
     recovery.cancel_open_items(step_id)
+
+
+@shared_task(name="runtime.tasks.approval_mail", ignore_result=True)
+def approval_mail(suspension_id: int) -> None:
+    """Mail an approval's links to the addresses it lists (runtime.approvals)."""
+    approvals.approval_mail_send(suspension_id)
