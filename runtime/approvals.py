@@ -80,7 +80,7 @@ def approval_decide(
         raise ApprovalRefused("You are not one of this step's approvers.", status=403)
     if user is None and email.lower() not in suspension.details.get("emails", []):
         raise ApprovalRefused("This address is not one of this step's approvers.", status=403)
-    _refuse_ended(suspension)
+    refuse_ended(suspension)
     resolution = {
         "decision": decision,
         "by": _by(user, email),
@@ -107,7 +107,8 @@ def approval_decide(
     return resolution
 
 
-def _refuse_ended(suspension: Suspension) -> None:
+def refuse_ended(suspension: Suspension) -> None:
+    """ApprovalRefused (409) when the wait was decided, timed out or its run ended."""
     if suspension.resolved_at is not None:
         decided = (suspension.resolution or {}).get("decision", "decided")
         raise ApprovalRefused(f"This approval was already {decided}.", status=409)
@@ -195,20 +196,21 @@ def email_link(*, suspension: Suspension, email: str, decision: str) -> str:
 
 
 def email_ticket(token: str) -> EmailTicket:
-    """What a link's token grants, or ApprovalRefused: 400 forged or malformed, 403
-    expired, 404-like 400 for a wait that no longer exists."""
+    """What a link's token grants, or ApprovalRefused: 404 forged, malformed or naming a
+    wait that no longer exists (as a wrong resume URL: nothing is said about what a
+    token might name), 403 expired."""
     try:
         payload = signing.loads(token, salt=SALT)
         suspension_id, email, decision = int(payload["s"]), str(payload["e"]), payload["d"]
         expires = int(payload["x"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
-        raise ApprovalRefused("This link is not valid.", status=400, field="token") from None
+        raise ApprovalRefused("This link is not valid.", status=404, field="token") from None
     if expires < timezone.now().timestamp():
         raise ApprovalRefused("This link has expired.", status=403, field="token")
     found = Suspension.objects.select_related("run__flow", "step").filter(pk=suspension_id)
     suspension = found.defer("run__version__graph").first()
     if suspension is None or decision not in DECISIONS:
-        raise ApprovalRefused("This link is not valid any more.", status=400, field="token")
+        raise ApprovalRefused("This link is not valid any more.", status=404, field="token")
     return EmailTicket(suspension=suspension, email=email, decision=decision)
 
 

@@ -56,7 +56,13 @@ def approval_email(request: HttpRequest, token: str) -> HttpResponse:
     except approvals.ApprovalRefused as exc:
         return render(request, "runtime/approval_email.html", {"problem": exc}, status=exc.status)
     context: dict[str, Any] = {"row": _row(ticket.suspension), "ticket": ticket}
-    if request.method == "POST":
+    if request.method == "GET":
+        try:
+            approvals.refuse_ended(ticket.suspension)
+        except approvals.ApprovalRefused as exc:  # say so before anyone fills the form
+            context["problem"] = exc
+            return render(request, "runtime/approval_email.html", context, status=exc.status)
+    else:
         try:
             approvals.approval_decide(
                 suspension=ticket.suspension,

@@ -97,6 +97,8 @@ def test_an_emailed_link_rejects_once_after_a_confirmation(
     audit = FlowEvent.objects.get(action=FlowEvent.Action.APPROVAL_DECIDED, flow=run.flow)
     assert audit.actor is None and audit.detail["by"]["email"] == "boss@example.com"
 
+    opened = httpx.get(server.url + mail["Approve"], timeout=10)
+    assert opened.status_code == 409 and "already rejected" in opened.text
     again = httpx.post(server.url + mail["Approve"], data={"field.amount": "1"}, timeout=10)
     assert again.status_code == 409 and "already rejected" in again.text
     assert len([m for m in smtp_sink.messages if "boss@example.com" in m["to"]]) == 1
@@ -108,7 +110,7 @@ def test_forged_and_expired_links_are_refused(team: Team, server: Server) -> Non
         suspension=approval, email="boss@example.com", decision="approved"
     )
     forged = httpx.post(f"{server.url}/approvals/email/{token[:-3]}abc/", timeout=10)
-    assert forged.status_code == 400 and "This link is not valid." in forged.text
+    assert forged.status_code == 404 and "This link is not valid." in forged.text
     stranger = approvals.email_token(suspension=approval, email="me@evil.test", decision="approved")
     assert httpx.post(f"{server.url}/approvals/email/{stranger}/", timeout=10).status_code == 403
     payload = {"s": approval.pk, "e": "boss@example.com", "d": "approved", "x": 1}
