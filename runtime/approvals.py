@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from designer import access
+from designer.json_values import text_problem
 from designer.models import FlowEvent
 from runtime.engine import waits
 from runtime.engine.status import StepStatus
@@ -161,7 +162,7 @@ def _field_value(kind: str, raw: Any, where: str) -> Any:
             raise ApprovalRefused("Must be a number.", status=400, field=where)
         try:
             number = float(raw)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: an integer beyond a float
             raise ApprovalRefused("Must be a number.", status=400, field=where) from None
         if number != number or number in (float("inf"), float("-inf")):
             raise ApprovalRefused("Must be a finite number.", status=400, field=where)
@@ -174,6 +175,9 @@ def _text(raw: Any, where: str) -> str:
         raise ApprovalRefused("Must be text.", status=400, field=where)
     if len(raw) > MAX_TEXT:
         raise ApprovalRefused(f"At most {MAX_TEXT} characters.", status=400, field=where)
+    problem = text_problem(raw)  # PostgreSQL's JSON refuses NULs and lone surrogates
+    if problem:
+        raise ApprovalRefused(f"Contains {problem}.", status=400, field=where)
     return raw
 
 

@@ -27,7 +27,7 @@ AMOUNT = {"name": "amount", "label": "Approved amount", "type": "number", "requi
 def order_flow(**config: Any) -> dict[str, Any]:
     """start → big? (total > 1000) → true: approve → approved "ship" | rejected "refuse" |
     timed_out "late"; false: "auto"."""
-    approval = {
+    approval: dict[str, Any] = {
         "approvers": {"roles": ["admin"], "users": ["vera"]},
         "message": "Order {{ event.trigger.id }} totals {{ event.trigger.total }}.",
         "fields": [AMOUNT],
@@ -152,3 +152,20 @@ def test_an_approval_without_valid_approvers_is_refused_on_save_naming_the_field
     assert response.status_code == 400, response.content
     [error] = response.json()["errors"]
     assert (error["node"], error["field"]) == ("approve", field)
+
+
+def test_form_values_postgres_cannot_store_are_refused_naming_the_field(
+    team: Team, stack: Stack
+) -> None:
+    _, approval = waiting(team, fields=[AMOUNT, {"name": "note", "type": "text"}])
+    for fields, comment, where in [
+        ({"amount": 1, "note": "a\x00b"}, "", "fields.note"),
+        ({"amount": 1}, "\ud800", "comment"),
+        ({"amount": 1, "extra": "x"}, "", "fields.extra"),
+        ({"amount": 10**400}, "", "fields.amount"),
+    ]:
+        refused = decide(
+            team.admin, approval.pk, decision="approved", fields=fields, comment=comment
+        )
+        assert refused.status_code == 400, refused.text
+        assert refused.json["errors"][0]["field"] == where
