@@ -51,30 +51,25 @@ class Approval(StepKind):
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "approvers": {
-                "type": "object",
-                "title": "Who may decide",
-                "additionalProperties": False,
-                "properties": {
-                    "roles": {
-                        "type": "array",
-                        "title": "Members with the role",
-                        "items": {"enum": [role.value for role in Role]},
-                        "uniqueItems": True,
-                    },
-                    "users": {
-                        "type": "array",
-                        "title": "Members (usernames)",
-                        "items": {"type": "string", "minLength": 1, "maxLength": 150},
-                        "maxItems": 50,
-                    },
-                    "emails": {
-                        "type": "array",
-                        "title": "Email addresses (people without accounts)",
-                        "items": {"type": "string", "minLength": 3, "maxLength": 254},
-                        "maxItems": 20,
-                    },
-                },
+            # Flat (not one nested object) so that the designer's form gives each source
+            # its widget: role checkboxes, comma-separated usernames and addresses.
+            "roles": {
+                "type": "array",
+                "title": "Members with the role may decide",
+                "items": {"enum": [role.value for role in Role]},
+                "uniqueItems": True,
+            },
+            "users": {
+                "type": "array",
+                "title": "Members who may decide (usernames)",
+                "items": {"type": "string", "minLength": 1, "maxLength": 150},
+                "maxItems": 50,
+            },
+            "emails": {
+                "type": "array",
+                "title": "Email addresses that may decide (people without accounts)",
+                "items": {"type": "string", "minLength": 3, "maxLength": 254},
+                "maxItems": 20,
             },
             "message": template(
                 "Message",
@@ -86,6 +81,8 @@ class Approval(StepKind):
             "fields": {
                 "type": "array",
                 "title": "Form fields for the approver",
+                "x-widget": "json",
+                "description": 'e.g. [{"name": "amount", "type": "number", "required": true}]',
                 "maxItems": 10,
                 "items": {
                     "type": "object",
@@ -110,21 +107,21 @@ class Approval(StepKind):
     }
 
     def check_config(self, node: Node, graph: Graph) -> Iterable[Problem]:
-        approvers = node.config.get("approvers") or {}
-        if not any(approvers.get(source) for source in ("roles", "users", "emails")):
+        config = node.config
+        if not any(config.get(source) for source in ("roles", "users", "emails")):
             yield Problem(
                 "Say who may decide: roles, members or email addresses.",
                 node=node.id,
-                field="config.approvers",
+                field="config.roles",
             )
-        for index, address in enumerate(approvers.get("emails") or []):
+        for index, address in enumerate(config.get("emails") or []):
             try:
                 validate_email(address)
             except ValidationError:
                 yield Problem(
                     f"{address!r} is not an email address.",
                     node=node.id,
-                    field=f"config.approvers.emails[{index}]",
+                    field=f"config.emails[{index}]",
                 )
         names = [field.get("name") for field in node.config.get("fields") or []]
         for index, name in enumerate(names):
@@ -139,7 +136,7 @@ class Approval(StepKind):
         self, nodes: Sequence[Node], graph: Graph, *, workspace_id: int, flow_id: int | None
     ) -> Iterable[Problem]:
         """Named approvers must be members of the flow's workspace."""
-        named = {u for node in nodes for u in (node.config.get("approvers") or {}).get("users", [])}
+        named = {username for node in nodes for username in node.config.get("users") or []}
         if not named:
             return
         members = set(
@@ -148,12 +145,12 @@ class Approval(StepKind):
             ).values_list("user__username", flat=True)
         )
         for node in nodes:
-            for index, username in enumerate(node.config.get("approvers", {}).get("users", [])):
+            for index, username in enumerate(node.config.get("users") or []):
                 if username not in members:
                     yield Problem(
                         f"{username!r} is not a member of this workspace.",
                         node=node.id,
-                        field=f"config.approvers.users[{index}]",
+                        field=f"config.users[{index}]",
                     )
 
     def run(self, ctx: StepContext) -> StepOutput:
@@ -179,13 +176,12 @@ class Approval(StepKind):
             )
         seconds = ctx.config.get("timeout_seconds")
         until = now + timedelta(seconds=seconds) if seconds else None
-        approvers = ctx.config.get("approvers") or {}
         details = {
             "name": ctx.node.name,
             "message": message,
-            "roles": list(approvers.get("roles") or []),
-            "users": list(approvers.get("users") or []),
-            "emails": [address.lower() for address in approvers.get("emails") or []],
+            "roles": list(ctx.config.get("roles") or []),
+            "users": list(ctx.config.get("users") or []),
+            "emails": [address.lower() for address in ctx.config.get("emails") or []],
             "fields": [_field(field) for field in ctx.config.get("fields") or []],
         }
         ctx.input = details | {"until": until.isoformat() if until else None}

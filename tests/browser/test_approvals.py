@@ -77,7 +77,7 @@ def test_an_emailed_link_rejects_once_after_a_confirmation(
     team: Team, server: Server, page: Page, smtp_sink: SmtpSink
 ) -> None:
     smtp_sink.messages.clear()
-    run, _ = waiting(team, approvers={"emails": ["Boss@Example.com"]})
+    run, _ = waiting(team, emails=["Boss@Example.com"])
     mail = emailed_links(smtp_sink, "boss@example.com")
     assert "Order A-7 totals 1500." in mail["text"]
 
@@ -105,7 +105,7 @@ def test_an_emailed_link_rejects_once_after_a_confirmation(
 
 
 def test_forged_and_expired_links_are_refused(team: Team, server: Server) -> None:
-    run, approval = waiting(team, approvers={"emails": ["boss@example.com"]})
+    run, approval = waiting(team, emails=["boss@example.com"])
     token = approvals.email_token(
         suspension=approval, email="boss@example.com", decision="approved"
     )

@@ -28,7 +28,8 @@ def order_flow(**config: Any) -> dict[str, Any]:
     """start → big? (total > 1000) → true: approve → approved "ship" | rejected "refuse" |
     timed_out "late"; false: "auto"."""
     approval: dict[str, Any] = {
-        "approvers": {"roles": ["admin"], "users": ["vera"]},
+        "roles": ["admin"],
+        "users": ["vera"],
         "message": "Order {{ event.trigger.id }} totals {{ event.trigger.total }}.",
         "fields": [AMOUNT],
         "timeout_seconds": 600,
@@ -137,9 +138,9 @@ def test_an_approval_survives_a_worker_restart(team: Team, make_stack: MakeStack
 @pytest.mark.parametrize(
     ("config", "field"),
     [
-        ({"approvers": {}}, "config.approvers"),
-        ({"approvers": {"emails": ["not an address"]}}, "config.approvers.emails[0]"),
-        ({"approvers": {"users": ["olga"]}}, "config.approvers.users[0]"),  # an outsider
+        ({"roles": [], "users": []}, "config.roles"),
+        ({"emails": ["not an address"]}, "config.emails[0]"),
+        ({"users": ["olga"]}, "config.users[0]"),  # an outsider
         ({"fields": [AMOUNT, AMOUNT]}, "config.fields[1].name"),
     ],
 )
