@@ -161,6 +161,8 @@ class FlowEvent(models.Model):
         ARCHIVED = "archived", "Archived"
         RESTORED = "restored", "Restored"
         RENAMED = "renamed", "Renamed"
+        # A person decided a run's approval step (detail: run, node, decision, by).
+        APPROVAL_DECIDED = "approval_decided", "Approval decided"
 
     flow = models.ForeignKey(Flow, on_delete=models.CASCADE, related_name="events")
     actor = models.ForeignKey(

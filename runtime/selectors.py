@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -34,9 +35,10 @@ from designer import access
 from designer.access import User
 from designer.models import Flow, Role, Workspace
 from designer.params import positive_int
+from runtime import approvals
 from runtime.engine import graphs
 from runtime.engine.status import StepStatus
-from runtime.models import Run, Secret, StepRun
+from runtime.models import Run, Secret, StepRun, Suspension
 
 # Runs users started (or a trigger, or a flow.call): an item run of a for-each has its
 # loop's node id as scope and is shown only in its step's items (step_items_for_user).
@@ -502,3 +504,54 @@ def _node_names(flow: Flow) -> dict[str, str]:
     if version is None:
         return {}
     return {node.id: node.name for node in graphs.graph_of(version).nodes.values()}
+
+
+# ---------------------------------------------------------------------------------------
+# Approvals (runtime.steps.flow_approval): the open waits a user may decide
+
+MAX_APPROVALS_SCANNED = 1000
+
+
+def _open_approvals() -> QuerySet[Suspension]:
+    return (
+        Suspension.objects.filter(
+            kind=Suspension.Kind.APPROVAL,
+            resolved_at__isnull=True,
+            step__status=StepStatus.WAITING,
+        )
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .select_related("run__flow", "step", "workspace")
+        .defer("run__version__graph")
+    )
+
+
+def approval_list_for_user(*, user: User) -> list[Suspension]:
+    """The open approvals ``user`` is an approver of (by role or by name), newest first.
+    Eligibility is read from each wait's details in Python (a JSON containment query is
+    not portable to SQLite, the embedded default), over the newest open waits of the
+    user's workspaces."""
+    workspaces = access.workspace_list_for_user(user=user)
+    waiting = _open_approvals().filter(workspace__in=workspaces).order_by("-id")
+    return [
+        suspension
+        for suspension in waiting[:MAX_APPROVALS_SCANNED]
+        if approvals.may_decide(suspension=suspension, user=user)
+    ]
+
+
+def approval_get_for_user(*, user: User, approval_id: int | str) -> Suspension:
+    """An approval (open or not) the user may decide: 404 outside its workspace, 403 for
+    a member who is not one of its approvers."""
+    workspaces = access.workspace_list_for_user(user=user)
+    found = Suspension.objects.filter(kind=Suspension.Kind.APPROVAL, workspace__in=workspaces)
+    try:
+        suspension = (
+            found.select_related("run__flow", "step", "workspace")
+            .defer("run__version__graph")
+            .get(pk=int(approval_id))
+        )
+    except (Suspension.DoesNotExist, ValueError, OverflowError):
+        raise Http404("No such approval.") from None
+    if not approvals.may_decide(suspension=suspension, user=user):
+        raise PermissionDenied("You are not one of this step's approvers.")
+    return suspension

@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from runtime import approvals
 from runtime.engine import alerts, failures, recovery
 from runtime.engine.execute import step_execute
 from runtime.triggers import error
@@ -32,3 +33,9 @@ def run_failed(run_id: int) -> None:
     if failure is not None:
         error.error_flow_start(failure)
         alerts.alert_send(failure)
+
+
+@shared_task(name="runtime.tasks.approval_mail", ignore_result=True)
+def approval_mail(suspension_id: int) -> None:
+    """Mail an approval's links to the addresses it lists (runtime.approvals)."""
+    approvals.approval_mail_send(suspension_id)

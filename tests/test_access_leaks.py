@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from designer.models import Flow
 from designer.services import flow_publish, flow_version_save
-from runtime.models import Run
+from runtime.models import Run, StepRun, Suspension
 from runtime.resources.connections.services import connection_create
 from runtime.services import secret_set
 from tests.conftest import Team
@@ -89,7 +89,17 @@ def foreign(team: Team) -> dict[str, Any]:
         user=team.admin,
         data={"name": f"{MARKER}-db", "kind": "postgres", "host": "db.example.com"},
     )
+    waiting = StepRun.objects.create(run=runs[0], node_id="ask", kind="flow.approval")
+    approval = Suspension.objects.create(
+        step=waiting,
+        run=runs[0],
+        workspace=team.workspace,
+        kind=Suspension.Kind.APPROVAL,
+        details={"name": f"{MARKER} ask", "message": MARKER, "roles": ["admin"]},
+    )
     return {
+        "approval_id": approval.pk,
+        "token": "0" * 40,  # a resume URL's or an emailed link's: a wrong one
         "flow_id": shop.pk,
         "number": version.number,
         "run_id": runs[0].pk,

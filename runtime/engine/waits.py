@@ -26,7 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from runtime.engine import graphs, sql
-from runtime.engine.dispatch import enqueue_steps
+from runtime.engine.dispatch import enqueue_steps, send_task_after_commit
 from runtime.engine.status import STEP_FINISHED, StepStatus
 from runtime.kinds.contract import WaitSpec
 from runtime.kinds.resume import token_matches
@@ -43,10 +43,17 @@ def suspend(step: StepRun, run: Run, spec: WaitSpec) -> Any:
     """Record what ``step`` waits for (once: a redelivered attempt finds its row). Call
     under the run's lock with the step owned. Returns the resolution when something
     arrived already (a resume call, a kept event): the step then runs again at once."""
-    suspension, _ = Suspension.objects.get_or_create(
+    suspension, created = Suspension.objects.get_or_create(
         step=step,
         defaults=_fields(run, spec),
     )
+    if created and spec.kind == Suspension.Kind.APPROVAL and spec.details.get("emails"):
+        # Once per pause: a redelivered attempt finds the row and mails nobody again.
+        send_task_after_commit(
+            "runtime.tasks.approval_mail",
+            suspension.pk,
+            otherwise="the approval's emails are not sent (decide on the Approvals page)",
+        )
     if suspension.resolved_at is not None:
         return suspension.resolution
     if spec.event_type:

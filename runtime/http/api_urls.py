@@ -1,6 +1,13 @@
 from django.urls import path
 
-from runtime.http import api_connections, api_editor, api_runs, api_secrets, api_triggers
+from runtime.http import (
+    api_approvals,
+    api_connections,
+    api_editor,
+    api_runs,
+    api_secrets,
+    api_triggers,
+)
 
 urlpatterns = [
     path("flows/<int:flow_id>/runs/", api_runs.FlowRunStart.as_view(), name="api-flow-runs"),
@@ -32,6 +39,12 @@ urlpatterns = [
     path("flows/<int:flow_id>/preview/", api_editor.TemplatePreview.as_view(), name="api-preview"),
     path("flows/<int:flow_id>/check-code/", api_editor.CodeCheck.as_view(), name="api-check-code"),
     path("cron/preview/", api_triggers.CronPreview.as_view(), name="api-cron-preview"),
+    path("approvals/", api_approvals.ApprovalList.as_view(), name="api-approvals"),
+    path(
+        "approvals/<int:approval_id>/decide/",
+        api_approvals.ApprovalDecide.as_view(),
+        name="api-approval-decide",
+    ),
     path("events/", api_triggers.EventEmit.as_view(), name="api-events"),
     path("secrets/", api_secrets.SecretList.as_view(), name="api-secrets"),
     path("secrets/<int:secret_id>/", api_secrets.SecretDetail.as_view(), name="api-secret"),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from runtime.http import metrics, resume, views
+from runtime.http import approvals, metrics, resume, views
 
 app_name = "runtime"
 
@@ -18,4 +18,7 @@ urlpatterns = [
     path("runs/<int:run_id>/edit-input/", views.run_edit_input, name="run-edit-input"),
     path("metrics", metrics.metrics, name="metrics"),
     path("resume/<int:run_id>/<str:node_id>/<str:token>/", resume.resume, name="resume"),
+    path("approvals/", approvals.approval_list, name="approval-list"),
+    path("approvals/<int:approval_id>/decide/", approvals.approval_decide, name="approval-decide"),
+    path("approvals/email/<str:token>/", approvals.approval_email, name="approval-email"),
 ]

@@ -9,6 +9,7 @@ from runtime.steps import (
     data_transform,
     db_query,
     email_send,
+    flow_approval,
     flow_call,
     flow_delay,
     flow_foreach,
@@ -46,6 +47,7 @@ CATALOG: Mapping[str, Kind] = {
         queue_publish.KIND,
         flow_call.KIND,
         flow_wait.KIND,
+        flow_approval.KIND,
     )
 }
 
