@@ -27,7 +27,8 @@ from runtime.kinds.idempotency import effect_keys
 from runtime.models import Run
 
 PAGE = 50
-TRIGGER_KINDS = ["webhook", "cron", "event", "dbchange", "manual"]
+# What the runs list can filter by (Run.trigger_kind); item runs are never listed.
+TRIGGER_KINDS = ["webhook", "cron", "event", "dbchange", "queue", "manual", "called", "error"]
 
 
 class HtmxHttpRequest(HttpRequest):
