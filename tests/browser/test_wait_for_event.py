@@ -1,0 +1,63 @@
+"""A wait drawn in the designer: "Wait for event" comes from the palette, its form names the
+event and the field that must match, the test run pauses there (waiting, live on the
+canvas) and goes on along "received" when the matching event is emitted."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import BrowserContext, Page, expect
+
+from designer.models import FlowVersion
+from runtime.models import Run
+from runtime.triggers.events import emit
+from tests.browser.conftest import Server, log_in
+from tests.browser.designer import Designer
+from tests.conftest import Team
+from tests.factories import flow, graph, node
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_a_wait_from_the_palette_pauses_the_test_run_until_its_event(
+    page: Page, context: BrowserContext, server: Server, team: Team, live_stack: object
+) -> None:
+    orders = flow(
+        team.editor,
+        team.workspace,
+        "Orders",
+        graph(node("start", "trigger.manual", "Start") | {"position": {"x": 0, "y": 0}}),
+    )
+    log_in(context, server, team.editor)
+    designer = Designer(page).open(orders.pk)
+    wait = designer.drag_from_palette("flow.wait", 380, 60)
+    after = designer.drag_from_palette("data.transform", 700, 60)
+    designer.connect("start", wait)
+    designer.connect(wait, after, "received")
+    designer.set_payload({"id": 41})
+    designer.select(wait)
+    designer.type_into("event_type", "payment.received")
+    designer.type_into("match_field", "order_id")
+    designer.type_into("match_value", "{{ event.trigger.id }}")
+    designer.select(after)
+    designer.type_code("value", "\"paid\"")
+
+    designer.tab("Test run")
+    designer.run_test()  # saves first, then runs
+    designer.expect_status(wait, "waiting")
+    saved = FlowVersion.objects.filter(flow=orders).latest("number").graph
+    (wait_node,) = [n for n in saved["nodes"] if n["type"] == "flow.wait"]
+    assert wait_node["config"] == {
+        "event_type": "payment.received",
+        "match_field": "order_id",
+        "match_value": "{{ event.trigger.id }}",
+    }
+    expect(designer.node(after).locator(".tb-node")).not_to_have_attribute(
+        "data-status", "succeeded"
+    )
+
+    emit("payment.received", {"order_id": 40}, workspaces=[team.workspace])  # another order
+    emit("payment.received", {"order_id": 41}, workspaces=[team.workspace])
+    designer.expect_status(wait, "succeeded")
+    designer.expect_status(after, "succeeded")
+    run = Run.objects.get(flow=orders)
+    assert run.steps.get(node_id=wait).output["event"]["payload"] == {"order_id": 41}
