@@ -20,7 +20,7 @@ from designer import access
 from designer.graph import ERROR_HANDLE
 from designer.models import Role
 from designer.params import positive_int, search_param
-from runtime import disclosure, runs, selectors
+from runtime import disclosure, health, runs, selectors
 from runtime.engine.status import RUN_FINISHED, RunStatus, StepStatus
 from runtime.http import items
 from runtime.kinds.idempotency import effect_keys
@@ -81,7 +81,7 @@ def _health(request: HttpRequest, flow_id: int) -> dict[str, Any] | None:
         flow = access.flow_get_for_user(user=request.user, flow_id=flow_id)
     except Http404:
         return None
-    return selectors.flow_health(flow=flow)
+    return health.flow_health(flow=flow)
 
 
 def _filters(params: Any) -> selectors.RunFilters:

@@ -24,8 +24,8 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from designer.models import Flow
 from designer.services import flow_create, flow_publish, flow_version_save
+from runtime.health import SAMPLE
 from runtime.models import Run
-from runtime.selectors import SAMPLE
 from tests import factories
 from tests.browser.conftest import Server, log_in, wait_until
 from tests.conftest import Team

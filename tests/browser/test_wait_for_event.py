@@ -39,7 +39,7 @@ def test_a_wait_from_the_palette_pauses_the_test_run_until_its_event(
     designer.type_into("match_field", "order_id")
     designer.type_into("match_value", "{{ event.trigger.id }}")
     designer.select(after)
-    designer.type_code("value", "\"paid\"")
+    designer.type_code("value", '"paid"')
 
     designer.tab("Test run")
     designer.run_test()  # saves first, then runs

@@ -15,8 +15,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from designer.models import Flow
-from runtime import selectors
+from runtime import health as figures_module
 from runtime.engine.status import RunStatus, StepStatus
+from runtime.health import flow_health, step_health
 from runtime.models import Run, StepRun
 from tests.conftest import Team
 from tests.factories import node
@@ -87,21 +88,21 @@ def figures(health: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def test_each_step_has_its_percentiles_and_failures_slowest_first(orders: Flow) -> None:
-    health = selectors.flow_health(flow=orders)
+    health = flow_health(flow=orders)
     assert figures(health) == EXPECTED
     assert (health["slowest"], health["flakiest"]) == ("slow", "flaky")
     # One query for every step's figures, however many steps (the names come from the
     # version's parsed graph, which the first call cached).
     with CaptureQueriesContext(connection) as queries:
-        selectors.step_health(flow=orders, start=timezone.now() - timedelta(days=30))
+        step_health(flow=orders, start=timezone.now() - timedelta(days=30))
     assert len(queries) == 1, [q["sql"] for q in queries]
 
 
 def test_the_portable_computation_gives_the_same_figures(
     orders: Flow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(selectors, "connection", SimpleNamespace(vendor="sqlite"))
-    assert figures(selectors.flow_health(flow=orders)) == EXPECTED
+    monkeypatch.setattr(figures_module, "connection", SimpleNamespace(vendor="sqlite"))
+    assert figures(flow_health(flow=orders)) == EXPECTED
 
 
 def test_the_runs_page_of_a_flow_shows_the_step_table(team: Team, orders: Flow) -> None:

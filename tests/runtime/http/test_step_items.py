@@ -10,7 +10,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from runtime import selectors
+from runtime.health import flow_health
 from runtime.models import Run
 from runtime.services import flow_run_stats
 from tests.conftest import Team
@@ -53,7 +53,7 @@ def test_the_flows_last_run_sparkline_and_health_count_only_listed_runs(team: Te
     # The newest rows are the failed items: the last run is still the loop's own.
     assert stats["last_status"] == "running"
     assert stats["daily"] == [0] * 6 + [1]
-    health = selectors.flow_health(flow=run.flow)
+    health = flow_health(flow=run.flow)
     assert health["total"] == 1 and health["by_status"] == {"running": 1}
 
 
