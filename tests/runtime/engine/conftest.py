@@ -1,2 +1,0 @@
-"""The engine's tests share the root conftest (tests/conftest.py leaves out tests marked
-``long`` unless asked for)."""
