@@ -5,7 +5,6 @@ to the API an http.request step calls."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -16,44 +15,17 @@ from runtime.models import Run
 from runtime.services import secret_set
 from tests.conftest import Team, Web
 from tests.factories import edge, graph, node
-from tests.fakes import FakeApi, SmtpSink
+from tests.fakes import FakeApi
 from tests.runtime.helpers import publish, with_settings
-from tests.runtime.tracing.receiver import OtlpReceiver, Received, start_receiver
+from tests.runtime.tracing.receiver import OtlpReceiver, Received
 from tests.runtime.triggers.hooks import hook_url
-from tests.stack import Stack, flush_broker, stack_env, wait_for_run
+from tests.stack import wait_for_run
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 SHAPE = """def handler(event, context):
     return {"answer": event["steps"]["call"]["status"]}
 """
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[OtlpReceiver]:
-    receiver, server = start_receiver()
-    yield receiver
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def stack(
-    django_db_setup: None,
-    smtp_sink: SmtpSink,
-    tmp_path_factory: pytest.TempPathFactory,
-    receiver: OtlpReceiver,
-) -> Iterator[Stack]:
-    """The module's stack (and so its `web` server) with tracing on; batches are sent
-    every 200 ms instead of every 5 s."""
-    flush_broker()
-    env = stack_env(
-        smtp_sink.port, OTEL_EXPORTER_OTLP_ENDPOINT=receiver.url, OTEL_BSP_SCHEDULE_DELAY="200"
-    )
-    shared = Stack(env=env, logs=tmp_path_factory.mktemp("stack"))
-    shared.start_worker()
-    shared.start_scheduler()
-    yield shared
-    shared.stop()
 
 
 def traced_flow(team: Team, url: str) -> Flow:
