@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput
-from runtime.models.connections import DATABASE_KINDS
+from runtime.models.connections import DATABASE_KINDS, ConnectionKind
 from runtime.resources.connections.clients.base import (
     ConnectionFailed,
     QueryRequest,
@@ -23,6 +23,9 @@ from runtime.tracing import spans
 
 MAX_ROWS = 10_000
 MAX_PARAMETERS = 1000
+# db.system.name as OpenTelemetry spells it (collectors group database calls by it); a
+# MySQL connection may reach MariaDB too, which cannot be told apart before connecting.
+OTEL_SYSTEMS = {ConnectionKind.POSTGRES: "postgresql", ConnectionKind.MYSQL: "mysql"}
 
 
 class DbQuery(StepKind):
@@ -100,7 +103,10 @@ class DbQuery(StepKind):
             writes=params.allow_writes,
         )
         try:
-            attributes = {"db.system.name": params.kind, "tributary.connection": name}
+            attributes = {
+                "db.system.name": OTEL_SYSTEMS[params.kind],
+                "tributary.connection": name,
+            }
             with spans.child_span("db.query", "client", attributes) as span:
                 result = DATABASES[params.kind].query(params, request)
                 span.set("db.response.returned_rows", result.row_count)

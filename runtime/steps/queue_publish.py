@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput, template
-from runtime.models.connections import BROKER_KINDS
+from runtime.models.connections import BROKER_KINDS, ConnectionKind
 from runtime.resources.connections.clients.base import (
     ConnectionFailed,
     PublishFailed,
@@ -24,6 +24,9 @@ from runtime.resources.connections.schema import connection_field
 from runtime.tracing import spans
 
 MAX_MESSAGE_BYTES = 1024 * 1024
+# messaging.system as OpenTelemetry spells it where it names one (AMQP is RabbitMQ's);
+# Redis, NATS and MQTT have no standard value and keep the connection kind.
+OTEL_SYSTEMS = {ConnectionKind.AMQP: "rabbitmq"}
 
 
 class QueuePublish(StepKind):
@@ -114,7 +117,7 @@ class QueuePublish(StepKind):
             "body": json.loads(request.body),
         }
         attributes = {
-            "messaging.system": params.kind,
+            "messaging.system": OTEL_SYSTEMS.get(params.kind, params.kind),
             "messaging.destination.name": request.destination,
             "messaging.message.id": request.message_id,
             "tributary.connection": name,
