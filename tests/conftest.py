@@ -8,20 +8,24 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from _pytest.terminal import TerminalReporter
+from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.db import OperationalError, connection
 from django.db.backends.postgresql.operations import DatabaseOperations
+from execnet import XSpec
 from pytest_django.fixtures import Settings as SettingsWrapper
 from rest_framework.test import APIClient
+from xdist.remote import Producer
+from xdist.scheduler import Scheduling
 
 from designer.models import Role, Workspace
-from tests import factories
+from tests import factories, parallel
 from tests.fakes import FakeApi, SmtpSink, start_fake_api
 from tests.processes import free_port, running, wait_for_http
 from tests.stack import SECRETS_KEY, MakeStack, Stack, flush_broker, stack_env
@@ -34,6 +38,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=5,
         help="Generated requests per API operation in tests/test_api_fuzz.py (scripts/fuzz: more)",
     )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_setupnodes(specs: Sequence[XSpec]) -> None:
+    """Each xdist worker gets a Redis database of its own (see tests/parallel.py)."""
+    parallel.isolate_workers(specs, django_settings.REDIS_URL)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Producer) -> Scheduling | None:
+    """xdist hands out whole files, and the browser package as one (see tests/parallel.py)."""
+    return parallel.make_scheduler(config, log)
 
 
 def pytest_report_header() -> str:

@@ -120,6 +120,8 @@ def stack_env(smtp_port: int, **extra: str) -> dict[str, str]:
 
 
 def flush_broker() -> None:
+    """Empty the Redis database of this test process: under pytest-xdist each worker has
+    its own (tests/parallel.py), so this never drops another worker's tasks."""
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
 
 

@@ -229,7 +229,16 @@ def config_for(token: str, seeded: Seeded, examples: int) -> schemathesis.Config
     return config
 
 
-@pytest.fixture(params=["editor", "viewer", "admin"])
+# CI fuzzes every operation as the editor. The same requests as the viewer and the admin
+# (other answers from the same views) are long tests, run by scripts/fuzz and scripts/long:
+# each would cost CI about a minute.
+@pytest.fixture(
+    params=[
+        "editor",
+        pytest.param("viewer", marks=pytest.mark.long),
+        pytest.param("admin", marks=pytest.mark.long),
+    ]
+)
 def api_schema(
     request: pytest.FixtureRequest, team: Team, monkeypatch: pytest.MonkeyPatch
 ) -> OpenApiSchema:

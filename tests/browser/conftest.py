@@ -4,7 +4,8 @@ The server is `manage.py serve` (uvicorn) in a subprocess on the pytest test dat
 a Celery worker and the scheduler beside it (tests/stack.py). It only sees committed rows,
 so every test here is `django_db(transaction=True)`. The browser, server, worker and
 scheduler live as long as this package's tests (scope "package"): a worker left running
-would take other packages' tasks off the shared broker. A fresh browser context (cookies,
+would take other packages' tasks off the shared broker. With pytest-xdist the package is one
+unit of work (tests/parallel.py), so they start once per run. A fresh browser context (cookies,
 storage) per test. A test fails on any browser console error, and leaves
 a screenshot in its tmp dir when it fails.
 """

@@ -38,8 +38,9 @@ def test_a_failing_step_is_retried_with_growing_backoff(
     assert (call.attempt, call.failures) == (4, 3)
     times = [r["at"] for r in fake_api.requests if r["path"] == "/flaky/a"]
     gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
-    # 0.4 s, 0.8 s, 1.6 s, each ±25%: every gap is longer than the one before.
-    assert gaps == sorted(gaps) and gaps[0] >= 0.3 and gaps[-1] >= 1.2, gaps
+    # 0.4 s, 0.8 s, 1.6 s, each ±25%: no retry comes before its backoff. (Each also waits
+    # for the scheduler to notice it, longer on a busy machine: gaps need not grow.)
+    assert all(gap >= 0.3 * 2**n for n, gap in enumerate(gaps)), gaps
 
 
 def test_retries_run_out_and_the_step_fails_for_good(

@@ -107,11 +107,15 @@ def test_two_schedulers_for_some_minutes_fire_exactly_one_run_a_minute(
     schedulers = [stack.start(name, "manage.py", "scheduler") for name in ("sched-a", "sched-b")]
     for name in ("sched-a", "sched-b"):
         running_within(stack, name, seconds=30)
-    # Open the window 5 s past a minute: its minute boundaries are 55 s, 115 s, 175 s... in,
-    # the next one 55 s after it closes, so none falls near either edge. CI watches one
-    # minute; scripts/chaos (-m long) three.
+    # A window opened s seconds past a minute holds the boundaries at 60 - s, 120 - s... in,
+    # and the next one comes 60 - s after it closes, while the schedulers are being stopped.
+    # Open it now when s is 5-40 (the last boundary 5 s or more before the opening, the
+    # others 20 s or more from either edge), or else at 5 s past the next minute. CI watches
+    # one minute; scripts/chaos (-m long) three.
     now = timezone.now()
-    time.sleep((65 - now.second - now.microsecond / 1e6) % 60)
+    second = now.second + now.microsecond / 1e6
+    if not 5 <= second <= 40:
+        time.sleep((65 - second) % 60)
     opened = timezone.now()
     flow = publish(team, cron_graph("* * * * *"))
     closes = opened + timedelta(minutes=minutes)
