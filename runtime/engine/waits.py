@@ -7,7 +7,8 @@ queues the step again; its kind then reads the resolution as ``ctx.resumed``.
 Ordering: every resolution holds the run's row lock, as every step transition does, so a
 resolution and a time-out (or a cancel) cannot both win. Something may also arrive before
 the step reached its wait: a call to its resume URL (runtime.kinds.resume) resolves a
-Suspension made on the spot (the step finds it resolved when it pauses), and a platform
+Suspension made on the spot for the run's step (the step finds it resolved when it
+pauses), and a platform
 event is kept for TRIBUTARY_EVENT_WINDOW_SECONDS, where a pausing step looks for it.
 Emitting and pausing on one event type serialize on an advisory lock, so neither can miss
 the other.
@@ -60,7 +61,7 @@ def suspend(step: StepRun, run: Run, spec: WaitSpec) -> Any:
         _lock_event_type(spec.event_type)
         kept = _kept_event(suspension)
         if kept is not None:
-            return _resolve(suspension, event_resolution(kept.event_type, kept.payload))
+            return _resolve(suspension, event_resolution(kept.payload))
     return None
 
 
@@ -88,19 +89,22 @@ def _fields(run: Run, spec: WaitSpec) -> dict[str, Any]:
 
 def resume(*, step: StepRun, resolution: Any) -> None:
     """Resolve the wait of ``step`` with ``resolution`` and queue the step, or raise
-    WaitEnded. A step that has not paused yet keeps the resolution for when it does."""
+    WaitEnded. A step that has not paused yet (no Suspension row) keeps the resolution for
+    when it does; one that paused and is no longer waiting timed out, or is ending."""
     with transaction.atomic():
         run = Run.objects.select_related("flow").get(pk=step.run_id)
         sql.lock_run(run)
         status = StepRun.objects.filter(pk=step.pk).values_list("status", flat=True).first()
         if status is None or status in STEP_FINISHED or run.finished_at is not None:
             raise WaitEnded("This wait has ended: its run finished or the step timed out.")
-        suspension, _ = Suspension.objects.select_for_update().get_or_create(
+        suspension, created = Suspension.objects.select_for_update().get_or_create(
             step_id=step.pk,
             defaults={"run": run, "workspace_id": run.flow.workspace_id, "kind": "event"},
         )
         if suspension.resolved_at is not None:
             raise WaitEnded("This wait has already been resumed; its link works once.")
+        if not created and status != StepStatus.WAITING:  # woken by its timeout
+            raise WaitEnded("This wait has ended: its run finished or the step timed out.")
         _resolve(suspension, resolution)
         if status == StepStatus.WAITING:  # else not paused yet: it finds this when it pauses
             _queue(step.pk, run)
@@ -135,7 +139,7 @@ def _queue(step_id: int, run: Run) -> None:
 # Platform events
 
 
-def event_resolution(event_type: str, payload: Any) -> dict[str, Any]:
+def event_resolution(payload: Any) -> dict[str, Any]:
     return {"via": "event", "event": payload, "received_at": timezone.now().isoformat()}
 
 
@@ -151,15 +155,19 @@ def event_arrived(event_type: str, payload: dict[str, Any], workspace_ids: list[
                 PlatformEvent(workspace_id=ws, event_type=event_type, payload=payload)
                 for ws in workspaces
             )
+        # Waits that timed out or whose run ended stay unresolved: only paused steps count.
         waiting = Suspension.objects.filter(
-            kind=Suspension.Kind.EVENT, event_type=event_type, resolved_at__isnull=True
+            kind=Suspension.Kind.EVENT,
+            event_type=event_type,
+            resolved_at__isnull=True,
+            step__status=StepStatus.WAITING,
         ).select_related("step")
         if workspace_ids is not None:
             waiting = waiting.filter(workspace_id__in=workspace_ids)
         matching = [s for s in waiting.order_by("pk") if matches(s, payload)]
     for suspension in matching:  # each in its own transaction, under its run's lock
         try:
-            resume(step=suspension.step, resolution=event_resolution(event_type, payload))
+            resume(step=suspension.step, resolution=event_resolution(payload))
             resumed += 1
         except WaitEnded:
             pass  # resumed by something else meanwhile, or its run ended

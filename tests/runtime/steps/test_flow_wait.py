@@ -12,11 +12,14 @@ from typing import Any
 
 import httpx
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from runtime.engine import waits
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.kinds.resume import resume_token
-from runtime.models import PlatformEvent, Run, Suspension
+from runtime.models import PlatformEvent, Run, StepRun, Suspension
 from runtime.triggers.events import emit
 from runtime.triggers.webhook.signatures import sign
 from tests.conftest import Team, Web
@@ -213,3 +216,40 @@ def test_a_wait_without_timeout_is_left_alone_by_the_scheduler(team: Team, stack
     time.sleep(5)  # two passes of every sweep
     step = run.steps.get(node_id="wait")
     assert (step.status, step.attempt) == (StepStatus.WAITING, 1)
+
+
+def test_a_call_after_the_timeout_woke_the_wait_is_refused(team: Team, web: Web) -> None:
+    run = start(team, waiting_flow(timeout_seconds=600))
+    wait_for_step(run, "wait", StepStatus.WAITING)
+    # What the scheduler does at the timeout, before the step has run again: the caller
+    # must hear that it was too late, not get a 202 for a body nobody will read.
+    StepRun.objects.filter(run=run, node_id="wait").update(
+        status=StepStatus.QUEUED, wake_at=timezone.now() - timedelta(seconds=1)
+    )
+    status, body = post(resume_address(web, run), {"paid": True})
+    assert status == 409 and "ended" in body["detail"]
+    assert Suspension.objects.get(step__run=run).resolved_at is None
+
+
+def test_the_resume_url_of_an_approval_step_does_not_decide_it(team: Team, web: Web) -> None:
+    flow = manual(
+        node("wait", "flow.approval", roles=["admin"], message="Ship it?"),
+        edges=[edge("start", "wait")],
+    )
+    run = start(team, flow)
+    wait_for_step(run, "wait", StepStatus.WAITING)
+    assert post(resume_address(web, run), {"decision": "approved"})[0] == 404
+    assert Suspension.objects.get(step__run=run).resolved_at is None
+
+
+def test_an_event_skips_waits_that_ended(team: Team, stack: Stack) -> None:
+    ended = start(team, waiting_flow(event_type="order.paid", timeout_seconds=1))
+    assert wait_for_run(ended).status == RunStatus.SUCCEEDED  # timed out
+    live = start(team, waiting_flow(event_type="order.paid", timeout_seconds=600))
+    wait_for_step(live, "wait", StepStatus.WAITING)
+    with CaptureQueriesContext(connection) as queries:
+        assert waits.event_arrived("order.paid", {"payload": {}}, [team.workspace.pk]) == 1
+    # Only the live wait's run is locked: a dead wait costs an emit nothing.
+    run_locks = [q for q in queries if "FOR UPDATE" in q["sql"] and "runtime_run" in q["sql"]]
+    assert len(run_locks) == 1, [q["sql"] for q in run_locks]
+    assert wait_for_run(live).status == RunStatus.SUCCEEDED
