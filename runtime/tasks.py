@@ -1,11 +1,15 @@
 """Celery tasks: thin, they take ids and call the runtime's functions."""
 
+import logging
+
 from celery import shared_task
 
 from runtime import approvals
 from runtime.engine import alerts, failures, recovery
 from runtime.engine.execute import step_execute
 from runtime.triggers import error
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(name="runtime.tasks.execute_step", ignore_result=True)
@@ -30,9 +34,15 @@ def run_failed(run_id: int) -> None:
     """Start the error flow and send the alert of failed run ``run_id``; safe twice (the
     error flow is started once per run, the alert once per quiet period)."""
     failure = failures.failure_get(run_id)
-    if failure is not None:
+    if failure is None:
+        return
+    # One failing (the error flow deleted meanwhile, the mail server down) must not cost
+    # the other: nothing sweeps for a lost one.
+    try:
         error.error_flow_start(failure)
-        alerts.alert_send(failure)
+    except Exception:
+        logger.exception("Could not start the error flow of failed run #%s", run_id)
+    alerts.alert_send(failure)
 
 
 @shared_task(name="runtime.tasks.approval_mail", ignore_result=True)

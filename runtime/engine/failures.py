@@ -31,6 +31,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from designer.flow_settings import OnFailure
+from designer.graph import ERROR_HANDLE
 from runtime.disclosure import HIDDEN
 from runtime.engine import graphs
 from runtime.engine.dispatch import send_task_after_commit
@@ -86,9 +87,12 @@ def failure_event(run: Run) -> dict[str, Any]:
     """What an error flow receives as ``event.trigger`` (runtime.triggers.error). The
     error of a run that used secrets is not passed on: the error flow's viewers, and the
     alert's readers, may not see secrets; the run's page shows it to editors."""
+    # The failure that ended the run: the last one, and not one an error path handled
+    # (nor, before it, one that continued on failure).
     step = (
         StepRun.objects.filter(run=run, status=StepStatus.FAILED)
-        .order_by("finished_at", "pk")
+        .exclude(handle=ERROR_HANDLE)
+        .order_by("-finished_at", "-pk")
         .first()
     )
     node = graphs.graph_of(run.version).nodes.get(step.node_id) if step else None

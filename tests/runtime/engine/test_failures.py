@@ -159,3 +159,21 @@ def test_a_test_run_does_not_alert(
     wait_for("alert decision", lambda: decided(stack, real))
     assert not decided(stack, test_run)
     assert FlowAlert.objects.get(flow=orders).last_run_id == real.pk
+
+
+def test_the_failure_an_error_path_handled_is_not_the_one_reported(
+    team: Team, stack: Stack, fake_api: FakeApi
+) -> None:
+    handler = error_flow(team, node("note", "data.transform", value=1))
+    charge = node("charge", "http.request", "Charge card", url=f"{fake_api.url}/status/404")
+    refund = node("refund", "http.request", "Refund", url=f"{fake_api.url}/status/500")
+    data = graph(
+        node("start", "trigger.manual"),
+        charge,
+        refund,
+        edges=[edge("start", "charge"), edge("charge", "refund", "error")],
+    )
+    orders = publish(team, data | {"settings": {"on_failure": {"flow": handler.pk}}})
+    fail(orders, team)
+    [caught] = wait_for("error flow run", lambda: runs_of(handler))
+    assert caught.input["failed_step"] == {"id": "refund", "name": "Refund", "kind": "http.request"}
