@@ -15,11 +15,20 @@ from datetime import timedelta
 from django.utils import timezone
 
 from designer.graph import Graph, Node, Problem
-from runtime.kinds.contract import StepContext, StepKind, StepOutput, Suspend, WaitSpec, template
+from runtime.kinds.contract import (
+    StepContext,
+    StepError,
+    StepKind,
+    StepOutput,
+    Suspend,
+    WaitSpec,
+    template,
+)
 from runtime.kinds.resume import resume_url
 from runtime.triggers.events import EVENT_TYPE
 
 MAX_WAIT_SECONDS = 366 * 24 * 3600
+MAX_MATCH = 500  # Suspension.match_value
 PATH = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
 
 
@@ -121,6 +130,12 @@ class WaitForEvent(StepKind):
         seconds = config.get("timeout_seconds")
         until = now + timedelta(seconds=seconds) if seconds else None
         match_value = ctx.render(config["match_value"]) if config.get("match_field") else ""
+        if len(match_value) > MAX_MATCH:
+            raise StepError(
+                f"The value to match renders to {len(match_value):,} characters; "
+                f"at most {MAX_MATCH} can be matched.",
+                retryable=False,
+            )
         ctx.input = {
             "resume_url": resume_url(int(ctx.info["run_id"]), ctx.node.id),
             "event_type": config.get("event_type", ""),

@@ -253,3 +253,16 @@ def test_an_event_skips_waits_that_ended(team: Team, stack: Stack) -> None:
     run_locks = [q for q in queries if "FOR UPDATE" in q["sql"] and "runtime_run" in q["sql"]]
     assert len(run_locks) == 1, [q["sql"] for q in run_locks]
     assert wait_for_run(live).status == RunStatus.SUCCEEDED
+
+
+def test_a_match_value_too_long_to_keep_fails_the_step_saying_so(team: Team, stack: Stack) -> None:
+    flow = waiting_flow(
+        event_type="order.paid", match_field="id", match_value="{{ event.trigger.id }}"
+    )
+    run = wait_for_run(start(team, flow, {"id": "x" * 600}))
+    assert run.status == RunStatus.FAILED
+    step = run.steps.get(node_id="wait")
+    assert (step.attempt, step.error) == (
+        1,
+        "The value to match renders to 600 characters; at most 500 can be matched.",
+    )
