@@ -24,6 +24,7 @@ from django.utils import timezone
 from designer import access
 from designer.json_values import text_problem
 from designer.models import FlowEvent
+from runtime.approvers import is_approver
 from runtime.engine import waits
 from runtime.engine.status import StepStatus
 from runtime.models import Suspension
@@ -58,10 +59,7 @@ class EmailTicket:
 def may_decide(*, suspension: Suspension, user: access.User) -> bool:
     """Whether ``user`` (a member of the wait's workspace) is one of its approvers."""
     role = access.role_for_user(user=user, workspace=suspension.workspace)
-    if role is None:
-        return False  # named users too must still belong to the workspace
-    details = suspension.details
-    return role in details.get("roles", []) or user.get_username() in details.get("users", [])
+    return is_approver(details=suspension.details, role=role, username=user.get_username())
 
 
 def approval_decide(

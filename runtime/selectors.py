@@ -29,7 +29,7 @@ from designer import access
 from designer.access import User
 from designer.models import Role, Workspace
 from designer.params import positive_int
-from runtime import approvals
+from runtime.approvers import is_approver
 from runtime.engine.status import StepStatus
 from runtime.models import Run, Secret, StepRun, Suspension
 
@@ -323,12 +323,15 @@ def approval_list_for_user(*, user: User) -> list[Suspension]:
     Eligibility is read from each wait's details in Python (a JSON containment query is
     not portable to SQLite, the embedded default), over the newest open waits of the
     user's workspaces."""
-    workspaces = access.workspace_list_for_user(user=user)
-    waiting = _open_approvals().filter(workspace__in=workspaces).order_by("-id")
+    roles = access.roles_for_user(user=user)  # one query, not one per wait
+    waiting = _open_approvals().filter(workspace__in=list(roles)).order_by("-id")
+    name = user.get_username()
     return [
         suspension
         for suspension in waiting[:MAX_APPROVALS_SCANNED]
-        if approvals.may_decide(suspension=suspension, user=user)
+        if is_approver(
+            details=suspension.details, role=roles.get(suspension.workspace_id), username=name
+        )
     ]
 
 
@@ -345,6 +348,7 @@ def approval_get_for_user(*, user: User, approval_id: int | str) -> Suspension:
         )
     except (Suspension.DoesNotExist, ValueError, OverflowError):
         raise Http404("No such approval.") from None
-    if not approvals.may_decide(suspension=suspension, user=user):
+    role = access.role_for_user(user=user, workspace=suspension.workspace)
+    if not is_approver(details=suspension.details, role=role, username=user.get_username()):
         raise PermissionDenied("You are not one of this step's approvers.")
     return suspension

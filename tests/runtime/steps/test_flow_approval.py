@@ -9,10 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from designer.models import FlowEvent
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.models import Run, Suspension
+from runtime.selectors import approval_list_for_user
 from tests.conftest import Team
 from tests.factories import edge, node
 from tests.openapi import api, conforms
@@ -170,3 +173,20 @@ def test_form_values_postgres_cannot_store_are_refused_naming_the_field(
         )
         assert refused.status_code == 400, refused.text
         assert refused.json["errors"][0]["field"] == where
+
+
+def test_the_approvals_list_costs_the_same_queries_for_one_wait_or_five(
+    team: Team, stack: Stack
+) -> None:
+    def list_queries() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as queries:
+            listed = approval_list_for_user(user=team.editor)
+        return len(listed), len(queries)
+
+    waiting(team, roles=["editor"])
+    one = list_queries()
+    for _ in range(4):
+        waiting(team, roles=["editor"])
+    five = list_queries()
+    assert (one[0], five[0]) == (1, 5)
+    assert five[1] == one[1]  # the user's roles are read once, not once per wait
