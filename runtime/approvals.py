@@ -221,13 +221,20 @@ def approval_mail_send(suspension_id: int) -> None:
     lost mid-send may mail some addresses again, never none)."""
     suspension = (
         Suspension.objects.select_related("run__flow")
-        .filter(pk=suspension_id, resolved_at__isnull=True, kind=Suspension.Kind.APPROVAL)
+        .filter(
+            pk=suspension_id,
+            resolved_at__isnull=True,
+            kind=Suspension.Kind.APPROVAL,
+            step__status=StepStatus.WAITING,  # not for a run cancelled before the mail went
+        )
         .first()
     )
     if suspension is None or suspension.details.get("mailed"):
         return
     details = suspension.details
-    subject = f"Approval needed: {suspension.run.flow.name} — {details.get('name', '')}"
+    # A node name may hold a newline, which a mail header may not: one line, always.
+    title = " ".join(f"{suspension.run.flow.name} — {details.get('name', '')}".split())
+    subject = f"Approval needed: {title}"
     for address in details.get("emails", []):
         links = {
             decision: email_link(suspension=suspension, email=address, decision=decision)

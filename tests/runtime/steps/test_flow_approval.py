@@ -9,11 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from designer.models import FlowEvent
 from runtime.engine.status import RunStatus, StepStatus
+from runtime.approvals import approval_mail_send
 from runtime.models import Run, Suspension
 from runtime.selectors import approval_list_for_user
 from tests.conftest import Team
@@ -190,3 +192,13 @@ def test_the_approvals_list_costs_the_same_queries_for_one_wait_or_five(
     five = list_queries()
     assert (one[0], five[0]) == (1, 5)
     assert five[1] == one[1]  # the user's roles are read once, not once per wait
+
+
+def test_a_node_name_with_a_newline_still_mails_its_links(team: Team, stack: Stack) -> None:
+    _, suspension = waiting(team, emails=["boss@example.com"])
+    details = suspension.details | {"name": "Approve\nthe order", "mailed": False}
+    Suspension.objects.filter(pk=suspension.pk).update(details=details)
+    approval_mail_send(suspension.pk)  # in this process: Django's outbox
+    [sent] = mail.outbox
+    assert sent.subject == "Approval needed: Flow — Approve the order"
+    assert sent.to == ["boss@example.com"]
