@@ -14,8 +14,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from designer.models import FlowEvent
-from runtime.engine.status import RunStatus, StepStatus
 from runtime.approvals import approval_mail_send
+from runtime.engine.status import RunStatus, StepStatus
 from runtime.models import Run, Suspension
 from runtime.selectors import approval_list_for_user
 from tests.conftest import Team
