@@ -69,7 +69,9 @@ def step_execute(step_id: int) -> None:
         return
     ctx, live = reconnecting(lambda: _context(step, run, graph, node), doing="reading inputs")
     with (
-        spans.step_span(run=run, step=step, node=node, redact=live.redact) as span,
+        spans.step_span(
+            run=run, step=step, node=node, redact=live.redact, hide_errors=ctx.uses_secrets
+        ) as span,
         Heartbeat(step_id, claim, ctx.cancelled, logs=live.text),
     ):
         result = _invoke(step_kind(node.type), ctx)

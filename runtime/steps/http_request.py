@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 import httpx
 
@@ -105,7 +105,7 @@ class HttpRequest(StepKind):
             "body": content.decode(errors="replace") if content else None,
         }
         timeout = min(ctx.config.get("timeout_seconds", 30), max(ctx.remaining(), 1))
-        attributes = {"http.request.method": method, "url.full": url}
+        attributes = {"http.request.method": method, "url.full": _without_credentials(url)}
         with spans.child_span(f"HTTP {method}", "client", attributes) as span:
             # The callee continues the run's trace from this span (W3C traceparent).
             sent = span.propagate(headers)
@@ -246,3 +246,12 @@ def _read(response: httpx.Response, budget: _Budget, host: str) -> dict[str, Any
 
 
 KIND = HttpRequest()
+
+
+def _without_credentials(url: str) -> str:
+    """``url`` as traces show it: without its query and user info, where tokens travel
+    (OpenTelemetry's semantic conventions ask collectors never to receive those)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))

@@ -29,10 +29,18 @@ Redact = Callable[[str], str]
 
 PROPAGATOR = TraceContextTextMapPropagator()
 MAX_TEXT = 1000  # characters of a URL or an error kept on a span
+# runtime.disclosure.HIDDEN's words (that module needs the app registry, which a Celery
+# worker has not loaded when it imports this one).
+HIDDEN = "hidden: uses secrets"
 KINDS = {"client": SpanKind.CLIENT, "producer": SpanKind.PRODUCER, "internal": SpanKind.INTERNAL}
 # The redaction of the step whose span is current (its secrets, as it reads them): its
 # child spans are made deep inside the step kinds.
 _redact: ContextVar[Redact | None] = ContextVar("tributary_span_redact", default=None)
+# Whether the step's errors must not reach the collector at all (it used secrets: an error,
+# often a response excerpt, may hold one in a derived form exact redaction cannot catch).
+_hide_errors: ContextVar[Callable[[], bool] | None] = ContextVar(
+    "tributary_span_hide_errors", default=None
+)
 
 
 class Live:
@@ -61,7 +69,8 @@ class Live:
             self.fail(error)
 
     def fail(self, error: str) -> None:
-        text = _clean(error)
+        hide = _hide_errors.get()
+        text = HIDDEN if hide is not None and hide() else _clean(error)
         self.span.set_attribute("tributary.error", text)
         self.span.set_status(Status(StatusCode.ERROR, text))
 
@@ -113,7 +122,14 @@ def run_span(
 
 
 @contextlib.contextmanager
-def step_span(*, run: Run, step: StepRun, node: Node, redact: Redact | None) -> Iterator[Live]:
+def step_span(
+    *,
+    run: Run,
+    step: StepRun,
+    node: Node,
+    redact: Redact | None,
+    hide_errors: Callable[[], bool] | None,
+) -> Iterator[Live]:
     """One step attempt's span, a child of the run's span (Run.trace_parent) whatever the
     process; a root when the run has none (started while tracing was off)."""
     parent = PROPAGATOR.extract({"traceparent": run.trace_parent})
@@ -126,12 +142,13 @@ def step_span(*, run: Run, step: StepRun, node: Node, redact: Redact | None) -> 
         "tributary.step.kind": node.type,
         "tributary.step.attempt": step.attempt,
     }
-    token = _redact.set(redact)
+    token, hiding = _redact.set(redact), _hide_errors.set(hide_errors)
     try:
         with _span(f"step {node.id}", SpanKind.INTERNAL, attributes, parent) as live:
             yield live
     finally:
         _redact.reset(token)
+        _hide_errors.reset(hiding)
 
 
 def child_span(name: str, kind: str, attributes: Mapping[str, Any]) -> AbstractContextManager[Live]:

@@ -90,13 +90,19 @@ def run_span(
 
 
 def step_span(
-    *, run: Run, step: StepRun, node: Node, redact: Callable[[str], str] | None = None
+    *,
+    run: Run,
+    step: StepRun,
+    node: Node,
+    redact: Callable[[str], str] | None = None,
+    hide_errors: Callable[[], bool] | None = None,
 ) -> AbstractContextManager[Span]:
     """Around one attempt of ``step``; ``redact`` (the step's secrets redaction) is applied
-    to every text put on it and on its children."""
+    to every text put on it and on its children, whose errors are not sent at all when
+    ``hide_errors()`` says so (the step used secrets)."""
     if not ENABLED:
         return OFF
-    return otel.step_span(run=run, step=step, node=node, redact=redact)
+    return otel.step_span(run=run, step=step, node=node, redact=redact, hide_errors=hide_errors)
 
 
 def child_span(name: str, kind: str, attributes: Mapping[str, Any]) -> AbstractContextManager[Span]:
