@@ -17,7 +17,7 @@ from runtime.engine import waits
 from runtime.resources.secrets import SecretBox
 from runtime.steps.flow_wait import KIND as WAIT
 from runtime.triggers.webhook.request import BadRequest, request_payload
-from runtime.triggers.webhook.signatures import BadSignature, verify
+from runtime.triggers.webhook.signatures import BadSignature, verify_configured
 
 NOT_FOUND = "No run waits at this address (check the URL: it is one run's, and one step's)."
 
@@ -71,13 +71,7 @@ def _signature_problem(
     except Exception:  # a missing secret is the flow's fault: refuse, never resume unverified
         return "The signature cannot be verified."
     try:
-        verify(
-            scheme,
-            secret=secret,
-            body=raw,
-            headers=headers,
-            header=config.get("signature_header", "X-Signature"),
-        )
+        verify_configured(config, secret=secret, body=raw, headers=headers)
     except BadSignature as exc:
         return str(exc)
     return None

@@ -26,6 +26,7 @@ from runtime.kinds.contract import (
 )
 from runtime.kinds.resume import resume_url
 from runtime.triggers.events import EVENT_TYPE
+from runtime.triggers.webhook.signatures import SIGNATURE_FIELDS
 
 MAX_WAIT_SECONDS = 366 * 24 * 3600
 MAX_MATCH = 500  # Suspension.match_value
@@ -76,23 +77,7 @@ class WaitForEvent(StepKind):
                 "maximum": MAX_WAIT_SECONDS,
                 "description": "Then the run goes on along timed_out (empty: wait forever).",
             },
-            "signature": {
-                "enum": ["none", "github", "stripe", "generic"],
-                "title": "Verify the resume call's signature",
-                "default": "none",
-            },
-            "signature_secret": {
-                "type": "string",
-                "title": "Signing secret",
-                "x-widget": "secret",
-                "description": "The name of a Tributary secret holding the signing key.",
-            },
-            "signature_header": {
-                "type": "string",
-                "title": "Signature header (generic)",
-                "default": "X-Signature",
-                "pattern": "^[A-Za-z0-9-]{1,100}$",
-            },
+            **SIGNATURE_FIELDS,
         },
     }
 

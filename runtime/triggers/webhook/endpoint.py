@@ -35,7 +35,7 @@ from runtime.runs import AlreadyStarted, RunRefused, run_start
 from runtime.triggers.webhook import ratelimit
 from runtime.triggers.webhook.kind import KIND as WEBHOOK
 from runtime.triggers.webhook.request import BadRequest, Headers, request_payload
-from runtime.triggers.webhook.signatures import BadSignature, verify
+from runtime.triggers.webhook.signatures import BadSignature, verify_configured
 
 logger = logging.getLogger(__name__)
 # After refusing a body part-way, the rest of it may still be on the wire: the connection
@@ -214,14 +214,7 @@ def _check_signature(target: Target, raw: bytes, headers: Headers) -> None:
         )
         raise Reject(401, "The signature cannot be verified.") from None
     try:
-        verify(
-            scheme,
-            secret=secret,
-            body=raw,
-            headers=headers,
-            header=target.setting("signature_header"),
-            tolerance=target.setting("signature_tolerance_seconds"),
-        )
+        verify_configured(target.config, secret=secret, body=raw, headers=headers)
     except BadSignature as exc:
         raise Reject(401, str(exc)) from None
 

@@ -18,6 +18,7 @@ from runtime.kinds.contract import TriggerKind, node_reference, references
 from runtime.models import WebhookCapture, WebhookEndpoint
 from runtime.models.triggers import new_token
 from runtime.triggers.webhook.request import sample_payload
+from runtime.triggers.webhook.signatures import SIGNATURE_FIELDS
 
 LISTEN_FOR = timedelta(minutes=5)
 
@@ -67,30 +68,7 @@ class WebhookTrigger(TriggerKind):
                 "maximum": 30,
                 "default": 10,
             },
-            "signature": {
-                "enum": ["none", "github", "stripe", "generic"],
-                "title": "Verify signature",
-                "default": "none",
-            },
-            "signature_secret": {
-                "type": "string",
-                "title": "Signing secret",
-                "x-widget": "secret",
-                "description": "The name of a Tributary secret holding the signing key.",
-            },
-            "signature_header": {
-                "type": "string",
-                "title": "Signature header (generic)",
-                "default": "X-Signature",
-                "pattern": "^[A-Za-z0-9-]{1,100}$",
-            },
-            "signature_tolerance_seconds": {
-                "type": "integer",
-                "title": "Timestamp tolerance (seconds)",
-                "minimum": 1,
-                "maximum": 86400,
-                "default": 300,
-            },
+            **SIGNATURE_FIELDS,
             "idempotency_header": {
                 "type": "string",
                 "title": "Idempotency header",

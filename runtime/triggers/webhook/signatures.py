@@ -12,6 +12,50 @@ import hashlib
 import hmac
 import time
 from collections.abc import Mapping
+from typing import Any
+
+# The config fields of a node that verifies signed requests (the webhook trigger, the
+# resume URL of flow.wait), merged into its config schema's properties.
+SIGNATURE_FIELDS: dict[str, Any] = {
+    "signature": {
+        "enum": ["none", "github", "stripe", "generic"],
+        "title": "Verify signature",
+        "default": "none",
+    },
+    "signature_secret": {
+        "type": "string",
+        "title": "Signing secret",
+        "x-widget": "secret",
+        "description": "The name of a Tributary secret holding the signing key.",
+    },
+    "signature_header": {
+        "type": "string",
+        "title": "Signature header (generic)",
+        "default": "X-Signature",
+        "pattern": "^[A-Za-z0-9-]{1,100}$",
+    },
+    "signature_tolerance_seconds": {
+        "type": "integer",
+        "title": "Timestamp tolerance (seconds)",
+        "minimum": 1,
+        "maximum": 86400,
+        "default": 300,
+    },
+}
+
+
+def verify_configured(
+    config: Mapping[str, Any], *, secret: str, body: bytes, headers: Mapping[str, str]
+) -> None:
+    """``verify`` as a node's signature fields configure it (BadSignature when not)."""
+    verify(
+        config.get("signature", "none"),
+        secret=secret,
+        body=body,
+        headers=headers,
+        header=config.get("signature_header", "X-Signature"),
+        tolerance=config.get("signature_tolerance_seconds", 300),
+    )
 
 
 class BadSignature(Exception):
