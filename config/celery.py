@@ -4,17 +4,10 @@ import os
 from typing import Any
 
 from celery import Celery
-from celery.signals import (
-    task_postrun,
-    task_prerun,
-    worker_process_init,
-    worker_process_shutdown,
-    worker_shutdown,
-)
+from celery.signals import task_postrun, task_prerun
 from django.db import close_old_connections
 
 from runtime.engine import shutdown
-from runtime.tracing import spans
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -35,10 +28,5 @@ def _retire_stale_connections(**kwargs: Any) -> None:
 # the worker (runtime/engine/shutdown.py).
 task_prerun.connect(shutdown.task_started)
 task_postrun.connect(shutdown.task_finished)
-
-# Traces (runtime/tracing): each pool process makes its own exporter as it starts, and
-# sends what it still holds as it stops (pool processes end with os._exit, skipping the
-# SDK's atexit hook); worker_shutdown covers the solo and threads pools. No-ops when off.
-worker_process_init.connect(spans.process_started)
-worker_process_shutdown.connect(spans.process_stopping)
-worker_shutdown.connect(spans.process_stopping)
+# Traces connect their worker signals in runtime.apps: runtime.tracing reads the settings
+# when imported, and this module is imported while settings load (config/__init__.py).
