@@ -6,12 +6,15 @@ frames published here: whatever the engine does, this is what the pages show of 
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.conf import settings
 from playwright.sync_api import BrowserContext, Page, expect
 
 from runtime.live import publish
@@ -25,6 +28,15 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def send_progress(run: Run, **progress: int) -> None:
+    """Send the engine's progress frame once a page listens to the run: its socket is in
+    the run's group (channels_redis keeps a group's channels in a sorted set), so the frame
+    cannot be sent before the page subscribed and be lost."""
+    group = f"asgi:group:{publish.run_group(run.pk)}"
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    deadline = time.monotonic() + 15
+    while not broker.zcard(group):
+        assert time.monotonic() < deadline, "no page listens to the run"
+        time.sleep(0.05)
     frame: dict[str, Any] = {
         "type": "step.progress",
         "run_id": run.pk,
