@@ -107,11 +107,10 @@ def _store(
                 return  # not ours any more: someone else records this step
             target = spawned
         if suspend is not None:
-            if not sql.step_owned(step.pk, claim):
+            paused = _suspend(step, run, claim, target, fields, suspend)
+            if paused is None:
                 return  # not ours any more: someone else records this step
-            if waits.suspend(step, run, suspend) is not None:  # it arrived already
-                target, fields = StepStatus.QUEUED, fields | {"queued_at": timezone.now()}
-                fields["wake_at"] = None
+            target, fields = paused
         mine = [step.pk, sql.prep(_CLAIM, claim)]
         if not sql.step_transition(target, fields, "id = %s AND claim = %s", mine):
             return  # cancelled meanwhile, taken over after our lease expired, or recorded
@@ -132,6 +131,24 @@ def _store(
             if target == StepStatus.FAILED:
                 children.cancel_after_commit(run.pk, step.pk)
             advance.advance_run(run, graph)
+
+
+def _suspend(
+    step: StepRun,
+    run: Run,
+    claim: uuid.UUID,
+    target: StepStatus,
+    fields: dict[str, Any],
+    spec: WaitSpec,
+) -> tuple[StepStatus, dict[str, Any]] | None:
+    """Record what the paused step waits for, while the attempt owns it (None when it does
+    not). What it waits for may be there already (a resume call, a kept event): then the
+    step is queued to run again at once instead of parked."""
+    if not sql.step_owned(step.pk, claim):
+        return None
+    if waits.suspend(step, run, spec) is None:
+        return target, fields
+    return StepStatus.QUEUED, fields | {"queued_at": timezone.now(), "wake_at": None}
 
 
 def _spawn(
