@@ -31,6 +31,9 @@ from runtime.kinds.templating import (
     template_problem,
 )
 
+# The longest a step may wait (a delay, a wait for an event or a person): a year and a day.
+MAX_WAIT_SECONDS = 366 * 24 * 3600
+
 
 class StepError(Exception):
     """A step failed in a way the user should read: ``str(exc)`` is shown as the error.

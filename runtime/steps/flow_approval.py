@@ -21,6 +21,7 @@ from django.utils import timezone
 from designer.graph import Graph, Node, Problem
 from designer.models import Membership, Role
 from runtime.kinds.contract import (
+    MAX_WAIT_SECONDS,
     StepContext,
     StepError,
     StepKind,
@@ -30,7 +31,6 @@ from runtime.kinds.contract import (
     template,
 )
 
-MAX_WAIT_SECONDS = 366 * 24 * 3600
 FIELD_NAME = r"^[a-z][a-z0-9_]{0,39}$"
 
 

@@ -7,9 +7,15 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput, Wait, template
-
-MAX_DELAY_SECONDS = 366 * 24 * 3600
+from runtime.kinds.contract import (
+    MAX_WAIT_SECONDS,
+    StepContext,
+    StepError,
+    StepKind,
+    StepOutput,
+    Wait,
+    template,
+)
 
 
 class Delay(StepKind):
@@ -25,7 +31,7 @@ class Delay(StepKind):
                 "type": "number",
                 "title": "Seconds",
                 "minimum": 0,
-                "maximum": MAX_DELAY_SECONDS,
+                "maximum": MAX_WAIT_SECONDS,
             },
             "until": template(
                 "Until",

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from designer.graph import Graph, Node, Problem
 from runtime.kinds.contract import (
+    MAX_WAIT_SECONDS,
     StepContext,
     StepError,
     StepKind,
@@ -28,7 +29,6 @@ from runtime.kinds.resume import resume_url
 from runtime.triggers.events import EVENT_TYPE
 from runtime.triggers.webhook.signatures import SIGNATURE_FIELDS
 
-MAX_WAIT_SECONDS = 366 * 24 * 3600
 MAX_MATCH = 500  # Suspension.match_value
 PATH = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
 
