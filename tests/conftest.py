@@ -59,13 +59,31 @@ def pytest_report_header() -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Leave out tests marked ``long`` unless the -m expression names them (scripts/chaos
     runs ``-m long``): the suite must stay under 25 minutes; each long test has a short
-    variant in it."""
+    variant in it. Refuse a module that mixes the shared ``stack`` with ``make_stack``."""
+    _refuse_mixed_stacks(items)
     if "long" in (config.option.markexpr or ""):
         return
     long = [item for item in items if item.get_closest_marker("long")]
     if long:
         config.hook.pytest_deselected(items=long)
         items[:] = [item for item in items if not item.get_closest_marker("long")]
+
+
+def _refuse_mixed_stacks(items: list[pytest.Item]) -> None:
+    """A test that starts (and kills) its own workers with ``make_stack`` must not share a
+    module with the module-scoped ``stack``: that stack's worker, still running, would take
+    the test's work, and a test of what happens without a worker, or when one is killed,
+    would pass without showing it."""
+    by_module: dict[str, set[str]] = {}
+    for item in items:
+        names = set(getattr(item, "fixturenames", ())) & {"stack", "make_stack"}
+        by_module.setdefault(str(item.fspath), set()).update(names)
+    mixed = sorted(path for path, names in by_module.items() if len(names) == 2)
+    if mixed:
+        raise pytest.UsageError(
+            "These modules use both the shared stack and make_stack; move the make_stack "
+            f"tests to a module of their own: {', '.join(mixed)}"
+        )
 
 
 # Figures a test records with ``record_property(name, line)`` for the record (the chaos

@@ -72,9 +72,9 @@ class Stack:
             self._wait_for_log(name, "ready.")
         return process
 
-    def start_scheduler(self) -> Popen:
-        process = self.start("scheduler", "manage.py", "scheduler")
-        self._wait_for_log("scheduler", "Scheduler running.")
+    def start_scheduler(self, name: str = "scheduler") -> Popen:
+        process = self.start(name, "manage.py", "scheduler")
+        self._wait_for_log(name, "Scheduler running.")
         return process
 
     def log(self, name: str) -> str:

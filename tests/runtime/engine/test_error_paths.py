@@ -7,18 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 
-from runtime.engine.execute import step_execute
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.models import Run, StepRun
 from tests.conftest import Team
 from tests.factories import edge, node
 from tests.fakes import FakeApi
 from tests.openapi import api, conforms
-from tests.runtime.callees import call, callee
-from tests.runtime.helpers import manual, publish, start, statuses
-from tests.stack import MakeStack, Stack, wait_for_run
+from tests.runtime.helpers import manual, start, statuses
+from tests.stack import Stack, wait_for_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -136,27 +133,3 @@ def test_a_body_step_fails_into_its_error_path_inside_each_item(
     assert {item.status for item in items} == {RunStatus.SUCCEEDED}
     handled = StepRun.objects.filter(run__in=items, node_id="reserve")
     assert {(step.status, step.handle) for step in handled} == {("failed", "error")}
-
-
-@pytest.mark.worker
-def test_a_handled_failure_still_cancels_the_steps_open_children(
-    team: Team, make_stack: MakeStack
-) -> None:
-    stack = make_stack()  # no worker yet: the failure below is recorded first
-    sleeper = publish(team, callee(node("nap", "flow.delay", seconds=3600), fields=[]), "Nap")
-    call_node = call("call", sleeper, input={}, wait=False)
-    fallback = node("fallback", "data.transform", value="{{ event.steps.call.error.type }}")
-    run = start(team, with_error_path(call_node, fallback))
-    step = run.steps.get(node_id="call")
-    step_execute(step.pk)  # starts the child and queues itself again
-    child = Run.objects.get(parent_step=step)
-    # The one way a fire-and-forget call fails once its child started: its worker was
-    # lost too many times.
-    StepRun.objects.filter(pk=step.pk).update(lost=django_settings.TRIBUTARY_MAX_LOST_WORKERS + 1)
-    step_execute(step.pk)
-    stack.start_worker()
-    run, child = wait_for_run(run, timeout=15), wait_for_run(child, timeout=15)
-    assert run.status == RunStatus.SUCCEEDED, run.error
-    assert run.output == "worker_lost"
-    assert child.status == RunStatus.CANCELLED
-    assert "that called it ended (failed)" in child.error

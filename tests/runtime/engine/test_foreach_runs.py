@@ -4,10 +4,7 @@ results in item order; item failures follow the loop's policy; a cancel stops th
 
 from __future__ import annotations
 
-import os
-import signal
 import time
-from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +18,7 @@ from tests.conftest import SmtpSink, Team
 from tests.factories import edge, node
 from tests.fakes import FakeApi
 from tests.runtime.helpers import manual, start, statuses
-from tests.stack import MakeStack, Stack, wait_for_run, wait_for_step
+from tests.stack import Stack, wait_for_run, wait_for_step
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -212,39 +209,6 @@ def test_an_item_run_cannot_be_retried_on_its_own(team: Team, stack: Stack) -> N
     assert item.status == RunStatus.FAILED
     with pytest.raises(RunRefused, match="one item of the for-each 'loop'"):
         run_retry(run=item, user=team.editor)
-
-
-def test_a_worker_killed_mid_loop_loses_no_item_and_repeats_none_that_succeeded(
-    team: Team, make_stack: MakeStack, fake_api: FakeApi
-) -> None:
-    stack = make_stack()
-    doomed = stack.start_worker("doomed", concurrency=2)
-    stack.start_scheduler()
-    slow = f"{fake_api.url}/slow?seconds=0.3"
-    flow = loop_flow(
-        node("call", "http.request", method="POST", url=slow, body="{{ index }}"),
-        node("mark", "data.transform", value="{{ index }}:{{ event.steps.call.body.slept }}"),
-        concurrency=4,
-    )
-    flow["edges"].append(edge("call", "mark"))
-    run = start(team, flow, {"lines": list(range(16))})
-    while Run.objects.filter(parent_step__run=run, status=RunStatus.SUCCEEDED).count() < 4:
-        time.sleep(0.02)
-    os.killpg(doomed.pid, signal.SIGKILL)  # the worker and its children, mid-loop
-    doomed.wait()
-    stack.start_worker("rescuer", concurrency=2)
-    run = wait_for_run(run, timeout=90)
-    assert run.status == RunStatus.SUCCEEDED, run.error
-    assert run.output == [f"{i}:0.3" for i in range(16)]
-    keys = Counter(r["headers"]["Idempotency-Key"] for r in fake_api.requests)
-    assert len(keys) == 16  # one key per item: every item called, none lost
-    # A key sent twice is an attempt the kill cut short (at least once), never one that
-    # had succeeded: an item run's call that finished was not run again.
-    calls = StepRun.objects.filter(run__parent_step__run=run, node_id="call")
-    assert {c.attempt - c.lost for c in calls} == {1}
-    assert sum(keys.values()) - len(keys) <= sum(c.lost for c in calls)
-    loop = run.steps.get(node_id="loop")
-    assert (loop.items_done, loop.items_failed) == (16, 0)
 
 
 def test_a_retry_of_the_loop_starts_a_new_round_of_every_item(

@@ -22,7 +22,7 @@ from tests.conftest import Team
 from tests.factories import edge, node
 from tests.openapi import api, conforms
 from tests.runtime.helpers import manual, outputs, start, statuses
-from tests.stack import MakeStack, Stack, wait_for_run, wait_for_step
+from tests.stack import Stack, wait_for_run, wait_for_step
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -122,22 +122,6 @@ def test_an_approval_times_out_along_its_timed_out_edge(team: Team, stack: Stack
     assert outputs(run)["approve"]["decision"] == "timed_out" and outputs(run)["late"] == "late"
     late = decide(team.admin, approval.pk, decision="approved", fields={"amount": 1})
     assert late.status_code == 409
-
-
-def test_an_approval_survives_a_worker_restart(team: Team, make_stack: MakeStack) -> None:
-    stack = make_stack()
-    stack.start_worker()
-    stack.start_scheduler()
-    run, approval = waiting(team)
-    stack.processes["worker"].kill()
-    stack.processes["worker"].wait()
-    stack.start_worker("worker2")
-    assert (
-        decide(team.admin, approval.pk, decision="approved", fields={"amount": 9}).status_code
-        == 200
-    )
-    run = wait_for_run(run)
-    assert run.status == RunStatus.SUCCEEDED and outputs(run)["ship"] == {"by": "alice"}
 
 
 @pytest.mark.parametrize(

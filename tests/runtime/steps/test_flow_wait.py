@@ -25,7 +25,7 @@ from runtime.triggers.webhook.signatures import sign
 from tests.conftest import Team, Web
 from tests.factories import edge, node
 from tests.runtime.helpers import manual, outputs, start, statuses
-from tests.stack import MakeStack, Stack, wait_for_run, wait_for_step
+from tests.stack import Stack, wait_for_run, wait_for_step
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -132,21 +132,6 @@ def test_a_wait_times_out_along_its_timed_out_edge(team: Team, stack: Stack) -> 
     assert run.status == RunStatus.SUCCEEDED
     assert statuses(run)["paid"] == StepStatus.SKIPPED
     assert outputs(run)["wait"]["timed_out"] is True and outputs(run)["late"] == "late"
-
-
-def test_a_wait_survives_a_worker_restart(team: Team, make_stack: MakeStack) -> None:
-    stack = make_stack()
-    stack.start_worker()
-    stack.start_scheduler()
-    run = start(team, waiting_flow(event_type="parcel.delivered", timeout_seconds=600))
-    wait_for_step(run, "wait", StepStatus.WAITING)
-    stack.processes["worker"].kill()
-    stack.processes["worker"].wait()
-    stack.start_worker("worker2")
-    emit("parcel.delivered", {"parcel": "P1"}, workspaces=[team.workspace])
-    run = wait_for_run(run)
-    assert run.status == RunStatus.SUCCEEDED
-    assert outputs(run)["wait"]["event"]["payload"] == {"parcel": "P1"}
 
 
 @pytest.mark.parametrize(
