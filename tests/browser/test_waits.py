@@ -1,6 +1,7 @@
-"""A wait drawn in the designer: "Wait for event" comes from the palette, its form names the
+"""Waits drawn in the designer: "Wait for event" comes from the palette, its form names the
 event and the field that must match, the test run pauses there (waiting, live on the
-canvas) and goes on along "received" when the matching event is emitted."""
+canvas) and goes on along "received" when the matching event is emitted; an "Approval"
+gets its approvers, message and timeout from its form and shows its three outputs."""
 
 from __future__ import annotations
 
@@ -61,3 +62,35 @@ def test_a_wait_from_the_palette_pauses_the_test_run_until_its_event(
     designer.expect_status(after, "succeeded")
     run = Run.objects.get(flow=orders)
     assert run.steps.get(node_id=wait).output["event"]["payload"] == {"order_id": 41}
+
+
+def test_an_approval_from_the_palette_saves_its_approvers_and_message(
+    page: Page, context: BrowserContext, server: Server, team: Team, live_stack: object
+) -> None:
+    orders = flow(
+        team.editor,
+        team.workspace,
+        "Big orders",
+        graph(node("start", "trigger.manual", "Start") | {"position": {"x": 0, "y": 0}}),
+    )
+    log_in(context, server, team.editor)
+    designer = Designer(page).open(orders.pk)
+    approve = designer.drag_from_palette("flow.approval", 380, 60)
+    designer.connect("start", approve)
+    designer.select(approve)
+    designer.field("roles").get_by_label("admin").check()
+    designer.type_into("message", "Order {{ event.trigger.id }}: ship it?")
+    designer.type_into("timeout_seconds", "3600")
+    for handle in ("approved", "rejected", "timed_out"):
+        expect(
+            designer.node(approve).locator(f'.react-flow__handle[data-handleid="{handle}"]')
+        ).to_have_count(1)
+    designer.save("Ask before shipping")
+    designer.expect_saved(2)
+    saved = FlowVersion.objects.filter(flow=orders).latest("number").graph
+    (approval,) = [n for n in saved["nodes"] if n["type"] == "flow.approval"]
+    assert approval["config"] == {
+        "roles": ["admin"],
+        "message": "Order {{ event.trigger.id }}: ship it?",
+        "timeout_seconds": 3600,
+    }
