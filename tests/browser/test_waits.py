@@ -14,7 +14,9 @@ from runtime.triggers.events import emit
 from tests.browser.conftest import Server, log_in
 from tests.browser.designer import Designer
 from tests.conftest import Team
-from tests.factories import flow, graph, node
+from tests.factories import edge, flow, graph, node
+from tests.runtime.helpers import manual, start
+from tests.stack import wait_for_run
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -94,3 +96,31 @@ def test_an_approval_from_the_palette_saves_its_approvers_and_message(
         "message": "Order {{ event.trigger.id }}: ship it?",
         "timeout_seconds": 3600,
     }
+
+
+def test_the_run_page_draws_the_edges_leaving_a_waits_named_outputs(
+    page: Page, context: BrowserContext, server: Server, team: Team, live_stack: object
+) -> None:
+    run = start(
+        team,
+        manual(
+            node("wait", "flow.wait", "Wait for payment", timeout_seconds=1),
+            node("paid", "data.transform", "Paid", value=1),
+            node("late", "data.transform", "Late", value=2),
+            edges=[
+                edge("start", "wait"),
+                edge("wait", "paid", "received"),
+                edge("wait", "late", "timed_out"),
+            ],
+        ),
+    )
+    wait_for_run(run)
+    log_in(context, server, team.editor)
+    page.goto(f"/runs/{run.pk}/")
+    for target, handle in (("paid", "received"), ("late", "timed_out")):
+        expect(page.locator(f'.react-flow__edge[data-id="wait->{target}:{handle}"]')).to_have_count(
+            1
+        )
+        expect(
+            page.locator(f'.react-flow__node[data-id="wait"] [data-handleid="{handle}"]')
+        ).to_have_count(1)
