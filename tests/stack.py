@@ -128,6 +128,14 @@ def flush_broker() -> None:
 MakeStack = Callable[..., Stack]
 
 
+def wait_until(ready: Callable[[], object], what: str, timeout: float = 30) -> None:
+    """Poll ``ready`` until it holds; fail saying ``what`` never happened."""
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:g} s"
+        time.sleep(0.02)
+
+
 def wait_for_run(run: Run, timeout: float = 30, statuses: frozenset = RUN_FINISHED) -> Run:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -29,7 +29,7 @@ from tests.factories import node
 from tests.fakes import FakeApi
 from tests.processes import free_port, running, wait_for_http
 from tests.runtime.helpers import chain, publish, start
-from tests.stack import MakeStack, flush_broker, wait_for_run, wait_for_step
+from tests.stack import MakeStack, flush_broker, wait_for_run, wait_for_step, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -50,8 +50,7 @@ def test_a_step_whose_worker_is_killed_runs_again_and_the_run_completes(
         ),
     )
     wait_for_step(run, "call", StepStatus.RUNNING)
-    while fake_api.hits["/slow"] == 0:  # the request is in flight
-        time.sleep(0.02)
+    wait_until(lambda: fake_api.hits["/slow"], "the request being in flight")
     os.killpg(doomed.pid, signal.SIGKILL)  # the worker and its children, mid-step
     doomed.wait()
     stack.start_worker("rescuer", concurrency=1)

@@ -18,7 +18,7 @@ from tests.conftest import SmtpSink, Team
 from tests.factories import edge, node
 from tests.fakes import FakeApi
 from tests.runtime.helpers import manual, start, statuses
-from tests.stack import Stack, wait_for_run, wait_for_step
+from tests.stack import Stack, wait_for_run, wait_for_step, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -167,8 +167,8 @@ def test_cancelling_the_run_stops_the_remaining_items(
     flow = loop_flow(node("wait", "http.request", url=slow), concurrency=2)
     run = start(team, flow, {"lines": list(range(40))})
     wait_for_step(run, "loop", StepStatus.WAITING)
-    while Run.objects.filter(parent_step__run=run, status=RunStatus.SUCCEEDED).count() < 2:
-        time.sleep(0.05)
+    done = Run.objects.filter(parent_step__run=run, status=RunStatus.SUCCEEDED)
+    wait_until(lambda: done.count() >= 2, "two items finishing")
     run_cancel(run=run, user=team.editor)
     run = wait_for_run(run)
     assert run.status == RunStatus.CANCELLED

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 
 import pytest
 
@@ -15,7 +14,7 @@ from tests.conftest import Team
 from tests.factories import node
 from tests.fakes import FakeApi
 from tests.runtime.helpers import chain, start
-from tests.stack import MakeStack, wait_for_run, wait_for_step
+from tests.stack import MakeStack, wait_for_run, wait_for_step, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -34,10 +33,7 @@ def test_a_worker_stopped_with_sigterm_mid_step_records_the_step_and_its_effect_
             node("after", "data.transform", value="{{ event.steps.pay.body.slept }}"),
         ),
     )
-    deadline = time.monotonic() + 30
-    while fake_api.hits["/slow"] == 0:  # the effect is under way
-        assert time.monotonic() < deadline, "the step never called the API"
-        time.sleep(0.02)
+    wait_until(lambda: fake_api.hits["/slow"], "the effect getting under way")
     if every_process:
         os.killpg(stopping.pid, signal.SIGTERM)
     else:
