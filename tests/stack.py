@@ -128,10 +128,14 @@ def flush_broker() -> None:
 MakeStack = Callable[..., Stack]
 
 
-def wait_until(ready: Callable[[], object], what: str, timeout: float = 30) -> None:
-    """Poll ``ready`` until it holds; fail saying ``what`` never happened."""
+def wait_until(ready: Callable[..., Any], what: str, timeout: float = 30) -> Any:
+    """Poll ``ready`` until it gives something truthy, and return that; fail saying
+    ``what`` never happened."""
     deadline = time.monotonic() + timeout
-    while not ready():
+    while True:
+        value = ready()
+        if value:
+            return value
         assert time.monotonic() < deadline, f"{what} did not happen within {timeout:g} s"
         time.sleep(0.02)
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -215,13 +214,3 @@ def set_server_password(user: User, password: str) -> None:
     hasher = PBKDF2PasswordHasher()
     user.password = hasher.encode(password, hasher.salt())
     user.save(update_fields=["password"])
-
-
-def wait_until(condition: Any, timeout: float = 15, message: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"Timed out waiting for {message}")

@@ -20,12 +20,12 @@ from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 from designer.models import Flow
 from runtime.models import Run
-from tests.browser.conftest import Server, log_in, set_server_password, wait_until
+from tests.browser.conftest import Server, log_in, set_server_password
 from tests.browser.designer import OUTPUT, Designer
 from tests.conftest import Team
 from tests.factories import edge, flow, graph, node
 from tests.fakes import SmtpSink
-from tests.stack import Stack, wait_for_run
+from tests.stack import Stack, wait_for_run, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -138,7 +138,7 @@ def test_a_newcomers_order_email_flow_takes_at_most_25_actions_without_a_reload(
     user.click(page.get_by_test_id("run-test"), "Save and run test")
     expect(page.get_by_test_id("run-status")).to_have_text("succeeded", timeout=60_000)
     designer.expect_saved(1)
-    wait_until(lambda: mail_to(smtp_sink, tester), message="the test's email")
+    wait_until(lambda: mail_to(smtp_sink, tester), "the test's email")
 
     # Publish, copy the webhook URL, watch the Runs tab, call the URL from a terminal.
     user.click(page.get_by_role("button", name="Publish", exact=True), "Publish")
@@ -162,7 +162,7 @@ def test_a_newcomers_order_email_flow_takes_at_most_25_actions_without_a_reload(
     expect(notice).to_have_text(succeeded, timeout=60_000)
     expect(row.locator(".tb-pill")).to_have_text("succeeded")
     assert wait_for_run(run).status == "succeeded"
-    (sent,) = wait_until(lambda: mail_to(smtp_sink, customer), message="the email")
+    (sent,) = wait_until(lambda: mail_to(smtp_sink, customer), "the email")
     assert "Subject: Order 1001 confirmed" in sent["data"]
     assert "Thanks Ada! You ordered 2 x Tea, 1 x Cups." in sent["data"]
     assert Flow.objects.get(name="Order emails").live_version.number == 1

@@ -17,12 +17,12 @@ from designer.services import flow_publish, flow_version_save
 from runtime.engine.status import StepStatus
 from runtime.models import Run, StepRun
 from runtime.triggers.webhook import kind as webhook
-from tests.browser.conftest import Server, log_in, wait_until
+from tests.browser.conftest import Server, log_in
 from tests.conftest import Team
 from tests.factories import edge, graph, node
 from tests.fakes import FakeApi
 from tests.runtime.helpers import publish
-from tests.stack import Stack, wait_for_run, wait_for_step
+from tests.stack import Stack, wait_for_run, wait_for_step, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -132,7 +132,7 @@ def test_a_retrying_step_says_which_attempt_comes_next_and_when_then_its_attempt
         lambda: StepRun.objects.filter(
             run=run, node_id="notify", status=StepStatus.WAITING, failures=1
         ).first(),
-        message="the first failure",
+        "the first failure",
     )
     at = page.evaluate(
         "iso => new Date(iso).toLocaleTimeString([], "

@@ -27,10 +27,11 @@ from designer.services import flow_create, flow_publish, flow_version_save
 from runtime.health import SAMPLE
 from runtime.models import Run
 from tests import factories
-from tests.browser.conftest import Server, log_in, wait_until
+from tests.browser.conftest import Server, log_in
 from tests.conftest import Team
 from tests.factories import node
 from tests.runtime.helpers import chain
+from tests.stack import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -106,7 +107,7 @@ def expect_rows(page: Page, runs: QuerySet[Run], count: int = PAGE) -> list[int]
     """Wait until the list shows exactly the newest ``count`` runs of ``runs``."""
     wanted = list(runs.order_by("-id").values_list("id", flat=True)[:count])
     assert wanted, "the filters match no run: the test data is wrong"
-    wait_until(lambda: shown(page) == wanted, message=f"the rows {wanted[:3]}...")
+    wait_until(lambda: shown(page) == wanted, f"the rows {wanted[:3]}...")
     return wanted
 
 
@@ -170,7 +171,7 @@ def test_the_runs_list_filters_searches_and_pages_over_50000_runs_in_the_browser
     page.goto("/runs/")
     page.get_by_label("Search").press_sequentially("ORD-012346")
     wanted = Run.objects.get(input__order__id="ORD-012346")
-    wait_until(lambda: shown(page) == [wanted.pk], message="the one run of order ORD-012346")
+    wait_until(lambda: shown(page) == [wanted.pk], "the one run of order ORD-012346")
     expect(page).to_have_url(re.compile(r"q=ORD-012346"))
     page.get_by_role("link", name=f"#{wanted.pk}").click()
     expect(page.locator('[data-step="shape"]')).to_have_count(0)  # an old run without steps

@@ -20,10 +20,11 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from designer.models import Flow, FlowVersion
 from runtime.models import Run
-from tests.browser.conftest import Server, set_server_password, wait_until
+from tests.browser.conftest import Server, set_server_password
 from tests.browser.designer import Designer
 from tests.conftest import Team
 from tests.fakes import SmtpSink
+from tests.stack import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -125,7 +126,7 @@ def test_a_new_user_builds_tests_publishes_and_triggers_the_order_email_flow(
     assert (run.is_test, run.version.number, run.trigger_kind) == (True, 1, "webhook")
     for node_id in (code, email):
         designer.expect_status(node_id, "succeeded")
-    wait_until(lambda: len(_emails_to(smtp_sink, CUSTOMER)) == 1, message="the test email")
+    wait_until(lambda: len(_emails_to(smtp_sink, CUSTOMER)) == 1, "the test email")
     _expect_order_email(_emails_to(smtp_sink, CUSTOMER)[0])
 
     page.get_by_role("button", name="Publish", exact=True).click()
@@ -164,7 +165,7 @@ def test_a_new_user_builds_tests_publishes_and_triggers_the_order_email_flow(
     live_input, test_input = started.input, run.input
     assert test_input["body"] == live_input["body"] == ORDER
     assert (test_input["method"], test_input["path"]) == (live_input["method"], live_input["path"])
-    wait_until(lambda: len(_emails_to(smtp_sink, CUSTOMER)) == 2, 30, "the order email")
+    wait_until(lambda: len(_emails_to(smtp_sink, CUSTOMER)) == 2, "the order email")
     _expect_order_email(_emails_to(smtp_sink, CUSTOMER)[1])
 
 

@@ -11,10 +11,11 @@ import pytest
 from playwright.sync_api import BrowserContext, FloatRect, Page, expect
 
 from designer.models import FlowVersion
-from tests.browser.conftest import Server, log_in, wait_until
+from tests.browser.conftest import Server, log_in
 from tests.browser.designer import Designer
 from tests.conftest import Team
 from tests.factories import edge, flow, graph, node
+from tests.stack import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -180,7 +181,7 @@ def test_dragging_the_canvas_pans_and_the_wheel_zooms_without_changing_the_flow(
 
     page.get_by_role("button", name="Fit view", exact=True).click()
     wait_until(
-        lambda: all(inside(designer.node(n).bounding_box(), canvas) for n in NODES), 5, "fit"
+        lambda: all(inside(designer.node(n).bounding_box(), canvas) for n in NODES), "fit", 5
     )
     # The view is not the flow: nothing to save.
     expect(page.get_by_test_id("editing")).to_have_text("Editing v1")

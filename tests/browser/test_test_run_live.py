@@ -11,12 +11,12 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from runtime.engine.status import StepStatus
 from runtime.models import StepRun
-from tests.browser.conftest import Server, log_in, wait_until
+from tests.browser.conftest import Server, log_in
 from tests.browser.designer import Designer
 from tests.conftest import Team
 from tests.factories import edge, flow, graph, node
 from tests.fakes import FakeApi
-from tests.stack import Stack
+from tests.stack import Stack, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -99,7 +99,7 @@ def test_a_retrying_step_says_which_attempt_comes_next_and_when(
         lambda: StepRun.objects.filter(
             run__flow_id=flow_id, node_id="notify", status=StepStatus.WAITING, failures=1
         ).first(),
-        message="the first failure",
+        "the first failure",
     )
     at_time = page.evaluate(
         "iso => new Date(iso).toLocaleTimeString([], "

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import email
 import itertools
-import time
 from datetime import timedelta
 from email import policy
 from typing import Any
@@ -21,7 +20,7 @@ from tests.conftest import Team
 from tests.factories import edge, graph, node
 from tests.fakes import FakeApi, SmtpSink
 from tests.runtime.helpers import chain, publish
-from tests.stack import Stack, wait_for_run
+from tests.stack import Stack, wait_for_run, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -48,16 +47,6 @@ def fail(flow: Flow, team: Team) -> Run:
     return run
 
 
-def wait_for(what: str, found: Any, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = found()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"No {what} after {timeout} s")
-
-
 def runs_of(flow: Flow) -> list[Run]:
     return list(Run.objects.filter(flow=flow).order_by("pk"))
 
@@ -75,7 +64,7 @@ def test_a_failed_run_starts_its_error_flow_with_the_failure(
     )
     orders = publish(team, failing(fake_api, flow=handler.pk), name="Orders")
     failed = fail(orders, team)
-    [caught] = wait_for("error flow run", lambda: runs_of(handler))
+    [caught] = wait_until(lambda: runs_of(handler), "error flow run")
     caught = wait_for_run(caught)
     assert caught.status == RunStatus.SUCCEEDED, caught.error
     assert caught.trigger_kind == "error"
@@ -105,10 +94,10 @@ def test_an_error_flow_that_fails_starts_no_error_flow_but_still_alerts(
     )
     orders = publish(team, failing(fake_api, flow=handler.pk), name="Orders")
     fail(orders, team)
-    [caught] = wait_for("error flow run", lambda: runs_of(handler))
+    [caught] = wait_until(lambda: runs_of(handler), "error flow run")
     assert wait_for_run(caught).status == RunStatus.FAILED
     # Its alert says the task for its failure ran; the loop guard kept the last resort idle.
-    wait_for("alert", lambda: smtp_sink.messages)
+    wait_until(lambda: smtp_sink.messages, "alert")
     assert "Alerts failed at Page someone" in smtp_sink.messages[0]["data"]
     assert runs_of(last_resort) == []
 
@@ -125,7 +114,7 @@ def test_an_alert_is_sent_once_within_its_quiet_period_then_again_after_it(
     for run in runs:
         assert wait_for_run(run).status == RunStatus.FAILED
     for run in runs:
-        wait_for(f"alert decision for run #{run.pk}", lambda run=run: decided(stack, run))
+        wait_until(lambda run=run: decided(stack, run), f"alert decision for run #{run.pk}")
     [sent] = smtp_sink.messages
     assert sorted(sent["to"]) == ["ada@example.com", OPS]
     message = email.message_from_string(sent["data"], policy=policy.default)
@@ -138,7 +127,7 @@ def test_an_alert_is_sent_once_within_its_quiet_period_then_again_after_it(
         last_sent_at=timezone.now() - timedelta(minutes=16)
     )
     later = fail(orders, team)
-    wait_for("second alert", lambda: len(smtp_sink.messages) == 2)
+    wait_until(lambda: len(smtp_sink.messages) == 2, "second alert")
     second = email.message_from_string(smtp_sink.messages[1]["data"], policy=policy.default)
     assert f"/runs/{later.pk}/" in second.get_body(("plain",)).get_content()
 
@@ -156,7 +145,7 @@ def test_a_test_run_does_not_alert(
     test_run = run_start(flow=orders, version=orders.live_version, payload={}, is_test=True)
     assert wait_for_run(test_run).status == RunStatus.FAILED
     real = fail(orders, team)
-    wait_for("alert decision", lambda: decided(stack, real))
+    wait_until(lambda: decided(stack, real), "alert decision")
     assert not decided(stack, test_run)
     assert FlowAlert.objects.get(flow=orders).last_run_id == real.pk
 
@@ -175,5 +164,5 @@ def test_the_failure_an_error_path_handled_is_not_the_one_reported(
     )
     orders = publish(team, data | {"settings": {"on_failure": {"flow": handler.pk}}})
     fail(orders, team)
-    [caught] = wait_for("error flow run", lambda: runs_of(handler))
+    [caught] = wait_until(lambda: runs_of(handler), "error flow run")
     assert caught.input["failed_step"] == {"id": "refund", "name": "Refund", "kind": "http.request"}

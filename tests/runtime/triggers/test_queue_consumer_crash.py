@@ -22,10 +22,9 @@ from tests.runtime.resources.connections.brokers import (
     runs_of,
     wait_consuming,
     wait_runs,
-    wait_until,
 )
 from tests.runtime.resources.connections.helpers import connect
-from tests.stack import MakeStack
+from tests.stack import MakeStack, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 MESSAGES = 150

@@ -29,10 +29,9 @@ from tests.runtime.resources.connections.brokers import (
     runs_of,
     wait_consuming,
     wait_runs,
-    wait_until,
 )
 from tests.runtime.resources.connections.helpers import connect
-from tests.stack import Stack, wait_for_run
+from tests.stack import Stack, wait_for_run, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

@@ -217,11 +217,3 @@ def wait_runs(flow: Flow, count: int, timeout: float = 30) -> list[Run]:
             return runs
         time.sleep(0.05)
     raise AssertionError(f"{len(list(runs_of(flow)))} runs of {flow.name}, expected {count}")
-
-
-def wait_until(check: Any, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"Never happened: {what}")
-        time.sleep(0.1)
