@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar, Literal
 
 from designer.graph import Graph, Node, Problem
@@ -325,6 +325,24 @@ def template(title: str, *, html: bool = False, multiline: bool = False, **extra
     if multiline:
         schema["x-widget"] = "textarea"
     return schema | extra
+
+
+def wait_timeout() -> dict:
+    """The ``timeout_seconds`` field of a step that waits for something from outside (a
+    wait, an approval): when it passes, the run goes on along the ``timed_out`` output."""
+    return {
+        "type": "number",
+        "title": "Time out after (seconds)",
+        "minimum": 1,
+        "maximum": MAX_WAIT_SECONDS,
+        "description": "Then the run goes on along timed_out (empty: wait forever).",
+    }
+
+
+def timeout_at(config: Mapping[str, Any], now: datetime) -> datetime | None:
+    """When a wait with ``config``'s ``timeout_seconds`` times out (None: never)."""
+    seconds = config.get("timeout_seconds")
+    return now + timedelta(seconds=seconds) if seconds else None
 
 
 def expression(title: str, **extra: Any) -> dict:

@@ -11,7 +11,6 @@ takes the ``approved`` / ``rejected`` edge; a timeout takes ``timed_out``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -21,7 +20,6 @@ from django.utils import timezone
 from designer.graph import Graph, Node, Problem
 from designer.models import Membership, Role
 from runtime.kinds.contract import (
-    MAX_WAIT_SECONDS,
     StepContext,
     StepError,
     StepKind,
@@ -29,6 +27,8 @@ from runtime.kinds.contract import (
     Suspend,
     WaitSpec,
     template,
+    timeout_at,
+    wait_timeout,
 )
 
 FIELD_NAME = r"^[a-z][a-z0-9_]{0,39}$"
@@ -96,13 +96,7 @@ class Approval(StepKind):
                     },
                 },
             },
-            "timeout_seconds": {
-                "type": "number",
-                "title": "Time out after (seconds)",
-                "minimum": 1,
-                "maximum": MAX_WAIT_SECONDS,
-                "description": "Then the run goes on along timed_out (empty: wait forever).",
-            },
+            "timeout_seconds": wait_timeout(),
         },
     }
 
@@ -174,8 +168,7 @@ class Approval(StepKind):
                 "An approval's message cannot use secrets or outputs derived from them.",
                 retryable=False,
             )
-        seconds = ctx.config.get("timeout_seconds")
-        until = now + timedelta(seconds=seconds) if seconds else None
+        until = timeout_at(ctx.config, now)
         details = {
             "name": ctx.node.name,
             "message": message,

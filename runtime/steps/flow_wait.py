@@ -10,13 +10,11 @@ matches by type and, optionally, one payload field equal to a value rendered fro
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
 
 from django.utils import timezone
 
 from designer.graph import Graph, Node, Problem
 from runtime.kinds.contract import (
-    MAX_WAIT_SECONDS,
     StepContext,
     StepError,
     StepKind,
@@ -24,6 +22,8 @@ from runtime.kinds.contract import (
     Suspend,
     WaitSpec,
     template,
+    timeout_at,
+    wait_timeout,
 )
 from runtime.kinds.resume import resume_url
 from runtime.triggers.events import EVENT_TYPE
@@ -70,13 +70,7 @@ class WaitForEvent(StepKind):
                 maxLength=500,
                 description="e.g. {{ event.trigger.body.id }}",
             ),
-            "timeout_seconds": {
-                "type": "number",
-                "title": "Time out after (seconds)",
-                "minimum": 1,
-                "maximum": MAX_WAIT_SECONDS,
-                "description": "Then the run goes on along timed_out (empty: wait forever).",
-            },
+            "timeout_seconds": wait_timeout(),
             **SIGNATURE_FIELDS,
         },
     }
@@ -112,8 +106,7 @@ class WaitForEvent(StepKind):
             output = {"timed_out": True, "waited_until": ctx.wake_at.isoformat()}
             return StepOutput(output, handle="timed_out")
         config = ctx.config
-        seconds = config.get("timeout_seconds")
-        until = now + timedelta(seconds=seconds) if seconds else None
+        until = timeout_at(config, now)
         match_value = ctx.render(config["match_value"]) if config.get("match_field") else ""
         if len(match_value) > MAX_MATCH:
             raise StepError(
