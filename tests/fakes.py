@@ -43,6 +43,14 @@ class FakeApi:
         self.hooks.clear()
 
 
+def serve_locally(handler: type[BaseHTTPRequestHandler]) -> ThreadingHTTPServer:
+    """An HTTP server for ``handler`` on a free 127.0.0.1 port, serving from a thread."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def start_fake_api() -> tuple[FakeApi, ThreadingHTTPServer]:
     api = FakeApi()
 
@@ -131,10 +139,8 @@ def start_fake_api() -> tuple[FakeApi, ThreadingHTTPServer]:
             self.end_headers()
             self.wfile.write(data)
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
+    server = serve_locally(Handler)
     api.port = server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     return api, server
 
 
