@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
-from designer.models import FlowVersion
+from designer.models import Flow, FlowVersion
 from runtime.models import Run
 from runtime.triggers.events import emit
 from tests.browser.conftest import Server, log_in
@@ -21,17 +21,20 @@ from tests.stack import wait_for_run
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def open_new_flow(
+    page: Page, context: BrowserContext, server: Server, team: Team, name: str
+) -> tuple[Flow, Designer]:
+    """A flow of one manual trigger, opened in the designer by its editor."""
+    start = node("start", "trigger.manual", "Start") | {"position": {"x": 0, "y": 0}}
+    created = flow(team.editor, team.workspace, name, graph(start))
+    log_in(context, server, team.editor)
+    return created, Designer(page).open(created.pk)
+
+
 def test_a_wait_from_the_palette_pauses_the_test_run_until_its_event(
     page: Page, context: BrowserContext, server: Server, team: Team, live_stack: object
 ) -> None:
-    orders = flow(
-        team.editor,
-        team.workspace,
-        "Orders",
-        graph(node("start", "trigger.manual", "Start") | {"position": {"x": 0, "y": 0}}),
-    )
-    log_in(context, server, team.editor)
-    designer = Designer(page).open(orders.pk)
+    orders, designer = open_new_flow(page, context, server, team, "Orders")
     wait = designer.drag_from_palette("flow.wait", 380, 60)
     after = designer.drag_from_palette("data.transform", 700, 60)
     designer.connect("start", wait)
@@ -69,14 +72,7 @@ def test_a_wait_from_the_palette_pauses_the_test_run_until_its_event(
 def test_an_approval_from_the_palette_saves_its_approvers_and_message(
     page: Page, context: BrowserContext, server: Server, team: Team, live_stack: object
 ) -> None:
-    orders = flow(
-        team.editor,
-        team.workspace,
-        "Big orders",
-        graph(node("start", "trigger.manual", "Start") | {"position": {"x": 0, "y": 0}}),
-    )
-    log_in(context, server, team.editor)
-    designer = Designer(page).open(orders.pk)
+    orders, designer = open_new_flow(page, context, server, team, "Big orders")
     approve = designer.drag_from_palette("flow.approval", 380, 60)
     designer.connect("start", approve)
     designer.select(approve)
