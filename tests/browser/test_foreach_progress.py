@@ -18,7 +18,7 @@ from django.conf import settings
 from playwright.sync_api import BrowserContext, Page, expect
 
 from runtime.live import publish
-from runtime.models import Run
+from runtime.models import Run, StepRun
 from tests.browser.conftest import Server, log_in
 from tests.browser.designer import Designer
 from tests.conftest import Team
@@ -27,10 +27,15 @@ from tests.runtime.loops import loop_run
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def send_progress(run: Run, **progress: int) -> None:
-    """Send the engine's progress frame once a page listens to the run: its socket is in
-    the run's group (channels_redis keeps a group's channels in a sorted set), so the frame
-    cannot be sent before the page subscribed and be lost."""
+def send_progress(run: Run, *, total: int, done: int, failed: int, running: int) -> None:
+    """Do what the engine does as items move: store the loop step's counters and send the
+    progress frame, once a page listens to the run (its socket is in the run's group;
+    channels_redis keeps a group's channels in a sorted set), so the frame cannot be lost
+    before the page subscribed, nor undone by the page's next read of the API."""
+    StepRun.objects.filter(run=run, node_id="loop").update(
+        items_total=total, items_started=done + running, items_done=done, items_failed=failed
+    )
+    progress = {"total": total, "done": done, "failed": failed, "running": running}
     group = f"asgi:group:{publish.run_group(run.pk)}"
     broker = redis.Redis.from_url(settings.REDIS_URL)
     deadline = time.monotonic() + 15
