@@ -2,6 +2,7 @@
 
 from runtime.models.alerts import FlowAlert
 from runtime.models.connections import Connection, ConnectionKind
+from runtime.models.images import ContainerImage, ImageBlob, ImageBlobChunk
 from runtime.models.queues import QueueDeadLetter, QueueSubscription
 from runtime.models.runs import Run, StepRun
 from runtime.models.secrets import Secret
@@ -19,12 +20,15 @@ from runtime.models.waits import PlatformEvent, Suspension
 __all__ = [
     "Connection",
     "ConnectionKind",
+    "ContainerImage",
     "CronFire",
     "CronSchedule",
     "DbChange",
     "DbChangeSubscription",
     "EventSubscription",
     "FlowAlert",
+    "ImageBlob",
+    "ImageBlobChunk",
     "PlatformEvent",
     "QueueDeadLetter",
     "QueueSubscription",
