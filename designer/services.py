@@ -19,6 +19,7 @@ from designer.models import Flow, FlowEvent, FlowVersion, Membership, Role, Work
 from runtime.services import (
     error_flow_problem,
     graph_check_workspace,
+    graph_pin_images,
     step_catalog,
     template_budget,
     template_problem,
@@ -228,6 +229,8 @@ def _version_create(
     number: int,
     based_on: int | None,
 ) -> FlowVersion:
+    # The images its container steps name, as they are now: this version keeps running them.
+    graph = graph_pin_images(graph=graph, workspace_id=flow.workspace_id)
     version = FlowVersion.objects.create(
         flow=flow,
         number=number,

@@ -17,6 +17,7 @@ from designer.graph import Graph, GraphInvalid
 from designer.models import Flow, FlowVersion, Workspace
 from runtime import selectors
 from runtime.engine import graphs
+from runtime.images import pinning
 from runtime.kinds import template_bounds
 from runtime.kinds.catalog import CATALOG
 from runtime.kinds.contract import Kind
@@ -45,6 +46,12 @@ def graph_check_workspace(*, graph: Graph, workspace_id: int, flow_id: int | Non
             )
     if problems:
         raise GraphInvalid(problems)
+
+
+def graph_pin_images(*, graph: Graph, workspace_id: int) -> Graph:
+    """``graph`` with each container step's image digest recorded as the image's name
+    points now (runtime.images.pinning); call when a version is stored."""
+    return pinning.pin(graph, workspace_id)
 
 
 def flow_call_fields(*, version: FlowVersion | None) -> list[dict[str, Any]] | None:

@@ -4,6 +4,7 @@ from collections.abc import Mapping
 
 from runtime.kinds.contract import Kind, StepKind
 from runtime.steps import (
+    code_container,
     code_javascript,
     code_python,
     data_transform,
@@ -37,6 +38,7 @@ CATALOG: Mapping[str, Kind] = {
         error.KIND,
         code_python.KIND,
         code_javascript.KIND,
+        code_container.KIND,
         http_request.KIND,
         email_send.KIND,
         logic_branch.KIND,

@@ -105,6 +105,7 @@ class Exchange:
         kill: Callable[[], None],
         cancelled: threading.Event | None = None,
         start_timeout: float = 5.0,
+        wait_for_exit: bool = False,
     ) -> None:
         self.pending = memoryview(request)
         self.request_fd = request_fd
@@ -112,6 +113,8 @@ class Exchange:
         self.watch, self.limits, self.kill = watch, limits, kill
         self.cancelled = cancelled
         self.start_timeout = start_timeout
+        # A container's exit status decides its outcome: closing stdout is not the end.
+        self.wait_for_exit = wait_for_exit
         self.logs = LogCollector(limits.log_bytes, on_log)
         self.result = bytearray()
         self.result_cap = limits.output_bytes + RESULT_SLACK
@@ -150,7 +153,7 @@ class Exchange:
         finished_at: float | None = None
         while True:
             now = time.monotonic()
-            if self.result and self.result_done and self.kill_at is None:
+            if self.result and self.result_done and self.kill_at is None and not self.wait_for_exit:
                 # The runner reported and closed the result channel after everything the
                 # code printed: finish without waiting for the sandbox to be torn down.
                 self._drain_logs()

@@ -141,11 +141,12 @@ def parse_output(body: bytes) -> Any:
         raise InvalidOutput("The output is nested too deeply.") from exc
     except ValueError as exc:
         raise InvalidOutput(f"The output is not valid JSON: {exc}.") from exc
-    _check_strings(value)
+    check_strings(value)
     return value
 
 
-def _check_strings(value: Any) -> None:
+def check_strings(value: Any) -> None:
+    """Raise InvalidOutput for a string in ``value`` that cannot be stored."""
     stack = [value]
     while stack:
         item = stack.pop()
