@@ -21,7 +21,28 @@ from typing import Any
 from tests.processes import free_port
 
 BUSYBOX = Path("/bin/busybox")
-APPLETS = ("sh", "cat", "echo", "sed", "wc", "ls", "id", "sleep", "head", "tr", "printf")
+APPLETS = (
+    "sh",
+    "cat",
+    "echo",
+    "sed",
+    "wc",
+    "ls",
+    "id",
+    "sleep",
+    "head",
+    "tr",
+    "printf",
+    "grep",
+    "touch",
+    "cp",
+    "wget",
+    "nc",
+    "setsid",
+    "ps",
+    "tail",
+    "mkdir",
+)
 TAG = "img"
 
 
