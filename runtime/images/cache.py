@@ -48,6 +48,14 @@ def cache_dir() -> Path:
     path.mkdir(parents=True, exist_ok=True)
     # The sandbox (uid 65534 when the worker is root) must reach the unpacked roots.
     path.chmod(0o755)
+    if os.geteuid() == 0:
+        closed = [p for p in path.resolve().parents if not p.stat().st_mode & 0o001]
+        if closed:
+            raise ImageUnavailable(
+                f"The image cache {path} cannot be reached by the sandbox's user (uid 65534): "
+                f"{closed[0]} is not searchable by others. Set TRIBUTARY_IMAGE_CACHE_DIR "
+                "to a directory whose parents are, or chmod o+x it."
+            )
     return path
 
 
