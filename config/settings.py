@@ -310,6 +310,12 @@ TRIBUTARY_CODE_NODE_POOL_SIZE = env_int("TRIBUTARY_CODE_NODE_POOL_SIZE", 2, mini
 TRIBUTARY_CODE_BWRAP = env_str("TRIBUTARY_CODE_BWRAP", "/usr/bin/bwrap")
 TRIBUTARY_CODE_PYTHON = env_str("TRIBUTARY_CODE_PYTHON", "/usr/bin/python3")
 TRIBUTARY_CODE_NODE = env_str("TRIBUTARY_CODE_NODE", "/usr/bin/node")
+# Container-image steps (runtime/sandbox/container.py): each worker machine unpacks the
+# images it runs here, keyed by digest, and removes the least recently used beyond the size.
+TRIBUTARY_IMAGE_CACHE_DIR = env_path("TRIBUTARY_IMAGE_CACHE_DIR", DATA_DIR / "images")
+TRIBUTARY_IMAGE_CACHE_MB = env_int("TRIBUTARY_IMAGE_CACHE_MB", 4096, minimum=1)
+# A static busybox sets an image's limits inside its sandbox (Debian: busybox-static).
+TRIBUTARY_CONTAINER_BUSYBOX = env_str("TRIBUTARY_CONTAINER_BUSYBOX", "/bin/busybox")
 # /metrics: scrapers send "Authorization: Bearer <token>"; without a token only local
 # addresses may read it.
 TRIBUTARY_METRICS_TOKEN = env_str("TRIBUTARY_METRICS_TOKEN")

@@ -42,9 +42,7 @@ class ImageUnavailable(Exception):
 
 
 def cache_dir() -> Path:
-    path = Path(
-        getattr(settings, "TRIBUTARY_IMAGE_CACHE_DIR", None) or Path(settings.DATA_DIR) / "images"
-    )
+    path = Path(settings.TRIBUTARY_IMAGE_CACHE_DIR)
     path.mkdir(parents=True, exist_ok=True)
     # The sandbox (uid 65534 when the worker is root) must reach the unpacked roots.
     path.chmod(0o755)
@@ -60,7 +58,7 @@ def cache_dir() -> Path:
 
 
 def cache_limit_bytes() -> int:
-    return int(getattr(settings, "TRIBUTARY_IMAGE_CACHE_MB", 4096)) * 1024 * 1024
+    return int(settings.TRIBUTARY_IMAGE_CACHE_MB) * 1024 * 1024
 
 
 def _key(digest: str) -> str:

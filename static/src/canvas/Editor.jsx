@@ -88,6 +88,7 @@ function EditorInner({ boot }) {
   // null until the workspace's connections have loaded: a picker says so rather than "not found".
   const [connections, setConnections] = useState(null);
   const [flows, setFlows] = useState(null);  // the workspace's flows: flow.call, the error flow
+  const [images, setImages] = useState(null);  // the workspace's container images, by name
   const [focusTest, setFocusTest] = useState(0);
   const stopWatching = useRef(null);
   const liveRuns = useFlowRuns(flowId);
@@ -123,6 +124,9 @@ function EditorInner({ boot }) {
       setConnections(result.ok ? result.data.map(({ name, kind }) => ({ name, kind })) : []);
     });
     loadFlows(boot.flow.workspace).then(setFlows);
+    api.get(`/api/images/?workspace=${boot.flow.workspace}`).then((result) => {
+      setImages(result.ok ? result.data.filter((image) => image.current) : []);
+    });
     if (boot.isAdmin) {
       api.get("/api/secrets/").then((result) => {
         if (result.ok) setSecrets([...new Set(result.data.map((secret) => secret.name))]);
@@ -401,10 +405,10 @@ function EditorInner({ boot }) {
   const panelContext = useMemo(() => {
     if (!single) return null;
     return {
-      readOnly, secrets, connections, flows, flowId, nodeIds: nodes.map((n) => n.id).filter((id) => id !== single.id),
-      completions, assist,
+      readOnly, secrets, connections, flows, images, flowId,
+      nodeIds: nodes.map((n) => n.id).filter((id) => id !== single.id), completions, assist,
     };
-  }, [single, nodes, readOnly, secrets, connections, flows, flowId, completions, assist]);
+  }, [single, nodes, readOnly, secrets, connections, flows, images, flowId, completions, assist]);
 
   if (kindsProblem) return <p className="error">The step catalog could not be loaded: {kindsProblem}</p>;
 

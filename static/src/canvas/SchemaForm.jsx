@@ -1,7 +1,7 @@
 // A form generated from a kind's JSON Schema (config_schema), one field per property.
 // Supports string, number, integer, boolean, enum, array of enum, object of strings and the
-// x-widget hints: code, textarea, json, keyvalue, secret, node, cron, connection, flow, flow-input
-// (the last two in FlowCall.jsx).
+// x-widget hints: code, textarea, json, keyvalue, secret, node, cron, connection, image, flow,
+// flow-input (the last two in FlowCall.jsx); readOnly fields are shown, not edited.
 import { useEffect, useId, useState } from "react";
 import { CodeEditor } from "./CodeEditor.jsx";
 import { FlowField, FlowInputField } from "./FlowCall.jsx";
@@ -29,6 +29,7 @@ export function SchemaForm({ schema, value, onChange, errors, context, prefix })
 function kindOf(schema) {
   const widget = schema["x-widget"];
   if (widget) return widget;
+  if (schema.readOnly) return "readonly";
   if (schema.enum) return "enum";
   if (schema.type === "array" && schema.items?.enum) return "enum-array";
   if (schema.type === "array") return "list";
@@ -133,6 +134,13 @@ function Widget({ widget, title, id, schema, value, onChange, context, invalid, 
     case "connection":
       return <ConnectionField textProps={textProps} value={value} onChange={onChange}
         kinds={schema["x-connection-kinds"]} connections={context.connections} />;
+    case "image":
+      return <ImageField textProps={textProps} value={value} onChange={onChange} images={context.images}
+        recorded={config?.digest} />;
+    case "readonly":
+      return <output id={id} aria-describedby={describedBy} className="tb-readonly">
+        {value ? <code>{value}</code> : <span className="muted">— set when the version is saved —</span>}
+      </output>;
     case "flow":
       return <FlowField textProps={textProps} value={value} onChange={onChange} flows={context.flows}
         self={context.flowId} />;
@@ -176,6 +184,32 @@ function ConnectionField({ textProps, value, onChange, kinds, connections }) {
       {choices.map((c) => <option key={c.name} value={c.name}>{c.name} ({c.kind})</option>)}
       {known ? null : <option value={value}>{value} {loading ? "(loading…)" : "(not found)"}</option>}
     </select>
+  );
+}
+
+// A registered container image by name. A saved version runs the digest it recorded: when the
+// name has moved since, the panel says that saving records the new one.
+function ImageField({ textProps, value, onChange, images, recorded }) {
+  const loading = images === null;
+  const chosen = (images || []).find((image) => image.name === value);
+  const empty = loading ? "— loading images… —" : "— no image registered yet —";
+  return (
+    <>
+      <select {...textProps} value={value ?? ""} aria-busy={loading || undefined}
+        onChange={(e) => onChange(e.target.value || undefined)}>
+        <option value="">{images?.length ? "— choose an image —" : empty}</option>
+        {(images || []).map((image) => (
+          <option key={image.name} value={image.name}>{image.name} ({image.digest.slice(7, 19)})</option>
+        ))}
+        {!value || chosen ? null : <option value={value}>{value} {loading ? "(loading…)" : "(not found)"}</option>}
+      </select>
+      {chosen && recorded && chosen.digest !== recorded && (
+        <p className="muted" role="status">
+          {value} now points to {chosen.digest.slice(0, 19)}…; saving records it for the new version.
+        </p>
+      )}
+      {!loading && !images?.length && <p className="muted"><a href="/images/">Register an image</a> first.</p>}
+    </>
   );
 }
 
