@@ -7,12 +7,14 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, Warning
 
 from .api import default_sandbox
+from .container import container_problems
 
 HINT = "Install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap) and allow user namespaces."
 
 
 def check_sandbox(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    """tributary.E001 when a sandbox is required but unusable, W001/W002 for missing layers."""
+    """tributary.E001 when a sandbox is required but unusable, W001/W002 for missing layers,
+    W003 when container-image steps cannot run here."""
     status = default_sandbox().status()
     messages: list[CheckMessage] = []
     if not status["bubblewrap"]:
@@ -31,6 +33,14 @@ def check_sandbox(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
                 "Code steps run without a seccomp filter.",
                 hint="pip install pyseccomp and apt-get install libseccomp2.",
                 id="tributary.W002",
+            )
+        )
+    for problem in container_problems():
+        messages.append(
+            Warning(
+                f"Container-image steps cannot run on this machine: {problem}",
+                hint="apt-get install skopeo umoci busybox-static bubblewrap",
+                id="tributary.W003",
             )
         )
     return messages

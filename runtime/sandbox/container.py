@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import struct
 import threading
@@ -100,6 +101,20 @@ def check_runnable() -> str:
     if problem:
         raise SandboxUnavailable(problem)
     return sandbox.bwrap
+
+
+def container_problems() -> list[str]:
+    """What keeps images from being fetched, unpacked or run here (empty when nothing)."""
+    problems = []
+    if not default_sandbox().bwrap:
+        problems.append(f"bubblewrap cannot be used ({default_sandbox().bwrap_problem}).")
+    for tool, purpose in (("skopeo", "pull and read images"), ("umoci", "unpack images")):
+        if shutil.which(tool) is None:
+            problems.append(f"{tool} is not installed ({purpose}).")
+    problem = static_problem(limiter())
+    if problem:
+        problems.append(problem)
+    return problems
 
 
 def static_problem(path: Path) -> str | None:
