@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from runtime.benchmark import foreach, harness, live, overhead, throughput, webhooks
+from runtime.benchmark import foreach, harness, images, live, overhead, throughput, webhooks
 from runtime.benchmark.report import Row, table, write_json
 
 FULL = {
@@ -133,6 +133,10 @@ class Command(BaseCommand):
                         fib_steps=sizes["fib_steps"],
                     ),
                 ),
+            ),
+            (
+                "container image",
+                lambda: images.container_start(stack, repeats=sizes["repeats"]),
             ),
             ("webhook → result", lambda: webhooks.result(stack, requests=sizes["requests"])),
             (

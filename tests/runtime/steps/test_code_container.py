@@ -4,6 +4,7 @@ stderr as logs, the exit status deciding; limits, cancellation and secrets as fo
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +13,13 @@ import pytest
 from runtime.engine.status import RunStatus
 from runtime.kinds.idempotency import idempotency_key
 from runtime.models import Run
+from runtime.runs import run_cancel
 from runtime.services import secret_set
 from tests.conftest import Team
 from tests.factories import node
 from tests.images import build_image, store_layout
-from tests.runtime.helpers import chain, start, with_settings
-from tests.stack import Stack, wait_for_run
+from tests.runtime.helpers import chain, start, statuses, with_settings
+from tests.stack import Stack, wait_for_run, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -105,3 +107,26 @@ def test_memory_beyond_the_limit_fails_the_step_clearly(
     run = run_image(team, name, memory_mb=64)
     assert run.status == RunStatus.FAILED
     assert run.steps.get(node_id="fn").error == "The image ran out of memory (limit 64 MiB)."
+
+
+def test_cancelling_the_run_kills_the_running_image(
+    team: Team, stack: Stack, tmp_path: Path
+) -> None:
+    marker = f"{uuid.uuid4().int % 10**6 + 10**6}"  # a unique sleep length to look for
+    name = image(team, tmp_path, "napper", f"#!/bin/sh\nsleep {marker}\n")
+    step = with_settings(node("fn", "code.container", image=name), timeout_seconds=120)
+    run = start(team, chain(step))
+    wait_until(lambda: sleeping(marker), "the image to start", timeout=30)
+    run_cancel(run=run, user=team.editor)
+    wait_until(lambda: not sleeping(marker), "the cancelled image to die", timeout=15)
+    assert statuses(run)["fn"] == "cancelled"
+
+
+def sleeping(marker: str) -> bool:
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and marker.encode() in (entry / "cmdline").read_bytes():
+                return True
+        except OSError:
+            continue
+    return False
