@@ -96,6 +96,14 @@ SETTINGS_SCHEMA: dict[str, Any] = {
                 "error path follows that instead."
             ),
         },
+        "sample_output": {
+            "title": "Sample output for replays",
+            "x-widget": "json",
+            "description": (
+                "What a replay uses for this step's output when the run it replays never "
+                "reached it (its effects are not performed in a replay)."
+            ),
+        },
     },
 }
 
@@ -125,6 +133,7 @@ class StepSettings:
     retries: int = 0
     retry_backoff_seconds: float = 2
     continue_on_failure: bool = False
+    sample_output: Any = None
 
 
 @dataclass(frozen=True)

@@ -184,7 +184,12 @@ def step_health(*, flow: Flow, start: datetime, stride: int = 1) -> list[dict[st
     come from every ``stride``-th step row. One query on PostgreSQL, two elsewhere.
     Triggers and outputs a retry carried over are left out."""
     steps = (
-        StepRun.objects.filter(run__flow=flow, run__created_at__gte=start, reused=False)
+        StepRun.objects.filter(
+            run__flow=flow,
+            run__created_at__gte=start,
+            run__replay__isnull=True,  # replays' steps (items too) are not its health
+            reused=False,
+        )
         .exclude(kind__startswith="trigger.")
         .alias(slot=Mod("id", max(stride, 1)))
         .values("node_id")

@@ -65,6 +65,8 @@ def run_start(
     idempotency_key: str = "",
     child: ChildOf | None = None,
     traceparent: str = "",
+    replay: dict[str, Any] | None = None,
+    replay_batch: Any = None,
 ) -> Run:
     """Record a run and its steps, then queue the first steps once that is committed.
 
@@ -74,7 +76,8 @@ def run_start(
     original run instead (safe under concurrent duplicates: the unique index makes all
     but the first wait, then fail). ``child`` makes it a child run of a step.
     ``traceparent``: the W3C header of the request that started it, continued by the
-    run's trace when tracing is on (runtime.tracing.spans).
+    run's trace when tracing is on (runtime.tracing.spans). ``replay`` and
+    ``replay_batch`` make it a replay (runtime.replay).
     """
     graph = graphs.graph_of(version)
     trigger_node = trigger_node or first_trigger(flow, version)
@@ -113,6 +116,8 @@ def run_start(
             concurrency_limit=limit,
             concurrency_key=key,
             trace_parent=span.traceparent,
+            replay=replay,
+            replay_batch=replay_batch,
             **(asdict(child) if child else {}),
         )
         span.set("tributary.run.id", run.pk)

@@ -34,8 +34,9 @@ from runtime.engine.status import StepStatus
 from runtime.models import Run, Secret, StepRun, Suspension
 
 # Runs users started (or a trigger, or a flow.call): an item run of a for-each has its
-# loop's node id as scope and is shown only in its step's items (step_items_for_user).
-LISTED = Q(scope="")
+# loop's node id as scope and is shown only in its step's items (step_items_for_user), a
+# replay only with its batch (runtime.replay), and neither counts in a flow's health.
+LISTED = Q(scope="", replay_batch__isnull=True)
 
 
 def _runs_visible_to(user: User) -> QuerySet[Run]:
@@ -179,7 +180,7 @@ def step_item_counts(*, step: StepRun) -> tuple[int, dict[str, int]]:
 
 
 def _items_of(step: StepRun) -> QuerySet[Run]:
-    return Run.objects.filter(parent_step=step).exclude(LISTED)
+    return Run.objects.filter(parent_step=step).exclude(scope="")
 
 
 def workspace_get_for_admin(

@@ -7,6 +7,7 @@ from celery import shared_task
 from runtime import approvals
 from runtime.engine import alerts, failures, recovery
 from runtime.engine.execute import step_execute
+from runtime.replay import batches
 from runtime.triggers import error
 
 logger = logging.getLogger(__name__)
@@ -49,3 +50,9 @@ def run_failed(run_id: int) -> None:
 def approval_mail(suspension_id: int) -> None:
     """Mail an approval's links to the addresses it lists (runtime.approvals)."""
     approvals.approval_mail_send(suspension_id)
+
+
+@shared_task(name="runtime.tasks.replay_fill", ignore_result=True)
+def replay_fill(batch_id: int, run_ids: list[int]) -> None:
+    """Start the replays of batch ``batch_id`` (runtime.replay); safe twice."""
+    batches.batch_fill(batch_id, run_ids)

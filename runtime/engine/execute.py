@@ -37,6 +37,7 @@ from runtime.kinds.taint import ReadSteps
 from runtime.kinds.templating import TemplateProblem
 from runtime.live import publish
 from runtime.models import Run, StepRun
+from runtime.replay import simulate
 from runtime.resources.secrets import SecretBox, redact
 from runtime.tracing import spans
 
@@ -74,7 +75,7 @@ def step_execute(step_id: int) -> None:
         ) as span,
         Heartbeat(step_id, claim, ctx.cancelled, logs=live.text),
     ):
-        result = _invoke(step_kind(node.type), ctx)
+        result = _invoke(step_kind(node.type), ctx, run.replay)
         span.ended(result.status, result.error)
         # Still under the heartbeat: if the database is away for a while, the lease must
         # outlive the wait, or another worker would run the effect again. Under the span:
@@ -183,8 +184,12 @@ def _context(step: StepRun, run: Run, graph: Graph, node: Node) -> tuple[StepCon
     return ctx, live
 
 
-def _invoke(kind: StepKind, ctx: StepContext) -> AttemptResult:
+def _invoke(kind: StepKind, ctx: StepContext, replay: dict[str, Any] | None) -> AttemptResult:
+    """Run the kind; in a replay, a kind that acts on the world is rehearsed instead and its
+    original output stands in (runtime.replay.simulate)."""
     try:
+        if replay is not None and simulate.rehearsed(kind, ctx, replay):
+            return simulate.stand_in(ctx, replay)
         outcome = kind.run(ctx)
     except Wait as wait:
         return AttemptResult(StepStatus.WAITING, wake_at=wait.until)

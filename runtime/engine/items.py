@@ -30,6 +30,7 @@ from runtime.engine.status import RunStatus, StepStatus
 from runtime.kinds.contract import ChildSpec
 from runtime.live import publish
 from runtime.models import Run, StepRun
+from runtime.replay.loops import loop_replay, replay_items
 from runtime.tracing import spans
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ class Loop:
     scope: str  # the loop's node id
     # The loop step's span (runtime.tracing): each item's steps are traced under it.
     trace_parent: str = ""
+    # The loop's run is a replay (runtime.replay): so is each item, standing in for the
+    # replayed run's item of the same index.
+    replay: dict[str, Any] | None = None
 
 
 def start_window(step: StepRun, run: Run, specs: Sequence[ChildSpec]) -> None:
@@ -68,6 +72,7 @@ def start_window(step: StepRun, run: Run, specs: Sequence[ChildSpec]) -> None:
         depth=run.depth + 1,
         scope=specs[0].scope,
         trace_parent=spans.current_parent(),  # the recorder runs under the step's span
+        replay=loop_replay(run.replay, started_by_loop_run=True),
     )
     start_items(loop, [(spec.item_index or 0, spec.input) for spec in specs])
 
@@ -84,6 +89,7 @@ def start_items(loop: Loop, items: Sequence[tuple[int, Any]]) -> None:
     ready = set(body.roots())  # a body's entry steps: ready as the item starts
     origin = f"item of run #{loop.run_id}"
     now = timezone.now()
+    replays = replay_items(loop.replay, loop.scope, [index for index, _ in items])
     runs = Run.objects.bulk_create(
         [
             Run(
@@ -104,6 +110,7 @@ def start_items(loop: Loop, items: Sequence[tuple[int, Any]]) -> None:
                 scope=loop.scope,
                 depth=loop.depth,
                 trace_parent=loop.trace_parent,
+                replay=replays.get(index),
             )
             for index, item in items
         ]
@@ -163,6 +170,7 @@ def _start_next(run: Run, step_id: int, parent_run_id: int, index: int, item: An
         depth=run.depth,
         scope=run.scope,
         trace_parent=run.trace_parent,  # the loop step's, as every item has
+        replay=loop_replay(run.replay, started_by_loop_run=False),
     )
     start_items(loop, [(index, item)])
 

@@ -233,7 +233,7 @@ _LOADED: Columns = [
     (Run, "r", ("id", "flow", "version", "status", "input", "trigger_kind", "is_test", "error")),
     (Run, "r", ("uses_secrets", "concurrency_limit", "concurrency_key")),
     (Run, "r", ("parent_step", "depth", "parent_round", "item_index", "scope")),
-    (Run, "r", ("created_at", "started_at", "finished_at", "trace_parent")),
+    (Run, "r", ("created_at", "started_at", "finished_at", "trace_parent", "replay")),
     (Flow, "f", ("id", "name", "workspace")),
     (FlowVersion, "v", ("id", "flow", "number", "created_at")),
 ]

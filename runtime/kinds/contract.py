@@ -315,6 +315,14 @@ class StepKind(Kind):
         of the kind."""
         raise NotImplementedError
 
+    def rehearse(self, ctx: StepContext) -> bool:
+        """In a replay (runtime.replay), asked before ``run``: False runs the step for real
+        (pure or read-only work, user code in its sandbox). A kind that acts on the world
+        (sends, writes, waits for someone, starts another flow) instead renders into
+        ``ctx.input`` what it would send, exactly as ``run`` would, acts on nothing and
+        returns True: the replay takes the output the original run recorded."""
+        return False
+
 
 def template(title: str, *, html: bool = False, multiline: bool = False, **extra: Any) -> dict:
     schema: dict[str, Any] = {

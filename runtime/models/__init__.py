@@ -4,6 +4,7 @@ from runtime.models.alerts import FlowAlert
 from runtime.models.connections import Connection, ConnectionKind
 from runtime.models.images import ContainerImage, ImageBlob, ImageBlobChunk
 from runtime.models.queues import QueueDeadLetter, QueueSubscription
+from runtime.models.replays import FlowTest, ReplayBatch
 from runtime.models.runs import Run, StepRun
 from runtime.models.secrets import Secret
 from runtime.models.triggers import (
@@ -27,11 +28,13 @@ __all__ = [
     "DbChangeSubscription",
     "EventSubscription",
     "FlowAlert",
+    "FlowTest",
     "ImageBlob",
     "ImageBlobChunk",
     "PlatformEvent",
     "QueueDeadLetter",
     "QueueSubscription",
+    "ReplayBatch",
     "Run",
     "Secret",
     "StepRun",

@@ -75,6 +75,17 @@ class Run(models.Model):
     # The W3C traceparent its steps' spans hang under (runtime.tracing): the run's span,
     # itself a child of a webhook caller's span when one was sent. Empty with tracing off.
     trace_parent = models.CharField(max_length=55, blank=True, default="", db_default="")
+    # A replay (runtime.replay): {"of": run id or None, "test": test id or None,
+    # "recorded": {node: what the original step recorded}, "perform": [nodes acting for
+    # real]}. Its effects are simulated from "recorded"; None for every other run.
+    replay = models.JSONField(null=True, blank=True)
+    replay_batch = models.ForeignKey(
+        "runtime.ReplayBatch",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="runs",
+    )
     created_at = models.DateTimeField(default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

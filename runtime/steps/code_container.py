@@ -78,6 +78,13 @@ class ContainerFunction(StepKind):
                 "additionalProperties": template("Value", maxLength=8192),
                 "description": "Templates; {{ secrets.NAME }} is allowed and redacted.",
             },
+            "effects": {
+                "type": "boolean",
+                "title": "Acts on the outside world",
+                "default": False,
+                "description": "A replay does not run an image that does: it reuses what "
+                "the replayed run recorded.",
+            },
             "memory_mb": {
                 "type": "integer",
                 "title": "Memory (MB)",
@@ -101,6 +108,13 @@ class ContainerFunction(StepKind):
         self, nodes: Sequence[Node], graph: Graph, *, workspace_id: int, flow_id: int | None
     ) -> Iterable[Problem]:
         return pinning.image_problems(nodes, workspace_id)
+
+    def rehearse(self, ctx: StepContext) -> bool:
+        if not ctx.config.get("effects", False):
+            return False  # offline and read-only: it runs for real in a replay
+        image = _image(ctx)
+        ctx.input = {"image": f"{image.name}@{image.digest}", "stdin": ctx.event_data()}
+        return True
 
     def run(self, ctx: StepContext) -> StepOutput:
         image = _image(ctx)

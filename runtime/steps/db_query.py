@@ -16,7 +16,7 @@ from runtime.resources.connections.clients.base import (
     QueryRequest,
     StatementFailed,
 )
-from runtime.resources.connections.params import for_step
+from runtime.resources.connections.params import Params, for_step
 from runtime.resources.connections.registry import DATABASES
 from runtime.resources.connections.schema import connection_field
 from runtime.tracing import spans
@@ -85,16 +85,15 @@ class DbQuery(StepKind):
         },
     }
 
+    def rehearse(self, ctx: StepContext) -> bool:
+        """A read-only connection is queried for real in a replay (the database refuses
+        writes on it); one that allows writes is not: the statement is recorded instead."""
+        params, _ = self._prepare(ctx)
+        return params.allow_writes
+
     def run(self, ctx: StepContext) -> StepOutput:
+        params, parameters = self._prepare(ctx)
         name = ctx.config["connection"]
-        params = for_step(ctx.secrets, name, DATABASE_KINDS)
-        parameters = self._parameters(ctx)
-        ctx.input = {
-            "connection": name,
-            "sql": ctx.config["sql"],
-            "parameters": parameters,
-            "read_only": not params.allow_writes,
-        }
         request = QueryRequest(
             sql=ctx.config["sql"],
             parameters=parameters,
@@ -124,6 +123,19 @@ class DbQuery(StepKind):
                 "columns": result.columns,
             }
         )
+
+    def _prepare(self, ctx: StepContext) -> tuple[Params, list[Any] | dict[str, Any]]:
+        """The connection and the rendered parameters (recorded with the SQL as the input)."""
+        name = ctx.config["connection"]
+        params = for_step(ctx.secrets, name, DATABASE_KINDS)
+        parameters = self._parameters(ctx)
+        ctx.input = {
+            "connection": name,
+            "sql": ctx.config["sql"],
+            "parameters": parameters,
+            "read_only": not params.allow_writes,
+        }
+        return params, parameters
 
     def _parameters(self, ctx: StepContext) -> list[Any] | dict[str, Any]:
         rendered = ctx.render_value(ctx.config.get("parameters", []))

@@ -51,23 +51,12 @@ class SendEmail(StepKind):
         "x-message": "Write a text body, an HTML body, or both.",
     }
 
+    def rehearse(self, ctx: StepContext) -> bool:
+        self._compose(ctx)
+        return True
+
     def run(self, ctx: StepContext) -> StepOutput:
-        recipients = {
-            field: self._addresses(ctx, field) for field in ("to", "cc", "bcc", "reply_to")
-        }
-        if not recipients["to"]:
-            raise StepError("The email has no recipient: 'To' rendered empty.", retryable=False)
-        subject = " ".join(ctx.render(ctx.config["subject"]).split())
-        html = ctx.render(ctx.config["html"], html=True) if "html" in ctx.config else None
-        text = ctx.render(ctx.config["text"]) if "text" in ctx.config else strip_tags(html or "")
-        sender = ctx.render(ctx.config.get("from_email", "")).strip() or None
-        ctx.input = {
-            **recipients,
-            "from": sender or settings.DEFAULT_FROM_EMAIL,
-            "subject": subject,
-            "text": text,
-            "html": html,
-        }
+        recipients, sender, subject, text, html = self._compose(ctx)
         message = EmailMultiAlternatives(
             subject=subject,
             body=text,
@@ -91,6 +80,28 @@ class SendEmail(StepKind):
                 "message_id": message.extra_headers["Message-ID"],
             }
         )
+
+    def _compose(
+        self, ctx: StepContext
+    ) -> tuple[dict[str, list[str]], str | None, str, str, str | None]:
+        """The message as it will be sent (recorded as the step's input)."""
+        recipients = {
+            field: self._addresses(ctx, field) for field in ("to", "cc", "bcc", "reply_to")
+        }
+        if not recipients["to"]:
+            raise StepError("The email has no recipient: 'To' rendered empty.", retryable=False)
+        subject = " ".join(ctx.render(ctx.config["subject"]).split())
+        html = ctx.render(ctx.config["html"], html=True) if "html" in ctx.config else None
+        text = ctx.render(ctx.config["text"]) if "text" in ctx.config else strip_tags(html or "")
+        sender = ctx.render(ctx.config.get("from_email", "")).strip() or None
+        ctx.input = {
+            **recipients,
+            "from": sender or settings.DEFAULT_FROM_EMAIL,
+            "subject": subject,
+            "text": text,
+            "html": html,
+        }
+        return recipients, sender, subject, text, html
 
     def _addresses(self, ctx: StepContext, field: str) -> list[str]:
         rendered = ctx.render(ctx.config.get(field, ""))

@@ -11,6 +11,7 @@ takes the ``approved`` / ``rejected`` edge; a timeout takes ``timed_out``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -147,6 +148,11 @@ class Approval(StepKind):
                         field=f"config.users[{index}]",
                     )
 
+    def rehearse(self, ctx: StepContext) -> bool:
+        """A replay asks no one: it records the request it would have made."""
+        self._spec(ctx, timezone.now())
+        return True
+
     def run(self, ctx: StepContext) -> StepOutput:
         if ctx.resumed is not None:
             return StepOutput(ctx.resumed, handle=ctx.resumed["decision"])
@@ -160,6 +166,10 @@ class Approval(StepKind):
                 "comment": "",
             }
             return StepOutput(output, handle="timed_out")
+        raise Suspend(self._spec(ctx, now))
+
+    def _spec(self, ctx: StepContext, now: datetime) -> WaitSpec:
+        """Who is asked what (recorded as the step's input)."""
         message = ctx.render(ctx.config.get("message", ""))
         if ctx.uses_secrets():
             # The message is shown to approvers of any role and mailed outside: it must not
@@ -178,7 +188,7 @@ class Approval(StepKind):
             "fields": [_field(field) for field in ctx.config.get("fields") or []],
         }
         ctx.input = details | {"until": until.isoformat() if until else None}
-        raise Suspend(WaitSpec("approval", until=until, details=details))
+        return WaitSpec("approval", until=until, details=details)
 
 
 def _field(field: dict) -> dict:

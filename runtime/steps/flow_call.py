@@ -12,6 +12,7 @@ Save-time checks (the callee, its declared inputs, call cycles) are in flow_call
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from designer.graph import Graph, Node, Problem
 from runtime.engine.status import RunStatus
@@ -79,11 +80,14 @@ class FlowCall(StepKind):
     ) -> Iterable[Problem]:
         return flow_call_checks.problems(nodes, graph, workspace_id=workspace_id, flow_id=flow_id)
 
+    def rehearse(self, ctx: StepContext) -> bool:
+        """A replay starts no run of the other flow (its effects would be real)."""
+        self._payload(ctx)
+        return True
+
     def run(self, ctx: StepContext) -> StepOutput:
         wait = ctx.config.get("wait", True)
-        payload = ctx.render_value(ctx.config.get("input", {}))
-        ctx.input = {"flow": ctx.config["flow"], "version": ctx.config.get("version")}
-        ctx.input["input"] = payload
+        payload = self._payload(ctx)
         if not ctx.children:
             spec = ChildSpec(
                 flow_id=ctx.config["flow"], version=ctx.config.get("version"), input=payload
@@ -98,6 +102,12 @@ class FlowCall(StepKind):
                 detail=f"Child run: /runs/{child.run_id}/",
             )
         return StepOutput({"run_id": child.run_id, "output": child.output})
+
+    def _payload(self, ctx: StepContext) -> Any:
+        payload = ctx.render_value(ctx.config.get("input", {}))
+        ctx.input = {"flow": ctx.config["flow"], "version": ctx.config.get("version")}
+        ctx.input["input"] = payload
+        return payload
 
 
 KIND = FlowCall()

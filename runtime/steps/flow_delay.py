@@ -43,6 +43,11 @@ class Delay(StepKind):
         "x-message": "Set either seconds or until (one of them, not both).",
     }
 
+    def rehearse(self, ctx: StepContext) -> bool:
+        """A replay does not wait: it records until when the step would have."""
+        ctx.input = {"until": self._target(ctx, timezone.now()).isoformat()}
+        return True
+
     def run(self, ctx: StepContext) -> StepOutput:
         now = timezone.now()
         if ctx.wake_at is not None and ctx.wake_at <= now:

@@ -10,6 +10,7 @@ matches by type and, optionally, one payload field equal to a value rendered fro
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -98,6 +99,11 @@ class WaitForEvent(StepKind):
                 field="config.signature_secret",
             )
 
+    def rehearse(self, ctx: StepContext) -> bool:
+        """A replay does not wait: it records what the step would have waited for."""
+        self._spec(ctx, timezone.now())
+        return True
+
     def run(self, ctx: StepContext) -> StepOutput:
         if ctx.resumed is not None:
             return StepOutput({**ctx.resumed, "timed_out": False}, handle="received")
@@ -105,6 +111,10 @@ class WaitForEvent(StepKind):
         if ctx.wake_at is not None and ctx.wake_at <= now:
             output = {"timed_out": True, "waited_until": ctx.wake_at.isoformat()}
             return StepOutput(output, handle="timed_out")
+        raise Suspend(self._spec(ctx, now))
+
+    def _spec(self, ctx: StepContext, now: datetime) -> WaitSpec:
+        """What the step waits for (recorded as its input)."""
         config = ctx.config
         until = timeout_at(config, now)
         match_value = ctx.render(config["match_value"]) if config.get("match_field") else ""
@@ -120,14 +130,12 @@ class WaitForEvent(StepKind):
             "match": {config["match_field"]: match_value} if config.get("match_field") else {},
             "until": until.isoformat() if until else None,
         }
-        raise Suspend(
-            WaitSpec(
-                "event",
-                until=until,
-                event_type=config.get("event_type", ""),
-                match_path=config.get("match_field", ""),
-                match_value=match_value,
-            )
+        return WaitSpec(
+            "event",
+            until=until,
+            event_type=config.get("event_type", ""),
+            match_path=config.get("match_field", ""),
+            match_value=match_value,
         )
 
 

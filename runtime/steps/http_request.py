@@ -88,7 +88,27 @@ class HttpRequest(StepKind):
     def sends_key(self, config: Mapping[str, Any]) -> bool:
         return config.get("idempotency", True) and config.get("method", "GET") in UNSAFE_METHODS
 
+    def rehearse(self, ctx: StepContext) -> bool:
+        """GET and HEAD run for real in a replay; other methods are rendered, not sent."""
+        if ctx.config.get("method", "GET") in ("GET", "HEAD"):
+            return False
+        self._request(ctx)
+        return True
+
     def run(self, ctx: StepContext) -> StepOutput:
+        method, url, headers, content = self._request(ctx)
+        timeout = min(ctx.config.get("timeout_seconds", 30), max(ctx.remaining(), 1))
+        attributes = {"http.request.method": method, "url.full": _without_credentials(url)}
+        with spans.child_span(f"HTTP {method}", "client", attributes) as span:
+            # The callee continues the run's trace from this span (W3C traceparent).
+            sent = span.propagate(headers)
+            response = fetch(method, url, sent, content, timeout, cancelled=ctx.cancelled)
+            span.set("http.response.status_code", response["status"])
+            fail = ctx.config.get("fail_on_http_error", True)
+            return StepOutput(self._check(response, url, fail))
+
+    def _request(self, ctx: StepContext) -> tuple[str, str, dict[str, str], bytes | None]:
+        """The request as it will be sent (recorded as the step's input)."""
         method = ctx.config.get("method", "GET")
         url = ctx.render(ctx.config["url"]).strip()
         headers = {name: ctx.render(value) for name, value in ctx.config.get("headers", {}).items()}
@@ -104,15 +124,7 @@ class HttpRequest(StepKind):
             "headers": headers,
             "body": content.decode(errors="replace") if content else None,
         }
-        timeout = min(ctx.config.get("timeout_seconds", 30), max(ctx.remaining(), 1))
-        attributes = {"http.request.method": method, "url.full": _without_credentials(url)}
-        with spans.child_span(f"HTTP {method}", "client", attributes) as span:
-            # The callee continues the run's trace from this span (W3C traceparent).
-            sent = span.propagate(headers)
-            response = fetch(method, url, sent, content, timeout, cancelled=ctx.cancelled)
-            span.set("http.response.status_code", response["status"])
-            fail = ctx.config.get("fail_on_http_error", True)
-            return StepOutput(self._check(response, url, fail))
+        return method, url, headers, content
 
     def _body(self, ctx: StepContext) -> tuple[bytes | None, str | None]:
         if "body" not in ctx.config or ctx.config.get("method", "GET") in ("GET", "HEAD"):

@@ -18,7 +18,7 @@ from runtime.resources.connections.clients.base import (
     PublishFailed,
     PublishRequest,
 )
-from runtime.resources.connections.params import for_step
+from runtime.resources.connections.params import Params, for_step
 from runtime.resources.connections.registry import BROKERS
 from runtime.resources.connections.schema import connection_field
 from runtime.tracing import spans
@@ -104,18 +104,13 @@ class QueuePublish(StepKind):
         },
     }
 
+    def rehearse(self, ctx: StepContext) -> bool:
+        self._prepare(ctx)
+        return True
+
     def run(self, ctx: StepContext) -> StepOutput:
+        params, request = self._prepare(ctx)
         name = ctx.config["connection"]
-        params = for_step(ctx.secrets, name, BROKER_KINDS)
-        request = self._request(ctx)
-        ctx.input = {
-            "connection": name,
-            "exchange": request.exchange,
-            "destination": request.destination,
-            "headers": request.headers,
-            "message_id": request.message_id,
-            "body": json.loads(request.body),
-        }
         attributes = {
             "messaging.system": OTEL_SYSTEMS.get(params.kind, params.kind),
             "messaging.destination.name": request.destination,
@@ -132,6 +127,21 @@ class QueuePublish(StepKind):
                 f"The broker did not take the message: {exc}", retryable=False
             ) from None
         return StepOutput(receipt)
+
+    def _prepare(self, ctx: StepContext) -> tuple[Params, PublishRequest]:
+        """The connection and the message as it will be published (recorded as the input)."""
+        name = ctx.config["connection"]
+        params = for_step(ctx.secrets, name, BROKER_KINDS)
+        request = self._request(ctx)
+        ctx.input = {
+            "connection": name,
+            "exchange": request.exchange,
+            "destination": request.destination,
+            "headers": request.headers,
+            "message_id": request.message_id,
+            "body": json.loads(request.body),
+        }
+        return params, request
 
     def _request(self, ctx: StepContext) -> PublishRequest:
         destination = ctx.render(ctx.config["destination"]).strip()
