@@ -174,7 +174,10 @@ class FlowPublish(APIView):
         given = serializers.PublishSerializer(data=request.data)
         given.is_valid(raise_exception=True)
         event = services.flow_publish(
-            flow=flow, user=_user(request), number=given.validated_data["version"]
+            flow=flow,
+            user=_user(request),
+            number=given.validated_data["version"],
+            override=given.validated_data.get("override_tests", ""),
         )
         return Response(serializers.FlowEventSerializer(event).data)
 

@@ -15,7 +15,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from designer.graph import GraphInvalid
 from designer.models import ImmutableVersionError
-from designer.services import InvalidRequest, VersionConflict
+from designer.services import InvalidRequest, TestsFailing, VersionConflict
 from runtime.services import RunRefused
 
 
@@ -29,6 +29,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(
             {"detail": str(exc), "errors": [{"field": exc.field, "message": str(exc)}]},
             status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, TestsFailing):
+        return Response(
+            {"detail": str(exc), "tests": exc.verdict.as_dict()}, status=status.HTTP_409_CONFLICT
         )
     if isinstance(exc, VersionConflict):
         latest = exc.latest

@@ -207,6 +207,12 @@ class VersionCreateSerializer(serializers.Serializer):
 
 class PublishSerializer(serializers.Serializer):
     version = serializers.IntegerField(min_value=1)
+    override_tests = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        max_length=1000,
+        help_text="Admins: why the version goes live although its flow tests do not pass.",
+    )
 
 
 class FlowEventSerializer(serializers.ModelSerializer):

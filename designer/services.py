@@ -18,6 +18,10 @@ from designer.graph import Graph, parse_graph, text_problem
 from designer.models import Flow, FlowEvent, FlowVersion, Membership, Role, Workspace
 from runtime.services import (
     error_flow_problem,
+    flow_tests_export,
+    flow_tests_import,
+    flow_tests_start,
+    flow_tests_verdict,
     graph_check_workspace,
     graph_pin_images,
     step_catalog,
@@ -27,6 +31,14 @@ from runtime.services import (
 )
 
 EXPORT_FORMAT = 1
+
+
+class TestsFailing(Exception):
+    """The version's flow tests fail (or have not finished): it is not published."""
+
+    def __init__(self, message: str, verdict: Any):
+        self.verdict = verdict
+        super().__init__(message)
 
 
 class InvalidRequest(Exception):
@@ -210,7 +222,7 @@ def flow_version_save(
             raise VersionConflict(
                 FlowVersion.objects.select_related("author").get(flow=locked, number=latest)
             )
-        return _version_create(
+        version = _version_create(
             flow=locked,
             user=user,
             graph=parsed,
@@ -218,6 +230,9 @@ def flow_version_save(
             number=latest + 1,
             based_on=based_on,
         )
+        # Every saved version is checked against the flow's tests, in the background.
+        flow_tests_start(flow=locked, version=version, user=user)
+        return version
 
 
 def _version_create(
@@ -250,13 +265,28 @@ def _version_create(
     return version
 
 
-def flow_publish(*, flow: Flow, user: User, number: int) -> FlowEvent:
+def flow_publish(*, flow: Flow, user: User, number: int, override: str = "") -> FlowEvent:
     """Make version ``number`` the live one. Publishing an older number is a rollback.
 
     Publishing re-validates the graph: a version saved under an older catalog (or, say, a
     database-change trigger saved before moving to SQLite) must not go live if it is invalid
-    now.
+    now. Going forward, the flow's tests must have passed on the version (TestsFailing
+    otherwise), unless a workspace admin gives the reason to ``override`` them, which the
+    audit trail keeps. A rollback is never held back by tests.
     """
+    try:
+        return _publish(flow=flow, user=user, number=number, override=override)
+    except TestsFailing as refused:
+        if refused.verdict.state == "missing":
+            # Saved before its tests existed: test it now (the refusal rolled back the
+            # publishing transaction, so in a transaction of its own).
+            with transaction.atomic():
+                version = FlowVersion.objects.get(flow=flow, number=number)
+                flow_tests_start(flow=flow, version=version, user=user)
+        raise
+
+
+def _publish(*, flow: Flow, user: User, number: int, override: str) -> FlowEvent:
     with transaction.atomic():
         locked = (
             Flow.objects.select_for_update(of=("self",))
@@ -272,6 +302,9 @@ def flow_publish(*, flow: Flow, user: User, number: int) -> FlowEvent:
         # Going live changes what calls reach this flow: a cycle may appear only now.
         graph_check_workspace(graph=parsed, workspace_id=locked.workspace_id, flow_id=locked.pk)
         previous = locked.live_version.number if locked.live_version else None
+        detail = _tests_gate(
+            locked, version, user, override, forward=previous is None or number > previous
+        )
         action = (
             FlowEvent.Action.ROLLED_BACK
             if previous is not None and number < previous
@@ -282,8 +315,49 @@ def flow_publish(*, flow: Flow, user: User, number: int) -> FlowEvent:
         locked.save(update_fields=["live_version", "updated_at"])
         triggers_sync(flow=locked)  # the triggers swap in this same transaction
         return FlowEvent.objects.create(
-            flow=locked, actor=user, action=action, from_version=previous, to_version=number
+            flow=locked,
+            actor=user,
+            action=action,
+            from_version=previous,
+            to_version=number,
+            detail=detail,
         )
+
+
+def _tests_gate(
+    flow: Flow, version: FlowVersion, user: User, override: str, *, forward: bool
+) -> dict[str, Any]:
+    """Refuse to publish ``version`` unless its tests passed; the audit detail otherwise."""
+    if not forward:
+        return {}
+    verdict = flow_tests_verdict(version=version)
+    if verdict.state in ("none", "passed"):
+        return {}
+    failing = [case.name for case in verdict.failing]
+    if override.strip():
+        access.require_role(
+            user=user,
+            workspace=flow.workspace,
+            min_role=Role.ADMIN,
+            message="Only workspace admins may publish a version whose tests do not pass.",
+        )
+        return {
+            "tests_overridden": override.strip()[:1000],
+            "tests": verdict.state,
+            "failing": failing,
+        }
+    if verdict.state == "failed":
+        raise TestsFailing(
+            f"Version {version.number} fails {len(failing)} of its flow's tests "
+            f"({', '.join(failing)}); fix them, or an admin may publish it anyway with a reason.",
+            verdict,
+        )
+    done = sum(case.state != "running" for case in verdict.cases)
+    raise TestsFailing(
+        f"The flow's tests are still running on version {version.number} ({done} of "
+        f"{len(verdict.cases)} done); publish it once they pass.",
+        verdict,
+    )
 
 
 def flow_export(*, flow: Flow, version: FlowVersion) -> dict[str, Any]:
@@ -293,6 +367,7 @@ def flow_export(*, flow: Flow, version: FlowVersion) -> dict[str, Any]:
         "name": flow.name,
         "description": flow.description,
         **version.graph,
+        "tests": flow_tests_export(flow=flow),
     }
 
 
@@ -317,15 +392,21 @@ def flow_import(*, user: User, workspace: Workspace, data: Any, name: str | None
         )
     graph = {key: value for key, value in data.items() if key in {"nodes", "edges", "settings"}}
     graph, dropped = _without_foreign_error_flow(graph, workspace)
-    return flow_create(
-        user=user,
-        workspace=workspace,
-        name=name.strip(),
-        description=description,
-        graph=graph,
-        message=f"Imported; {dropped}" if dropped else "Imported",
-        action=FlowEvent.Action.IMPORTED,
-    )
+    with transaction.atomic():
+        flow = flow_create(
+            user=user,
+            workspace=workspace,
+            name=name.strip(),
+            description=description,
+            graph=graph,
+            message=f"Imported; {dropped}" if dropped else "Imported",
+            action=FlowEvent.Action.IMPORTED,
+        )
+        flow_tests_import(flow=flow, tests=data.get("tests"), user=user)
+        version = flow.versions.order_by("-number").first()
+        if version is not None:
+            flow_tests_start(flow=flow, version=version, user=user)
+    return flow
 
 
 def _without_foreign_error_flow(graph: dict[str, Any], workspace: Workspace) -> tuple[Any, str]:

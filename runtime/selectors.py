@@ -27,11 +27,11 @@ from django.utils import timezone
 
 from designer import access
 from designer.access import User
-from designer.models import Role, Workspace
+from designer.models import Flow, Role, Workspace
 from designer.params import positive_int
 from runtime.approvers import is_approver
 from runtime.engine.status import StepStatus
-from runtime.models import Run, Secret, StepRun, Suspension
+from runtime.models import FlowTest, ReplayBatch, Run, Secret, StepRun, Suspension
 
 # Runs users started (or a trigger, or a flow.call): an item run of a for-each has its
 # loop's node id as scope and is shown only in its step's items (step_items_for_user), a
@@ -353,3 +353,37 @@ def approval_get_for_user(*, user: User, approval_id: int | str) -> Suspension:
     if not is_approver(details=suspension.details, role=role, username=user.get_username()):
         raise PermissionDenied("You are not one of this step's approvers.")
     return suspension
+
+
+def replay_batch_list(*, flow: Flow) -> QuerySet[ReplayBatch]:
+    """The flow's recent replay batches (the caller may read the flow)."""
+    return ReplayBatch.objects.filter(flow=flow).select_related("version")[:50]
+
+
+def replay_batch_get_for_user(*, user: User, batch_id: int | str) -> ReplayBatch:
+    batches = access.scope(ReplayBatch.objects.all(), user=user, via="flow__workspace")
+    try:
+        return batches.select_related("flow__workspace", "version").get(pk=int(batch_id))
+    except (ReplayBatch.DoesNotExist, ValueError, OverflowError):
+        raise Http404("No such replay.") from None
+
+
+def flow_test_list(*, flow: Flow) -> QuerySet[FlowTest]:
+    """The flow's tests (the caller may read the flow)."""
+    return FlowTest.objects.filter(flow=flow).order_by("name")
+
+
+def flow_test_get_for_user(*, user: User, test_id: int | str, write: bool = False) -> FlowTest:
+    tests = access.scope(FlowTest.objects.all(), user=user, via="flow__workspace")
+    try:
+        test = tests.select_related("flow__workspace").get(pk=int(test_id))
+    except (FlowTest.DoesNotExist, ValueError, OverflowError):
+        raise Http404("No such test.") from None
+    if write:
+        access.require_role(
+            user=user,
+            workspace=test.flow.workspace,
+            min_role=Role.EDITOR,
+            message="Your role in this workspace can read tests but not change them.",
+        )
+    return test

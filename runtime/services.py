@@ -23,6 +23,7 @@ from runtime.kinds.catalog import CATALOG
 from runtime.kinds.contract import Kind
 from runtime.kinds.templating import template_problem as _template_problem
 from runtime.models import Secret
+from runtime.replay import flowtests
 from runtime.resources.secrets import NAME_PATTERN, secret_encrypt
 from runtime.runs import RunRefused
 from runtime.triggers import activation, called, error
@@ -52,6 +53,27 @@ def graph_pin_images(*, graph: Graph, workspace_id: int) -> Graph:
     """``graph`` with each container step's image digest recorded as the image's name
     points now (runtime.images.pinning); call when a version is stored."""
     return pinning.pin(graph, workspace_id)
+
+
+def flow_tests_start(*, flow: Flow, version: FlowVersion, user: User | None) -> None:
+    """Replay the flow's tests against ``version`` in the background (runtime.replay)."""
+    flowtests.tests_start(flow=flow, version=version, user=user)
+
+
+def flow_tests_verdict(*, version: FlowVersion) -> flowtests.Verdict:
+    """How the flow's tests fared on ``version``: none, missing (not run on it), running,
+    passed or failed, with each case."""
+    return flowtests.verdict(version)
+
+
+def flow_tests_export(*, flow: Flow) -> list[dict[str, Any]]:
+    return flowtests.tests_export(flow)
+
+
+def flow_tests_import(*, flow: Flow, tests: Any, user: User | None) -> None:
+    """Create the tests an export carries (inside the import's transaction); RunRefused
+    naming the first bad one."""
+    flowtests.tests_import(flow, tests, user)
 
 
 def flow_call_fields(*, version: FlowVersion | None) -> list[dict[str, Any]] | None:

@@ -7,7 +7,7 @@ from celery import shared_task
 from runtime import approvals
 from runtime.engine import alerts, failures, recovery
 from runtime.engine.execute import step_execute
-from runtime.replay import batches
+from runtime.replay import batches, flowtests
 from runtime.triggers import error
 
 logger = logging.getLogger(__name__)
@@ -56,3 +56,9 @@ def approval_mail(suspension_id: int) -> None:
 def replay_fill(batch_id: int, run_ids: list[int]) -> None:
     """Start the replays of batch ``batch_id`` (runtime.replay); safe twice."""
     batches.batch_fill(batch_id, run_ids)
+
+
+@shared_task(name="runtime.tasks.tests_fill", ignore_result=True)
+def tests_fill(batch_id: int, test_ids: list[int]) -> None:
+    """Start the replays of a flow's tests against a version (runtime.replay); safe twice."""
+    flowtests.tests_fill(batch_id, test_ids)

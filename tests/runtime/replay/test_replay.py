@@ -74,6 +74,7 @@ def draft(team: Team, flow: Flow, graph: dict) -> FlowVersion:
 def test_replaying_50_runs_against_a_draft_sends_nothing_and_shows_the_subject_change(
     team: Team, stack: Stack, fake_api: FakeApi, smtp_sink: SmtpSink
 ) -> None:
+    smtp_sink.messages.clear()
     flow = publish(team, order_email(fake_api))
     originals = live_runs(team, flow, 50)
     assert all(run.status == RunStatus.SUCCEEDED for run in originals)
