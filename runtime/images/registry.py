@@ -12,8 +12,8 @@ from typing import Any
 
 from django.conf import settings
 
-from runtime.images.errors import ImageRefused, max_bytes, over_the_cap
-from runtime.images.layout import TAG, host_architecture
+from runtime.images.errors import ImageRefused, max_bytes, megabytes
+from runtime.images.layout import DIGEST, TAG, host_architecture
 from runtime.images.skopeo import (
     SkopeoFailed,
     SkopeoTimeout,
@@ -82,14 +82,15 @@ def registry_pull(
     """Pull ``reference`` into an OCI layout under ``workdir`` and return its path;
     ImageRefused with a sentence saying what to fix. ``credentials`` is "user:password"
     read from the workspace secret named ``secret``."""
-    source = f"docker://{reference.host}/{reference.path}"
-    source += f"@{reference.digest}" if reference.digest else f":{reference.tag}"
+    repository = f"docker://{reference.host}/{reference.path}"
+    source = (
+        f"{repository}@{reference.digest}" if reference.digest else f"{repository}:{reference.tag}"
+    )
     verify = "false" if reference.insecure else "true"
     layout = workdir / "layout"
     try:
         with authfile(workdir, reference.host, credentials) as auth:
-            found = _inspect(source, verify, auth, workdir)
-            _check_before_download(found)
+            _check_before_download(repository, source, verify, auth, workdir)
             _run(
                 "copy",
                 "--quiet",
@@ -104,33 +105,74 @@ def registry_pull(
     return layout
 
 
-def _inspect(source: str, verify: str, auth: Path | None, workdir: Path) -> dict[str, Any]:
-    out = _run(
-        "inspect", f"--tls-verify={verify}", *credential_options(auth), source, workdir=workdir
-    )
-    try:
-        found = json.loads(out)
-    except ValueError:
-        raise ImageRefused("The registry's answer about the image is not readable.") from None
-    return found if isinstance(found, dict) else {}
+INDEX_TYPES = {
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+}
 
 
-def _check_before_download(found: dict[str, Any]) -> None:
-    """The platform and the layers' size, as the registry declares them (the layout read
-    afterwards is checked again: a registry may lie)."""
-    system, architecture = found.get("Os") or "", found.get("Architecture") or ""
-    host = host_architecture()
-    if system and system != "linux":
-        raise ImageRefused(f"The image is for {system}; this server runs linux images.")
-    if architecture and architecture != host:
-        raise ImageRefused(
-            f"The image is for {architecture}; this server runs {host} images. "
-            f"Build it for linux/{host}."
-        )
-    layers = found.get("LayersData") or []
-    size = sum(int(layer.get("Size") or 0) for layer in layers if isinstance(layer, dict))
+def _check_before_download(
+    repository: str, source: str, verify: str, auth: Path | None, workdir: Path
+) -> None:
+    """The platform and the size, from the manifest and the config the registry serves
+    (small documents), before any layer is downloaded. The layout read afterwards is checked
+    again: a registry may lie. (skopeo 1.9's ``inspect`` has no LayersData: the sizes come
+    from the raw manifest.)"""
+    options = [f"--tls-verify={verify}", *credential_options(auth)]
+    manifest = _json(_run("inspect", "--raw", *options, source, workdir=workdir))
+    if manifest.get("mediaType") in INDEX_TYPES or "manifests" in manifest:
+        source = f"{repository}@{_platform_manifest(manifest)}"
+        manifest = _json(_run("inspect", "--raw", *options, source, workdir=workdir))
+    config = _json(_run("inspect", "--config", *options, source, workdir=workdir))
+    _check_platform(config.get("os") or "", config.get("architecture") or "")
+    described = [manifest.get("config"), *(manifest.get("layers") or [])]
+    size = sum(int(d.get("size") or 0) for d in described if isinstance(d, dict))
     if size > max_bytes():
-        raise ImageRefused(over_the_cap("The image", size))
+        limit = settings.TRIBUTARY_IMAGE_MAX_MB
+        raise ImageRefused(
+            f"The image's layers are {megabytes(size)} as the registry lists them; the limit "
+            f"is {limit:,} MB (TRIBUTARY_IMAGE_MAX_MB)."
+        )
+
+
+def _platform_manifest(index: dict[str, Any]) -> str:
+    """The digest of the manifest for linux on this machine's architecture, from a
+    multi-platform image's index."""
+    host = host_architecture()
+    platforms = []
+    for entry in index.get("manifests") or []:
+        platform = (entry.get("platform") or {}) if isinstance(entry, dict) else {}
+        platforms.append(f"{platform.get('os')}/{platform.get('architecture')}")
+        if (platform.get("os"), platform.get("architecture")) == ("linux", host):
+            digest = str(entry.get("digest"))
+            if not DIGEST.match(digest):
+                raise ImageRefused("The image's index names its manifest by an invalid digest.")
+            return digest
+    raise ImageRefused(
+        f"The image has no variant for linux/{host}, the platform this server runs (it has "
+        f"{', '.join(sorted(set(platforms))) or 'none'}). Build it for linux/{host}."
+    )
+
+
+def _check_platform(system: str, architecture: str) -> None:
+    host = host_architecture()
+    if system != "linux":
+        raise ImageRefused(
+            f"The image is for {system or 'no operating system'}; this server runs linux images."
+        )
+    if architecture != host:
+        raise ImageRefused(
+            f"The image is for {architecture or 'no architecture'}; this server runs {host} "
+            f"images. Build it for linux/{host}."
+        )
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        found = json.loads(text)
+    except ValueError:
+        raise ImageRefused("The registry's answer about the image is not readable JSON.") from None
+    return found if isinstance(found, dict) else {}
 
 
 def _run(*args: str, workdir: Path) -> str:

@@ -7,15 +7,18 @@ import gzip
 import hashlib
 import json
 import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
 
+import bcrypt
 from rest_framework.test import APIClient
 
 from runtime.models import ContainerImage, ImageBlob
 from tests.images import archive, build_image
 
+INDEX = "application/vnd.oci.image.index.v1+json"
 RUN = "#!/bin/sh\necho hello from the image\n"
 ENTRYPOINT = ["/app/run.sh"]
 
@@ -87,3 +90,62 @@ def assert_nothing_registered(blobs_before: int = 0) -> None:
     assert not ContainerImage.objects.filter(status=ContainerImage.Status.READY).exists()
     assert not ContainerImage.objects.filter(current=True).exists()
     assert ImageBlob.objects.count() == blobs_before
+
+
+def multi_platform(where: Path, *layouts: Path) -> Path:
+    """One OCI layout holding an image index (tagged ``multi``) over the images of
+    ``layouts``, each with the platform its config names: what ``docker buildx`` pushes."""
+    merged = where / "multi"
+    (merged / "blobs" / "sha256").mkdir(parents=True)
+    (merged / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    entries = []
+    for source in layouts:
+        for blob in (source / "blobs" / "sha256").iterdir():
+            shutil.copy(blob, merged / "blobs" / "sha256" / blob.name)
+        entry = json.loads((source / "index.json").read_text())["manifests"][0]
+        manifest = json.loads(_blob(source, entry["digest"]))
+        config = json.loads(_blob(source, manifest["config"]["digest"]))
+        platform = {"os": config["os"], "architecture": config["architecture"]}
+        entries.append(
+            {key: entry[key] for key in ("mediaType", "digest", "size")} | {"platform": platform}
+        )
+    index = json.dumps({"schemaVersion": 2, "mediaType": INDEX, "manifests": entries}).encode()
+    digest = "sha256:" + hashlib.sha256(index).hexdigest()
+    (merged / "blobs" / "sha256" / digest.removeprefix("sha256:")).write_bytes(index)
+    top = {"mediaType": INDEX, "digest": digest, "size": len(index)}
+    top["annotations"] = {"org.opencontainers.image.ref.name": "multi"}
+    (merged / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [top]}))
+    return merged
+
+
+def push_all(oci_layout: Path, reference: str) -> None:
+    """Push the index tagged ``multi`` with every image it names (skopeo copy --all)."""
+    subprocess.run(
+        [
+            "skopeo",
+            "copy",
+            "--quiet",
+            "--all",
+            "--dest-tls-verify=false",
+            f"oci:{oci_layout}:multi",
+            f"docker://{reference}",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+
+
+def manifest_size(oci_layout: Path) -> int:
+    """The sizes of the config and the layers the layout's manifest lists."""
+    entry = json.loads((oci_layout / "index.json").read_text())["manifests"][0]
+    manifest = json.loads(_blob(oci_layout, entry["digest"]))
+    return int(sum(d["size"] for d in [manifest["config"], *manifest["layers"]]))
+
+
+def _blob(oci_layout: Path, digest: str) -> bytes:
+    return (oci_layout / "blobs" / "sha256" / digest.removeprefix("sha256:")).read_bytes()
+
+
+def htpasswd(user: str, password: str) -> str:
+    return f"{user}:{bcrypt.hashpw(password.encode(), bcrypt.gensalt()).decode()}\n"
