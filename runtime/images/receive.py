@@ -11,7 +11,7 @@ what applies when the app is served some other way (WSGI, the test client)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.core.files.uploadedfile import TemporaryUploadedFile, UploadedFile
@@ -26,11 +26,11 @@ UPLOAD_PATHS = frozenset({"/api/images/upload/", "/images/upload/"})
 # The form's other fields (workspace, name, description) and multipart framing.
 FORM_SLACK = 1024 * 1024
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
+Scope = dict[str, Any]
+Message = Any  # an ASGI event: a mapping with a "type"
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
+App = Callable[[Scope, Any, Any], Awaitable[None]]
 
 
 def too_large_message() -> str:
