@@ -367,7 +367,10 @@ class ImageSerializer(serializers.ModelSerializer):
     workspace: serializers.PrimaryKeyRelatedField[Workspace] = serializers.PrimaryKeyRelatedField(
         read_only=True
     )
-    created_by = serializers.CharField(source="created_by.username", default=None, read_only=True)
+    # None once the user who registered it is deleted.
+    created_by = serializers.CharField(
+        source="created_by.username", default=None, read_only=True, allow_null=True
+    )
     # None until the image is pulled (while pulling, or failed).
     config = serializers.SerializerMethodField()
 
