@@ -20,6 +20,7 @@ if (form) {
 
 for (const each of document.querySelectorAll("#register-form, [data-upload-form]")) {
   each.addEventListener("htmx:afterRequest", (event) => {
-    if (event.detail.elt === each && event.detail.successful) each.reset();
+    // A refusal (400, 413) is swapped in too, so htmx counts it "successful": ask the status.
+    if (event.detail.elt === each && event.detail.xhr.status < 300) each.reset();
   });
 }

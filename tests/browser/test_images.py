@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from runtime.models import ContainerImage
-from tests.browser.conftest import Server, log_in
+from tests.browser.conftest import ConsoleWatch, Server, log_in
 from tests.conftest import Team
 from tests.processes import free_port
 from tests.runtime.images.helpers import docker_archive
@@ -21,8 +21,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_an_admin_uploads_an_archive_and_a_refused_one_keeps_the_form(
-    team: Team, server: Server, context: BrowserContext, page: Page, tmp_path: Path
+    team: Team,
+    server: Server,
+    context: BrowserContext,
+    page: Page,
+    console: ConsoleWatch,
+    tmp_path: Path,
 ) -> None:
+    console.expect_errors(r"status of 400 .*/images/upload/")  # the refused file, below
     log_in(context, server, team.admin)
     page.goto("/")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Images").click()
@@ -30,7 +36,7 @@ def test_an_admin_uploads_an_archive_and_a_refused_one_keeps_the_form(
     expect(page.get_by_text("No images yet.")).to_be_visible()
 
     upload = page.locator("#upload-form")
-    upload.get_by_label("Name").fill("pricing")
+    upload.get_by_label("Name", exact=True).fill("pricing")
     upload.get_by_label("Description").fill("Prices of the day")
     upload.get_by_label("Archive").set_input_files(str(docker_archive(tmp_path)))
     upload.get_by_role("button", name="Upload and register").click()
@@ -41,18 +47,18 @@ def test_an_admin_uploads_an_archive_and_a_refused_one_keeps_the_form(
     expect(row).to_contain_text("current")
     expect(row).to_contain_text(image.digest[7:19])
     expect(row).to_contain_text("Prices of the day")
-    expect(upload.get_by_label("Name")).to_have_value("")  # cleared for the next one
+    expect(upload.get_by_label("Name", exact=True)).to_have_value("")  # cleared for the next one
 
     notes = tmp_path / "notes.tar"
     notes.write_bytes(b"not an image\n" * 50)
-    upload.get_by_label("Name").fill("notes")
+    upload.get_by_label("Name", exact=True).fill("notes")
     upload.get_by_label("Archive").set_input_files(str(notes))
     upload.get_by_role("button", name="Upload and register").click()
     expect(upload.get_by_role("alert")).to_have_text(
         "This file is not an image archive: expected what docker save, podman save or an "
         "OCI layout tar produce. (archive)"
     )
-    expect(upload.get_by_label("Name")).to_have_value("notes")
+    expect(upload.get_by_label("Name", exact=True)).to_have_value("notes")
     assert ContainerImage.objects.count() == 1
 
 
@@ -63,7 +69,7 @@ def test_a_failed_pull_shows_its_reason_without_a_reload(
     page.goto("/images/")
     port = free_port()  # nothing listens there
     form = page.locator("#register-form")
-    form.get_by_label("Name").fill("pricing")
+    form.get_by_label("Name", exact=True).fill("pricing")
     form.get_by_label("Reference").fill(f"127.0.0.1:{port}/team/pricing:1")
     form.get_by_role("button", name="Pull and register").click()
     expect(form.get_by_role("status")).to_contain_text(
