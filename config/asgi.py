@@ -15,9 +15,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from runtime.images.receive import limit_image_uploads  # noqa: E402
 from runtime.live.routing import websocket_urlpatterns  # noqa: E402
 from runtime.triggers.webhook.endpoint import webhook_app  # noqa: E402
 
+# Image archive uploads are counted against their cap as they arrive: Django's handler
+# would read a whole body to disk before any view could refuse it.
+django_http = limit_image_uploads(django_app)
 websockets = AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
 
 
@@ -27,4 +31,4 @@ async def application(scope: dict[str, Any], receive: Any, send: Any) -> None:
     elif scope["type"] == "http" and scope["path"].startswith("/hooks/"):
         await webhook_app(scope, receive, send)
     else:
-        await django_app(scope, receive, send)
+        await django_http(scope, receive, send)

@@ -220,6 +220,7 @@ SPECTACULAR_SETTINGS = {
         "StepStatusEnum": "runtime.engine.status.StepStatus",
         "ListenStatusEnum": "runtime.http.shapes.LISTEN_STATES",
         "NodeTypeEnum": "designer.serializers.NODE_TYPES",
+        "ImageStatusEnum": "runtime.models.images.ContainerImage.Status",
     },
 }
 
@@ -336,6 +337,15 @@ TRIBUTARY_MAX_NODES = env_int("TRIBUTARY_MAX_NODES", 500, minimum=1)
 TRIBUTARY_MAX_GRAPH_BYTES = env_int("TRIBUTARY_MAX_GRAPH_BYTES", 1024 * 1024, minimum=1024)
 # Room for a 1 MiB graph plus its JSON envelope; larger API bodies are refused with 413.
 DATA_UPLOAD_MAX_MEMORY_SIZE = TRIBUTARY_MAX_GRAPH_BYTES + 256 * 1024
+
+# Container images (runtime/images): registries reached over plain HTTP instead of TLS
+# (host:port, e.g. a registry on the local network), the largest image or image archive
+# accepted, and how long pulling one from a registry may take.
+TRIBUTARY_IMAGE_INSECURE_REGISTRIES = env_list("TRIBUTARY_IMAGE_INSECURE_REGISTRIES", [])
+TRIBUTARY_IMAGE_MAX_MB = env_int("TRIBUTARY_IMAGE_MAX_MB", 2048, minimum=1)
+TRIBUTARY_IMAGE_PULL_TIMEOUT_SECONDS = env_int(
+    "TRIBUTARY_IMAGE_PULL_TIMEOUT_SECONDS", 600, minimum=10
+)
 
 LOGGING = {
     "version": 1,

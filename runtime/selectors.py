@@ -31,7 +31,15 @@ from designer.models import Flow, Role, Workspace
 from designer.params import positive_int
 from runtime.approvers import is_approver
 from runtime.engine.status import StepStatus
-from runtime.models import FlowTest, ReplayBatch, Run, Secret, StepRun, Suspension
+from runtime.models import (
+    ContainerImage,
+    FlowTest,
+    ReplayBatch,
+    Run,
+    Secret,
+    StepRun,
+    Suspension,
+)
 
 # Runs users started (or a trigger, or a flow.call): an item run of a for-each has its
 # loop's node id as scope and is shown only in its step's items (step_items_for_user), a
@@ -387,3 +395,43 @@ def flow_test_get_for_user(*, user: User, test_id: int | str, write: bool = Fals
             message="Your role in this workspace can read tests but not change them.",
         )
     return test
+
+
+# ---------------------------------------------------------------------------------------
+# Container images (runtime.images): every member reads them (editors pick one for a
+# code.container step); admins register them.
+
+
+def image_list_for_user(
+    *, user: User, workspace_id: int | None = None, min_role: Role = Role.VIEWER
+) -> QuerySet[ContainerImage]:
+    """The images of the workspaces where the user has ``min_role``: current ones first,
+    then by workspace, name and newest first."""
+    images = access.scope(
+        ContainerImage.objects.all(), user=user, via="workspace", min_role=min_role
+    )
+    if workspace_id is not None:
+        images = images.filter(workspace_id=workspace_id)
+    return images.select_related("workspace", "created_by").order_by(
+        "-current", "workspace_id", "name", "-created_at", "-id"
+    )
+
+
+def image_get_for_user(*, user: User, image_id: int | str) -> ContainerImage:
+    """An image of one of the user's workspaces (404 otherwise)."""
+    try:
+        return image_list_for_user(user=user).get(pk=int(image_id))
+    except (ContainerImage.DoesNotExist, ValueError, OverflowError):
+        raise Http404("No such image.") from None
+
+
+def image_get_for_admin(*, user: User, image_id: int | str) -> ContainerImage:
+    """An image the user administers: 404 outside its workspace, 403 for other roles."""
+    image = image_get_for_user(user=user, image_id=image_id)
+    access.require_role(
+        user=user,
+        workspace=image.workspace,
+        min_role=Role.ADMIN,
+        message="Only workspace admins manage images.",
+    )
+    return image

@@ -7,10 +7,13 @@ from celery import shared_task
 from runtime import approvals
 from runtime.engine import alerts, failures, recovery
 from runtime.engine.execute import step_execute
+from runtime.images.tasks import pull_image
 from runtime.replay import batches, flowtests
 from runtime.triggers import error
 
 logger = logging.getLogger(__name__)
+# Celery's autodiscovery imports this module only: the tasks of subpackages are named here.
+__all__ = ["pull_image"]
 
 
 @shared_task(name="runtime.tasks.execute_step", ignore_result=True)

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from designer.models import Flow
 from designer.services import flow_publish, flow_version_save
-from runtime.models import Run, StepRun, Suspension
+from runtime.models import ContainerImage, Run, StepRun, Suspension
 from runtime.resources.connections.services import connection_create
 from runtime.services import secret_set
 from tests.conftest import Team
@@ -46,7 +46,11 @@ PATH_ROUTES = _routes(get_resolver().url_patterns)
 # of a checked flow, a diff's other version, a keyset page position) are not foreign ids.
 QUERY_URLS = {
     "flow": ["/runs/?flow={flow}", "/runs/?flow={flow}&version=1", "/api/runs/?flow={flow}"],
-    "workspace": ["/api/flows/?workspace={workspace}", "/api/connections/?workspace={workspace}"],
+    "workspace": [
+        "/api/flows/?workspace={workspace}",
+        "/api/connections/?workspace={workspace}",
+        "/api/images/?workspace={workspace}",
+    ],
 }
 WITHIN_AN_OBJECT = {"version", "against", "before"}
 
@@ -97,8 +101,18 @@ def foreign(team: Team) -> dict[str, Any]:
         kind=Suspension.Kind.APPROVAL,
         details={"name": f"{MARKER} ask", "message": MARKER, "roles": ["admin"]},
     )
+    image = ContainerImage.objects.create(
+        workspace=team.workspace,
+        name="orders-image",
+        description=MARKER,
+        source=ContainerImage.Source.REGISTRY,
+        reference=f"registry.example.com/{MARKER.lower()}/orders:1",
+        status=ContainerImage.Status.FAILED,
+        error=MARKER,
+    )
     return {
         "approval_id": approval.pk,
+        "image_id": image.pk,
         "token": "0" * 40,  # a resume URL's or an emailed link's: a wrong one
         "flow_id": shop.pk,
         "number": version.number,

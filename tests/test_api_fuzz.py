@@ -36,7 +36,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from designer.models import Flow
 from designer.services import flow_archive, flow_create, flow_publish, flow_version_save
 from runtime.engine.status import RunStatus, StepStatus
-from runtime.models import QueueDeadLetter, Run
+from runtime.models import ContainerImage, QueueDeadLetter, Run
 from runtime.resources.connections import services as connection_services
 from runtime.resources.connections.services import connection_create
 from runtime.runs import run_start
@@ -88,6 +88,7 @@ BINDINGS = {
     "path.run_id": "runs",
     "path.secret_id": "secrets",
     "path.connection_id": "connections",
+    "path.image_id": "images",
     "query.flow": "flows",
     "query.workspace": "workspaces",
     "query.against": "numbers",
@@ -117,6 +118,10 @@ def seed(team: Team) -> Seeded:
         flow=orders, node_id="in", connection_name="bus", source="orders", reason="Not JSON"
     )
     runs = seed_runs(team, orders)
+    image = ContainerImage.objects.create(
+        workspace=space, name="pricing", source=ContainerImage.Source.REGISTRY,
+        reference="registry.example.com/team/pricing:1", status=ContainerImage.Status.PULLING,
+    )  # fmt: skip
     return Seeded(
         ids={
             "flows": [orders.pk, old.pk, empty.pk],
@@ -125,6 +130,7 @@ def seed(team: Team) -> Seeded:
             "runs": [run.pk for run in runs],
             "secrets": [secret.pk],
             "connections": [bus.pk],
+            "images": [image.pk],
             "workspaces": [space.pk],
         }
     )

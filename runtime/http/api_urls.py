@@ -4,6 +4,7 @@ from runtime.http import (
     api_approvals,
     api_connections,
     api_editor,
+    api_images,
     api_replays,
     api_runs,
     api_secrets,
@@ -59,6 +60,9 @@ urlpatterns = [
     path("events/", api_triggers.EventEmit.as_view(), name="api-events"),
     path("secrets/", api_secrets.SecretList.as_view(), name="api-secrets"),
     path("secrets/<int:secret_id>/", api_secrets.SecretDetail.as_view(), name="api-secret"),
+    path("images/", api_images.ImageList.as_view(), name="api-images"),
+    path("images/upload/", api_images.ImageUpload.as_view(), name="api-images-upload"),
+    path("images/<int:image_id>/", api_images.ImageDetail.as_view(), name="api-image"),
     path("connections/", api_connections.ConnectionList.as_view(), name="api-connections"),
     path(
         "connections/test/",

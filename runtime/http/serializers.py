@@ -14,6 +14,7 @@ from runtime.kinds.idempotency import effect_keys
 from runtime.models import (
     Connection,
     ConnectionKind,
+    ContainerImage,
     QueueDeadLetter,
     QueueSubscription,
     Run,
@@ -345,3 +346,84 @@ class QueueSubscriptionSerializer(serializers.ModelSerializer):
         data = dict(super().to_representation(instance))
         data["source"] = str(instance.config.get("source", ""))
         return data
+
+
+# --- Container images (runtime/http/api_images.py) --------------------------------------
+
+
+class ImageConfigSerializer(serializers.Serializer):
+    """What a worker runs of the image, read from its config blob."""
+
+    entrypoint = serializers.ListField(child=serializers.CharField())
+    cmd = serializers.ListField(child=serializers.CharField())
+    env = serializers.ListField(child=serializers.CharField(), help_text="K=V")
+    working_dir = serializers.CharField(allow_blank=True)
+    user = serializers.CharField(allow_blank=True)
+    architecture = serializers.CharField(allow_blank=True)
+    os = serializers.CharField(allow_blank=True)
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    workspace: serializers.PrimaryKeyRelatedField[Workspace] = serializers.PrimaryKeyRelatedField(
+        read_only=True
+    )
+    # None once the user who registered it is deleted.
+    created_by = serializers.CharField(
+        source="created_by.username", default=None, read_only=True, allow_null=True
+    )
+    # None until the image is pulled (while pulling, or failed).
+    config = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ContainerImage
+        fields = [
+            "id",
+            "workspace",
+            "name",
+            "description",
+            "status",
+            "error",
+            "digest",
+            "size",
+            "source",
+            "reference",
+            "credentials_secret",
+            "current",
+            "config",
+            "created_at",
+            "created_by",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(ImageConfigSerializer(allow_null=True))
+    def get_config(self, image: ContainerImage) -> dict[str, Any] | None:
+        return image.config or None
+
+
+class ImageReferenceSerializer(serializers.Serializer):
+    workspace = serializers.IntegerField(min_value=1)
+    name = serializers.CharField(max_length=100, help_text="^[a-z0-9][a-z0-9._-]{0,99}$")
+    reference = serializers.CharField(
+        max_length=500, help_text="registry.example.com/team/image:tag or ...@sha256:<digest>"
+    )
+    credentials_secret = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A workspace secret holding username:password for the registry",
+    )
+    description = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
+
+
+class ImageUploadSerializer(serializers.Serializer):
+    workspace = serializers.IntegerField(min_value=1)
+    name = serializers.CharField(max_length=100, help_text="^[a-z0-9][a-z0-9._-]{0,99}$")
+    description = serializers.CharField(
+        max_length=500, required=False, allow_blank=True, default=""
+    )
+    archive = serializers.FileField(
+        help_text="docker save / podman save output (gzip allowed), or a tar of an OCI layout"
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from runtime.http import approvals, metrics, resume, views
+from runtime.http import approvals, images, metrics, resume, views
 
 app_name = "runtime"
 
@@ -21,4 +21,7 @@ urlpatterns = [
     path("approvals/", approvals.approval_list, name="approval-list"),
     path("approvals/<int:approval_id>/decide/", approvals.approval_decide, name="approval-decide"),
     path("approvals/email/<str:token>/", approvals.approval_email, name="approval-email"),
+    path("images/", images.image_list, name="image-list"),
+    path("images/register/", images.image_register, name="image-register"),
+    path("images/upload/", images.image_upload, name="image-upload"),
 ]

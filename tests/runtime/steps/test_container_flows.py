@@ -106,10 +106,11 @@ def test_a_worker_whose_cache_lost_the_image_fetches_it_again(
 ) -> None:
     digest = register(team, tmp_path / "img", "hello", "#!/bin/sh\necho '\"hello\"'\n")
     flow = publish(team, chain(node("fn", "code.container", image="hello")))
-    assert flow.live_version is not None
+    live = flow.live_version
+    assert live is not None
 
     def run_once() -> Run:
-        run = run_start(flow=flow, version=flow.live_version, payload={}, started_by=team.editor)
+        run = run_start(flow=flow, version=live, payload={}, started_by=team.editor)
         return wait_for_run(run, timeout=60)
 
     assert run_once().status == RunStatus.SUCCEEDED
