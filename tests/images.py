@@ -8,7 +8,6 @@ what ``docker save`` (docker-archive) or ``podman save --format oci-archive`` pr
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import time
@@ -172,52 +171,13 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
 
 
 def store_layout(workspace: Any, name: str, layout: Path) -> Any:
-    """Store ``layout``'s image as a ready, current ContainerImage of ``workspace``, the way
-    registration leaves it (blobs checked and stored; manifest, config, layers)."""
-    from django.db import transaction
+    """Register ``layout``'s image as ``name`` in ``workspace`` the way an upload does
+    (runtime.images.register): packed as an oci-archive, read, checked, its blobs stored."""
+    from runtime.images.register import image_register_upload
 
-    from runtime.images.store import blob_put
-    from runtime.models import ContainerImage
-
-    index = json.loads((layout / "index.json").read_text())
-    descriptor = index["manifests"][0]
-    digest = descriptor["digest"]
-
-    def blob(digest: str) -> Path:
-        return layout / "blobs" / "sha256" / digest.split(":", 1)[1]
-
-    manifest = json.loads(blob(digest).read_bytes())
-    config = json.loads(blob(manifest["config"]["digest"]).read_bytes())
-    blobs = [{"digest": digest, "size": descriptor["size"], "media_type": descriptor["mediaType"]}]
-    for part in [manifest["config"], *manifest["layers"]]:
-        blobs.append(
-            {"digest": part["digest"], "size": part["size"], "media_type": part["mediaType"]}
-        )
-    settings = config.get("config") or {}
-    with transaction.atomic():
-        for part in blobs:
-            blob_put(
-                digest=part["digest"], path=blob(part["digest"]), media_type=part["media_type"]
-            )
-        ContainerImage.objects.filter(workspace=workspace, name=name, current=True).update(
-            current=False
-        )
-        return ContainerImage.objects.create(
-            workspace=workspace,
-            name=name,
-            digest=digest,
-            status=ContainerImage.Status.READY,
-            current=True,
-            source=ContainerImage.Source.UPLOAD,
-            blobs=blobs,
-            size=sum(part["size"] for part in blobs),
-            config={
-                "entrypoint": settings.get("Entrypoint") or [],
-                "cmd": settings.get("Cmd") or [],
-                "env": settings.get("Env") or [],
-                "working_dir": settings.get("WorkingDir", ""),
-                "user": settings.get("User", ""),
-                "architecture": config.get("architecture", ""),
-                "os": config.get("os", ""),
-            },
-        )
+    tar = archive(layout, layout.parent / f"{layout.name}-{name}.tar", "oci-archive")
+    admin = workspace.memberships.filter(role="admin").first()
+    assert admin is not None, "registering needs a workspace admin"
+    return image_register_upload(
+        workspace=workspace, name=name, description="", upload_path=tar, user=admin.user
+    )

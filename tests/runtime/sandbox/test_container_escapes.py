@@ -26,7 +26,8 @@ SECRET_ENV = "TRIBUTARY_TEST_SECRET"
 
 @pytest.fixture
 def rootfs(team: Team, tmp_path: Path) -> Iterator[Path]:
-    image = store_layout(team.workspace, "attacker", build_image(tmp_path, {"/etc/hostname": "x"}))
+    layout = build_image(tmp_path, {"/etc/hostname": "x"}, entrypoint=["/bin/sh"])
+    image = store_layout(team.workspace, "attacker", layout)
     with cache.rootfs(image.digest, image.blobs) as root:
         yield root
 
