@@ -16,6 +16,7 @@ from collections.abc import Callable
 from django.db import close_old_connections, connection
 
 from runtime.engine import recovery, retention, waits
+from runtime.images.register import fail_abandoned_pulls
 from runtime.triggers.cron import fire
 from runtime.triggers.dbchange import outbox
 
@@ -34,6 +35,7 @@ JOBS: list[Job] = [
     (2.0, recovery.cancel_orphaned_children),
     (5.0, recovery.requeue_lost_messages),
     (60.0, waits.prune_events),
+    (60.0, fail_abandoned_pulls),
     (3600.0, retention.prune_some),
 ]
 DRAIN = 2  # the job a change notification runs at once

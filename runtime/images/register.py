@@ -15,11 +15,13 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from config.celery import app
@@ -234,4 +236,15 @@ def _log(row: ContainerImage) -> None:
         row.workspace_id,
         row.source,
         row.reference or "(upload)",
+    )
+
+
+def fail_abandoned_pulls() -> int:
+    """Fail the pulls no worker finished within their time limit (the task's message was
+    lost, or its worker killed): the row would say "pulling" forever. A scheduler job."""
+    limit = settings.TRIBUTARY_IMAGE_PULL_TIMEOUT_SECONDS + 2 * PULL_GRACE_SECONDS
+    cutoff = timezone.now() - timedelta(seconds=limit)
+    return ContainerImage.objects.filter(status=Status.PULLING, created_at__lt=cutoff).update(
+        status=Status.FAILED,
+        error=f"No worker finished pulling the image within {limit} s; register it again.",
     )

@@ -8,12 +8,15 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.test import override_settings
+from django.utils import timezone
 
 from runtime.images import cache
+from runtime.images.register import fail_abandoned_pulls
 from runtime.models import ContainerImage, ImageBlobChunk
 from runtime.sandbox import Limits
 from runtime.sandbox.container import ContainerSpec, run_container
@@ -103,3 +106,26 @@ def test_the_least_recently_used_image_is_evicted_but_never_one_in_use(
             pass
         assert not cache.is_cached(first.digest)
         assert cache.is_cached(third.digest) and cache.is_cached(second.digest)
+
+
+def test_a_pull_no_worker_finished_is_failed_by_the_scheduler(team: Team) -> None:
+    old = ContainerImage.objects.create(
+        workspace=team.workspace,
+        name="lost",
+        status=ContainerImage.Status.PULLING,
+        source=ContainerImage.Source.REGISTRY,
+        reference="registry.example.com/team/lost:1",
+        created_at=timezone.now() - timedelta(hours=1),
+    )
+    recent = ContainerImage.objects.create(
+        workspace=team.workspace,
+        name="fresh",
+        status=ContainerImage.Status.PULLING,
+        source=ContainerImage.Source.REGISTRY,
+        reference="registry.example.com/team/fresh:1",
+    )
+    assert fail_abandoned_pulls() == 1
+    old.refresh_from_db()
+    recent.refresh_from_db()
+    assert old.status == "failed" and "No worker finished pulling the image" in old.error
+    assert recent.status == "pulling"
