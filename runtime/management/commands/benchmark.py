@@ -10,7 +10,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from runtime.benchmark import foreach, harness, images, live, overhead, throughput, webhooks
+from runtime.benchmark import (
+    foreach,
+    harness,
+    images,
+    live,
+    overhead,
+    replays,
+    throughput,
+    webhooks,
+)
 from runtime.benchmark.report import Row, table, write_json
 
 FULL = {
@@ -25,6 +34,7 @@ FULL = {
     "runs": 2000,
     "cron_minutes": 3,
     "items": 1000,
+    "replays": 200,
 }
 QUICK = FULL | {  # well under a minute on 2 cores, stack start and stop included
     "repeats": 3,
@@ -35,6 +45,7 @@ QUICK = FULL | {  # well under a minute on 2 cores, stack start and stop include
     "runs": 200,
     "cron_minutes": 0,
     "items": 300,
+    "replays": 50,
 }
 
 
@@ -67,6 +78,7 @@ class Command(BaseCommand):
             ("runs", int),
             ("cron-minutes", int),
             ("items", int),
+            ("replays", int),
         ):
             parser.add_argument(f"--{name}", type=kind, default=None)
         parser.add_argument(
@@ -149,6 +161,7 @@ class Command(BaseCommand):
                     stack, seconds=sizes["seconds"], connections=sizes["connections"]
                 ),
             ),
+            ("replay", lambda: replays.replay(stack, runs=sizes["replays"])),
             ("throughput", lambda: throughput.throughput(stack, runs=sizes["runs"], memory=busy)),
         ]
         if sizes["cron_minutes"]:

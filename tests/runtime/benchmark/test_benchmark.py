@@ -36,6 +36,8 @@ TINY = [
     "6",
     "--items",
     "4",
+    "--replays",
+    "3",
     "--workers",
     "2",
     "--web-processes",
@@ -50,6 +52,8 @@ SCENARIOS = {
     "5. Live status",
     "6. Throughput",
     "8. Memory",
+    "9. Container-image step",
+    "10. Replay",
 }
 
 
