@@ -11,9 +11,11 @@ import pytest
 from designer.models import Flow, FlowVersion
 from designer.services import flow_version_save
 from runtime.engine.status import RunStatus
+from runtime.health import flow_health
 from runtime.models import ReplayBatch, Run
 from runtime.replay import batches
 from runtime.runs import run_start
+from runtime.selectors import run_list_for_user
 from tests.conftest import Team
 from tests.factories import node
 from tests.fakes import FakeApi, SmtpSink
@@ -105,6 +107,10 @@ def test_replaying_50_runs_against_a_draft_sends_nothing_and_shows_the_subject_c
     replay = Run.objects.get(pk=report["replays"][0]["run"])
     assert replay.is_test and replay.replay is not None and replay.replay_batch == batch
     assert replay.steps.get(node_id="mail").output == original_output(replay, "mail")
+    health = flow_health(flow=flow)
+    assert health["total"] == 50
+    assert {step["node_id"]: step["runs"] for step in health["steps"]}["mail"] == 50
+    assert run_list_for_user(user=team.editor, flow_id=flow.pk).count() == 50
 
 
 def original_output(replay: Run, node_id: str) -> Any:
