@@ -268,6 +268,9 @@ TRIBUTARY_STEP_LEASE_SECONDS = env_int("TRIBUTARY_STEP_LEASE_SECONDS", 15, minim
 # A queued step whose message has not been picked up for this long is sent again (a broker
 # restart or flush loses messages; Postgres still knows the step is queued).
 TRIBUTARY_REQUEUE_AFTER_SECONDS = env_int("TRIBUTARY_REQUEUE_AFTER_SECONDS", 60, minimum=1)
+# A pure step (transform, branch) whose only parent just finished runs in that parent's
+# task instead of waiting for a message of its own (runtime/engine/inline.py).
+TRIBUTARY_INLINE_PURE_STEPS = env_bool("TRIBUTARY_INLINE_PURE_STEPS", True)
 # Give up on a step whose worker vanished this many times (a step that kills its worker).
 TRIBUTARY_MAX_LOST_WORKERS = env_int("TRIBUTARY_MAX_LOST_WORKERS", 3, minimum=1)
 # How deep flows may call flows (flow.call, for-each bodies): a child run beyond it fails the

@@ -11,7 +11,7 @@ from typing import Any
 from django.utils import timezone
 
 from designer.graph import Graph
-from runtime.engine import children, concurrency, failures, graphs, planner, sql
+from runtime.engine import children, concurrency, failures, graphs, inline, planner, sql
 from runtime.engine.dispatch import enqueue_steps
 from runtime.engine.status import RUN_FINISHED, STEP_OPEN, RunStatus, StepStatus
 from runtime.live import publish
@@ -47,7 +47,14 @@ def advance_run(
     if plan.ready:
         _move(run, plan.ready, StepStatus.QUEUED, queued_at=now)
         states.update({n: planner.State(StepStatus.QUEUED) for n in plan.ready})
-        enqueue_steps(rows[node_id] for node_id in plan.ready)
+        enqueue_steps(
+            (rows[node_id] for node_id in plan.ready),
+            # Only a step's own finishing hands its child over; a run just created (its
+            # trigger "finished" in the creating transaction) queues as always.
+            inline=set()
+            if new is not None
+            else {rows[node_id][0] for node_id in plan.ready if inline.eligible(graph, node_id)},
+        )
     for node_id in [] if new else plan.skipped + plan.ready:
         publish.publish_step_state(
             run_id=run.pk, step_id=rows[node_id][0], node_id=node_id, status=states[node_id].status

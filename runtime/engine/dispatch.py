@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from django.conf import settings
 from django.db import transaction
 from kombu.exceptions import KombuError
 
 from config.celery import app
+from runtime.engine.inline import take_inline
 
 logger = logging.getLogger(__name__)
 EXECUTE_STEP = "runtime.tasks.execute_step"
@@ -27,16 +28,22 @@ HARD_GRACE_SECONDS = 30
 Ready = tuple[int, float]  # (step run id, the step's timeout in seconds)
 
 
-def enqueue_steps(steps: Iterable[Ready]) -> None:
+def enqueue_steps(steps: Iterable[Ready], *, inline: Collection[int] = ()) -> None:
+    """Queue ``steps`` once this transaction commits. Those in ``inline`` (pure steps whose
+    only parent just finished) may instead run next in this very task (runtime.engine
+    .inline) when the transaction commits inside one."""
     ready = list(steps)
     if ready:
-        transaction.on_commit(lambda: _send_committed(ready))
+        chosen = frozenset(inline)
+        transaction.on_commit(lambda: _send_committed(ready, chosen))
 
 
-def _send_committed(steps: list[Ready]) -> None:
+def _send_committed(steps: list[Ready], inline: frozenset[int] = frozenset()) -> None:
     """The steps are queued in Postgres already; if the broker cannot take the message
     (down, restarting) the scheduler re-sends it from there, so this must not fail the
     request or task that committed them."""
+    if inline:
+        steps = [step for step in steps if not (step[0] in inline and take_inline(step))]
     try:
         send_now(steps)
     except (KombuError, OSError) as exc:

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from designer.graph import Graph, Node, json_problem
-from runtime.engine import advance, children, graphs, scopes, sql, waits
+from runtime.engine import advance, children, graphs, inline, scopes, sql, waits
 from runtime.engine.leases import Heartbeat, lease_deadline
 from runtime.engine.reconnect import reconnecting
 from runtime.engine.record import AttemptResult, cap, record
@@ -45,7 +45,12 @@ logger = logging.getLogger(__name__)
 
 
 def step_execute(step_id: int) -> None:
-    """Run step ``step_id`` if it is still due; safe to call any number of times."""
+    """Run step ``step_id`` if it is still due, then the pure steps it made ready that may
+    run in this task (runtime.engine.inline); safe to call any number of times."""
+    inline.run_with_inline(step_id, _step_execute)
+
+
+def _step_execute(step_id: int) -> None:
     claim = uuid.uuid4()
     now = timezone.now()
     claimed = reconnecting(

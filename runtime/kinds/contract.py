@@ -304,6 +304,10 @@ class StepKind(Kind):
     starts_children: ClassVar[bool] = False
     # Pauses until something from outside resumes it (raises Suspend; reads ctx.resumed).
     suspends: ClassVar[bool] = False
+    # Pure and cheap (no effect, no wait, milliseconds): a step of this kind whose only
+    # parent just finished may run in the task that finished it (runtime.engine.inline),
+    # still claimed and recorded as a step of its own.
+    inline: ClassVar[bool] = False
 
     def sends_key(self, config: Mapping[str, Any]) -> bool:
         """Whether a step with ``config`` hands its idempotency key to what it calls."""

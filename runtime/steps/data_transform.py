@@ -5,6 +5,7 @@ from runtime.kinds.contract import StepContext, StepKind, StepOutput
 
 class Transform(StepKind):
     type = "data.transform"
+    inline = True
     label = "Transform"
     description = (
         "Build a JSON value. Strings are templates; a string that is only {{ expression }} "

@@ -22,7 +22,7 @@ from tests.conftest import Team
 from tests.factories import edge, node
 from tests.openapi import api, conforms
 from tests.runtime.helpers import manual, outputs, start, statuses
-from tests.stack import Stack, wait_for_run, wait_for_step
+from tests.stack import Stack, wait_for_run, wait_for_step, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -180,6 +180,11 @@ def test_the_approvals_list_costs_the_same_queries_for_one_wait_or_five(
 
 def test_a_node_name_with_a_newline_still_mails_its_links(team: Team, stack: Stack) -> None:
     _, suspension = waiting(team, emails=["boss@example.com"])
+    # The worker mails it first; only then is "not mailed yet" set back for this process.
+    wait_until(
+        lambda: Suspension.objects.get(pk=suspension.pk).details.get("mailed"),
+        "the worker's mail",
+    )
     details = suspension.details | {"name": "Approve\nthe order", "mailed": False}
     Suspension.objects.filter(pk=suspension.pk).update(details=details)
     approval_mail_send(suspension.pk)  # in this process: Django's outbox
