@@ -308,7 +308,7 @@ def _refusal(
         "detail": str(refused),
         "tests": refused.verdict.as_dict(),
         "can_override": access.has_role(
-            user=request.user,  # type: ignore[arg-type]  # login_required ran
+            user=request.user,
             workspace=flow.workspace,
             min_role=Role.ADMIN,
         ),
