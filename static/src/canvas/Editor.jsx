@@ -329,6 +329,7 @@ function EditorInner({ boot }) {
       say(`Version ${number} is live.`);
     } else if (result.status === 409 && result.data?.tests) {
       setDialog({ type: "tests", number, detail: result.data.detail, tests: result.data.tests });
+      setRevision((r) => r + 1);  // a version never tested has just been started: follow it
     } else if (result.data?.errors?.some((e) => e.node)) {
       showProblems(result.data);
     } else {
