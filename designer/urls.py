@@ -16,4 +16,9 @@ urlpatterns = [
         views.version_publish,
         name="version-publish",
     ),
+    path(
+        "flows/<int:flow_id>/versions/<int:number>/tests/",
+        views.version_tests,
+        name="version-tests",
+    ),
 ]

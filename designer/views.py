@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 from django_htmx.middleware import HtmxDetails
 
@@ -23,9 +23,10 @@ from designer.diff import graph_diff
 from designer.graph import SETTINGS_SCHEMA, GraphInvalid
 from designer.models import Flow, FlowVersion, Role, Workspace
 from designer.params import positive_int, search_param
-from runtime.services import flow_run_stats
+from runtime.services import flow_run_stats, flow_tests_start, flow_tests_verdict
 
 SPARK_WIDTH, SPARK_HEIGHT = 84, 20
+TESTED_VERSIONS = 20  # the versions page shows the flow tests of the newest ones
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -175,11 +176,7 @@ def flow_versions(request: HtmxHttpRequest, flow_id: int) -> HttpResponse:
     flow = access.flow_get_for_user(user=request.user, flow_id=flow_id)
     versions = list(selectors.flow_version_list(flow=flow)[:200])
     context: dict[str, Any] = {
-        "flow": flow,
-        "versions": versions,
-        "can_write": Role.can_write(
-            access.role_for_user(user=request.user, workspace=flow.workspace)
-        ),
+        **_rows_context(request, flow, versions),
         "events": selectors.flow_event_list(flow=flow)[:20],
     }
     if len(versions) >= 2:
@@ -187,6 +184,47 @@ def flow_versions(request: HtmxHttpRequest, flow_id: int) -> HttpResponse:
     elif versions:
         context.update({"single": versions[0]})
     return render(request, "designer/flow_versions.html", context)
+
+
+def _rows_context(request: HttpRequest, flow: Flow, versions: list[FlowVersion]) -> dict[str, Any]:
+    """What the version rows show: each version with its flow tests (the newest ones)."""
+    role = access.role_for_user(user=request.user, workspace=flow.workspace)
+    tested = versions[:TESTED_VERSIONS] if versions else []
+    verdicts = {}
+    for version in tested:
+        verdict = flow_tests_verdict(version=version)
+        if verdict.state == "none":
+            break  # the flow has no test: no version has a verdict
+        verdicts[version.number] = verdict.as_dict()
+    return {
+        "flow": flow,
+        "versions": versions,
+        "rows": [{"version": v, "tests": verdicts.get(v.number)} for v in versions],
+        "can_write": Role.can_write(role),
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def version_tests(request: HtmxHttpRequest, flow_id: int, number: int) -> HttpResponse:
+    """One version's flow tests (polled by the page while they run); POST runs them now."""
+    flow = access.flow_get_for_user(
+        user=request.user, flow_id=flow_id, write=request.method == "POST"
+    )
+    version = selectors.flow_version_get(flow=flow, number=number)
+    if request.method == "POST":
+        flow_tests_start(flow=flow, version=version, user=request.user)  # type: ignore[arg-type]  # login_required ran
+    context = {
+        "flow": flow,
+        "version": version,
+        "tests": flow_tests_verdict(version=version).as_dict(),
+        "can_write": Role.can_write(
+            access.role_for_user(user=request.user, workspace=flow.workspace)
+        ),
+    }
+    if not request.htmx:
+        return redirect("designer:flow-versions", flow_id=flow.pk)
+    return render(request, "designer/partials/version_tests.html", context)
 
 
 @login_required
@@ -219,24 +257,61 @@ def _diff_empty(diff: dict[str, Any]) -> bool:
 @login_required
 @require_POST
 def version_publish(request: HtmxHttpRequest, flow_id: int, number: int) -> HttpResponse:
-    """Publish version ``number``; an older one than the live version is a rollback."""
+    """Publish version ``number``; an older one than the live version is a rollback.
+
+    A version whose flow tests fail (or still run) is refused with its cases; a workspace
+    admin may publish it anyway by giving the reason (``override_tests``), which the audit
+    trail keeps. Anyone else sending a reason gets 403 from the service."""
     flow = access.flow_get_for_user(user=request.user, flow_id=flow_id, write=True)
+    override = request.POST.get("override_tests")
     error = None
+    refusal = None
     try:
-        services.flow_publish(flow=flow, user=request.user, number=number)  # type: ignore[arg-type]
+        services.flow_publish(
+            flow=flow,
+            user=request.user,  # type: ignore[arg-type]  # login_required ran
+            number=number,
+            override=(override or "")[:1000],
+        )
     except (services.InvalidRequest, GraphInvalid) as exc:
         error = str(exc)
         if isinstance(exc, GraphInvalid):
             error += " " + "; ".join(problem.message for problem in exc.problems)
+    except services.TestsFailing as exc:
+        refusal = _refusal(request, flow, number, exc, override)
     target = reverse("designer:flow-versions", args=[flow.pk])
-    if not request.htmx:
-        return HttpResponseRedirect(target)
-    if error is None:
-        return HttpResponseClientRedirect(target)
+    if error is None and refusal is None:
+        return HttpResponseClientRedirect(target) if request.htmx else HttpResponseRedirect(target)
     flow.refresh_from_db()
     versions: list[FlowVersion] = list(selectors.flow_version_list(flow=flow)[:200])
-    return render(
-        request,
-        "designer/partials/version_rows.html",
-        {"flow": flow, "versions": versions, "can_write": True, "publish_error": error},
-    )
+    context = {
+        **_rows_context(request, flow, versions),
+        "publish_error": error,
+        "refusal": refusal,
+    }
+    if not request.htmx:  # the whole page, so that the refusal and its form are shown
+        context["events"] = selectors.flow_event_list(flow=flow)[:20]
+        return render(request, "designer/flow_versions.html", context, status=409)
+    return render(request, "designer/partials/version_rows.html", context)
+
+
+def _refusal(
+    request: HttpRequest,
+    flow: Flow,
+    number: int,
+    refused: services.TestsFailing,
+    override: str | None,
+) -> dict[str, Any]:
+    """What the page says when publishing was refused because of the flow's tests."""
+    return {
+        "number": number,
+        "detail": str(refused),
+        "tests": refused.verdict.as_dict(),
+        "can_override": access.has_role(
+            user=request.user,
+            workspace=flow.workspace,
+            min_role=Role.ADMIN,
+        ),
+        # A reason was asked for and none given (the form's `required` was bypassed).
+        "reason_missing": override is not None and not override.strip(),
+    }

@@ -12,7 +12,9 @@ import { SidePanel } from "./SidePanel.jsx";
 import { Messages } from "./Messages.jsx";
 import { useAddNode } from "./addNode.js";
 import { Toolbar } from "./Toolbar.jsx";
-import { SaveDialog, ConflictDialog, PublishDialog, UnsavedDialog } from "./dialogs.jsx";
+import { SaveDialog, ConflictDialog, PublishDialog, TestsRefusedDialog, UnsavedDialog } from "./dialogs.jsx";
+import { replayMarks, useReplay } from "./replayReport.js";
+import { TestsStatus, useVersionTests } from "./TestsStatus.jsx";
 import { useHistory } from "./history.js";
 import { draftClear, draftLoad, draftStore } from "./drafts.js";
 import { watchRun } from "./runWatcher.js";
@@ -92,6 +94,8 @@ function EditorInner({ boot }) {
   const [focusTest, setFocusTest] = useState(0);
   const stopWatching = useRef(null);
   const liveRuns = useFlowRuns(flowId);
+  const replay = useReplay(flowId);
+  const tests = useVersionTests(flowId, base, revision);
 
   const state = useRef({ nodes, edges });
   state.current = { nodes, edges };
@@ -308,10 +312,12 @@ function EditorInner({ boot }) {
     say(`Loaded version ${result.data.number}; your changes were discarded.`);
   }, [flowId, loadGraph, say]);
 
-  const publish = useCallback(async (number) => {
+  // override: an admin's reason to publish although the version's tests do not pass.
+  const publish = useCallback(async (number, override) => {
     setDialog(null);
     setBusy("publishing");
-    const result = await api.post(`/api/flows/${flowId}/publish/`, { version: number });
+    const result = await api.post(`/api/flows/${flowId}/publish/`,
+      override ? { version: number, override_tests: override } : { version: number });
     setBusy(null);
     if (result.ok) {
       listener.stop();  // the server has stopped it: from now on requests start runs
@@ -321,6 +327,9 @@ function EditorInner({ boot }) {
       setRun(null);
       setRevision((r) => r + 1);
       say(`Version ${number} is live.`);
+    } else if (result.status === 409 && result.data?.tests) {
+      setDialog({ type: "tests", number, detail: result.data.detail, tests: result.data.tests });
+      setRevision((r) => r + 1);  // a version never tested has just been started: follow it
     } else if (result.data?.errors?.some((e) => e.node)) {
       showProblems(result.data);
     } else {
@@ -388,13 +397,14 @@ function EditorInner({ boot }) {
 
   // --- What the canvas shows ----------------------------------------------------------
   const steps = useMemo(() => Object.fromEntries((run?.steps || []).map((s) => [s.node_id, s])), [run]);
+  const marks = useMemo(() => replayMarks(replay.report), [replay.report]);
   const displayNodes = useMemo(() => nodes.map((node) => ({
     ...node,
     data: { ...node.data, label: kinds?.[node.data.kind]?.label, handles: kinds?.[node.data.kind]?.handles, readOnly,
             status: steps[node.id]?.status, progress: steps[node.id]?.progress, retry: retryOf(steps[node.id]),
-            problems: problems.byNode[node.id], handled: isHandled(steps[node.id]),
+            problems: problems.byNode[node.id], handled: isHandled(steps[node.id]), replayDiffer: marks[node.id],
             error: steps[node.id]?.status === "failed" ? steps[node.id].error : undefined },
-  })), [nodes, kinds, steps, problems, readOnly]);
+  })), [nodes, kinds, steps, problems, readOnly, marks]);
 
   // While a run is shown, the edges into running steps move.
   const displayEdges = useMemo(() => (run ? edges.map((edge) => (
@@ -418,7 +428,8 @@ function EditorInner({ boot }) {
         history={history} selectedCount={selected.length} hasRun={Boolean(run)}
         onSave={() => setDialog({ type: "save" })} onPublish={requestPublish} onTest={openTest}
         onLayout={autoLayout} onFit={() => rf.fitView(FIT)} onDelete={deleteSelection}
-        onClearRun={() => { stopWatching.current?.(); setRun(null); setBusy(null); }} />
+        onClearRun={() => { stopWatching.current?.(); setRun(null); setBusy(null); }}
+        testsStatus={<TestsStatus tests={tests} runUrl={boot.urls.run} canWrite={!readOnly} />} />
       <Messages notice={notice} onDiscard={discardDraft} onKeep={() => setNotice(null)} banner={banner}
         problems={problems} onDismiss={() => { setBanner(null); setProblems({ ...problems, detail: null, general: [] }); }} />
       <div className="tb-body">
@@ -448,7 +459,8 @@ function EditorInner({ boot }) {
           run={run} busy={busy} onNodeChange={updateNodeData} onRename={renameSelected} onDelete={deleteSelection}
           onConnect={connect} onDisconnect={(id) => { history.snapshot(); setEdges((es) => es.filter((e) => e.id !== id)); }}
           onRun={runTest} onSelectNode={selectNode} onShowRun={watch}
-          flowSettings={flowSettings} onFlowSettings={setFlowSettings} flows={flows} />
+          flowSettings={flowSettings} onFlowSettings={setFlowSettings} flows={flows}
+          live={live} replay={replay} onSaveFirst={() => save("")} />
       </div>
       {busy && (
         <div className="tb-progress" role="status" aria-live="polite">
@@ -467,6 +479,10 @@ function EditorInner({ boot }) {
       )}
       {dialog?.type === "publish" && (
         <PublishDialog number={dialog.number} live={live} onPublish={() => publish(dialog.number)} onCancel={() => setDialog(null)} />
+      )}
+      {dialog?.type === "tests" && (
+        <TestsRefusedDialog number={dialog.number} detail={dialog.detail} tests={dialog.tests} isAdmin={boot.isAdmin}
+          runUrl={boot.urls.run} onOverride={(reason) => publish(dialog.number, reason)} onCancel={() => setDialog(null)} />
       )}
       {dialog?.type === "unsaved" && (
         <UnsavedDialog then={dialog.then} base={base} dirty={dirty} onSave={afterUnsaved}

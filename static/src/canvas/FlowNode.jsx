@@ -31,7 +31,13 @@ function ErrorHandle({ name }) {
 }
 
 function statusClasses(data) {
-  return [data.status ? `tb-status-${data.status}` : "", data.handled ? "tb-handled" : ""];
+  return [data.status ? `tb-status-${data.status}` : "", data.handled ? "tb-handled" : "",
+    data.replayDiffer ? "tb-replay-differ" : ""];
+}
+
+// While a replay report is open: how many replays differ at this node.
+function ReplayBadge({ count }) {
+  return count ? <div className="tb-replay-badge" data-replay-differ={count}>{count} differ</div> : null;
 }
 
 // A failed step's message on its node: the first line, cut to fit; the whole in the title.
@@ -59,6 +65,7 @@ function FlowNodeView({ id, data, selected }) {
       <div className="tb-id">{id}</div>
       {data.status && <StatusLabel status={data.status} retry={data.retry} handled={data.handled} />}
       {data.error && <div className="tb-node-error" title={data.error}>{shortError(data.error)}</div>}
+      <ReplayBadge count={data.replayDiffer} />
       {data.diff && <div className="tb-diff-label">{data.diff}{data.changedFields?.length ? `: ${data.changedFields.join(", ")}` : ""}</div>}
       {problems.length > 0 && (
         <div className="tb-problem" role="alert">
@@ -109,6 +116,7 @@ function ForEachNodeView({ id, data, selected }) {
           </div>
         )}
         {data.error && <div className="tb-node-error" title={data.error}>{shortError(data.error)}</div>}
+        <ReplayBadge count={data.replayDiffer} />
         {data.diff && <div className="tb-diff-label">{data.diff}{data.changedFields?.length ? `: ${data.changedFields.join(", ")}` : ""}</div>}
         {problems.length > 0 && (
           <div className="tb-problem" role="alert">

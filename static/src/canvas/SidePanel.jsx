@@ -4,12 +4,14 @@ import { Connections } from "./Connections.jsx";
 import { TestPanel } from "./TestPanel.jsx";
 import { RunsPanel } from "./RunsPanel.jsx";
 import { FlowSettings } from "./FlowSettings.jsx";
+import { ReplayPanel } from "./ReplayPanel.jsx";
 
-const TABS = [["node", "Node"], ["test", "Test run"], ["runs", "Runs"], ["flow", "Flow"]];
+const TABS = [["node", "Node"], ["test", "Test run"], ["replay", "Replay"], ["runs", "Runs"], ["flow", "Flow"]];
 
 export function SidePanel({ tab, setTab, single, selected, kinds, boot, problems, panelContext, steps, nodes,
   edges, readOnly, revision, runsTick, base, dirty, test, listener, focusTest, triggers, run, busy, onNodeChange,
-  onRename, onDelete, onConnect, onDisconnect, onRun, onSelectNode, onShowRun, flowSettings, onFlowSettings, flows }) {
+  onRename, onDelete, onConnect, onDisconnect, onRun, onSelectNode, onShowRun, flowSettings, onFlowSettings, flows,
+  live, replay, onSaveFirst }) {
   const flowId = boot.flow.id;
   return (
     <aside className="tb-side" aria-label="Details">
@@ -46,6 +48,10 @@ export function SidePanel({ tab, setTab, single, selected, kinds, boot, problems
           <TestPanel triggers={triggers} test={test} listener={listener} onRun={onRun} run={run} busy={busy}
             canWrite={!readOnly} saved={base > 0 && !dirty} base={base} focus={focusTest}
             onSelectNode={onSelectNode} runUrl={boot.urls.run} />
+        )}
+        {tab === "replay" && (
+          <ReplayPanel flowId={flowId} base={base} dirty={dirty} live={live} nodes={nodes} replay={replay}
+            canWrite={!readOnly} runUrl={boot.urls.run} onSaveFirst={onSaveFirst} />
         )}
         {tab === "runs" && <RunsPanel flowId={flowId} revision={revision} live={runsTick} shownId={run?.id} onShow={onShowRun}
           runsUrl={boot.urls.runs} />}

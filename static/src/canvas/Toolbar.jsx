@@ -13,7 +13,7 @@ function ToolButton({ disabled, onClick, children, ...rest }) {
 }
 
 export function Toolbar({ flow, urls, base, live, dirty, busy, readOnly, history, selectedCount, hasRun,
-  onSave, onPublish, onTest, onLayout, onFit, onDelete, onClearRun }) {
+  onSave, onPublish, onTest, onLayout, onFit, onDelete, onClearRun, testsStatus }) {
   const actions = useRovingFocus();
   return (
     <header className="tb-toolbar">
@@ -26,6 +26,7 @@ export function Toolbar({ flow, urls, base, live, dirty, busy, readOnly, history
         <span className="muted" data-testid="editing">
           {base ? `Editing v${base}` : "Never saved"}{dirty ? " · unsaved changes" : ""}
         </span>
+        {testsStatus}
       </div>
       <div className="tb-actions" role="toolbar" aria-label="Flow actions" ref={actions.ref}
         onKeyDown={actions.onKeyDown} onFocus={actions.onFocus}>

@@ -2,6 +2,7 @@
 import { useState } from "react";
 import { Dialog } from "./Dialog.jsx";
 import { formatTime } from "./TriggerInfo.jsx";
+import { TestCases } from "./TestsStatus.jsx";
 
 export function SaveDialog({ base, onSave, onCancel }) {
   const [message, setMessage] = useState("");
@@ -50,6 +51,37 @@ export function UnsavedDialog({ then, base, onSave, onUseSaved, onCancel }) {
     <Dialog title="You have unsaved changes" testId="unsaved-dialog" onCancel={onCancel} actions={actions}>
       <p>Only saved versions can be {verb === "test" ? "tested" : "published"}. Save your changes as
         version {base + 1} first?</p>
+    </Dialog>
+  );
+}
+
+// Publishing refused because the version's flow tests fail (or still run): the cases, and
+// for a workspace admin "Publish anyway" with the reason the audit trail keeps.
+export function TestsRefusedDialog({ number, detail, tests, isAdmin, runUrl, onOverride, onCancel }) {
+  const [reason, setReason] = useState("");
+  const [missing, setMissing] = useState(false);
+  const override = () => {
+    if (!reason.trim()) { setMissing(true); return; }
+    onOverride(reason.trim());
+  };
+  const actions = isAdmin
+    ? [{ label: "Publish anyway", danger: true, onClick: override }, { label: "Cancel", onClick: onCancel }]
+    : [{ label: "Close", onClick: onCancel }];
+  return (
+    <Dialog title={`Version ${number} was not published`} testId="tests-refused-dialog" onCancel={onCancel}
+      autoFocusBody={isAdmin} actions={actions}>
+      <p role="alert">{detail}</p>
+      <TestCases cases={tests.cases} runUrl={runUrl} only={tests.state === "failed" ? "failed" : undefined} />
+      {isAdmin ? (
+        <>
+          <label htmlFor="override-reason">Why publish it anyway? (kept in the audit trail)</label>
+          <textarea id="override-reason" data-autofocus="" value={reason} maxLength={1000} required
+            aria-invalid={missing || undefined} aria-describedby={missing ? "override-reason-error" : undefined}
+            onChange={(e) => { setReason(e.target.value); setMissing(false); }} />
+          {missing && <div id="override-reason-error" className="tb-field-error">Give the reason to publish a version
+            whose tests do not pass.</div>}
+        </>
+      ) : <p className="muted">Fix the version, or ask a workspace admin to publish it anyway.</p>}
     </Dialog>
   );
 }

@@ -4,6 +4,7 @@
 import { createRoot } from "react-dom/client";
 import "@xyflow/react/dist/style.css";
 import "./canvas.css";
+import "./replay.css";
 import { Editor } from "./Editor.jsx";
 import { DiffView } from "./DiffView.jsx";
 import { RunView } from "./RunView.jsx";
