@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from designer.models import Flow
 from designer.services import flow_publish, flow_version_save
-from runtime.models import ContainerImage, Run, StepRun, Suspension
+from runtime.models import ContainerImage, FlowTest, ReplayBatch, Run, StepRun, Suspension
 from runtime.resources.connections.services import connection_create
 from runtime.services import secret_set
 from tests.conftest import Team
@@ -110,8 +110,18 @@ def foreign(team: Team) -> dict[str, Any]:
         status=ContainerImage.Status.FAILED,
         error=MARKER,
     )
+    replays = ReplayBatch.objects.create(flow=shop, version=version, total=1, perform=[MARKER])
+    test = FlowTest.objects.create(
+        flow=shop,
+        name=f"{MARKER} test",
+        trigger_node="hook",
+        input={"customer": MARKER},
+        expectations=[{"node": "shape", "check": "status", "value": "succeeded"}],
+    )
     return {
         "approval_id": approval.pk,
+        "batch_id": replays.pk,
+        "test_id": test.pk,
         "image_id": image.pk,
         "token": "0" * 40,  # a resume URL's or an emailed link's: a wrong one
         "flow_id": shop.pk,
