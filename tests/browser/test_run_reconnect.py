@@ -93,6 +93,9 @@ def test_the_open_run_page_reconnects_after_its_server_restarts_and_shows_the_fi
     root = page.locator("#run")
     expect(root).to_have_attribute("data-connection", "open")
     expect(page.locator('[data-node-id="wait"]')).to_have_attribute("data-status", "waiting")
+    # What the page still loads (the step catalog, the icon) must not be cut by the kill:
+    # that would be a reset the test did not mean to cause.
+    page.wait_for_load_state("networkidle")
 
     own_server.kill()
     expect(root).to_have_attribute("data-connection", "lost")

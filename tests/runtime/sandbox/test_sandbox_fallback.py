@@ -129,9 +129,10 @@ def test_system_checks(settings: SettingsWrapper, runner_dir: Path) -> None:
     assert check_sandbox() == []
     assert sandbox_status()["bubblewrap"] is True
     settings.TRIBUTARY_CODE_BWRAP = ""
-    assert [message.id for message in check_sandbox()] == ["tributary.W001"]
+    # Without bubblewrap container-image steps cannot run at all (W003).
+    assert [message.id for message in check_sandbox()] == ["tributary.W001", "tributary.W003"]
     settings.TRIBUTARY_CODE_REQUIRE_SANDBOX = True
-    assert [message.id for message in check_sandbox()] == ["tributary.E001"]
+    assert [message.id for message in check_sandbox()] == ["tributary.E001", "tributary.W003"]
 
 
 def test_pages_warn_only_while_code_runs_without_bubblewrap(
