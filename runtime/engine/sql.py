@@ -228,7 +228,7 @@ def claim_step(step_id: int, claim: uuid.UUID, now: datetime, lease: datetime) -
 # version's graph is not among them: engine.graphs keeps each parsed version per process.
 _LOADED: Columns = [
     (StepRun, "s", ("id", "run", "node_id", "status", "attempt", "failures", "lost", "wake_at")),
-    (StepRun, "s", ("started_at", "finished_at", "error", "uses_secrets")),
+    (StepRun, "s", ("started_at", "finished_at", "error", "uses_secrets", "handle")),
     (StepRun, "s", ("items_total", "items_started", "items_done", "items_failed")),
     (Run, "r", ("id", "flow", "version", "status", "input", "trigger_kind", "is_test", "error")),
     (Run, "r", ("uses_secrets", "concurrency_limit", "concurrency_key")),
