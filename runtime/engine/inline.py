@@ -14,14 +14,17 @@ what is left is published as usual. TRIBUTARY_INLINE_PURE_STEPS=false turns it o
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
 
 from django.conf import settings
+from kombu.exceptions import KombuError
 
 from designer.graph import Graph
 
+logger = logging.getLogger(__name__)
 MAX_STEPS = 50
 MAX_SECONDS = 1.0
 
@@ -72,4 +75,9 @@ def run_with_inline(step_id: int, execute: Callable[[int], None]) -> None:
         left: list[Ready] = _local.pending
         _local.pending = None
         if left:
-            send_now(left)
+            try:
+                send_now(left)
+            except (KombuError, OSError) as exc:  # queued in PostgreSQL: the sweep re-sends
+                logger.warning(
+                    "Broker unavailable (%s); %d step(s) wait for the sweep.", exc, len(left)
+                )
