@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import logging
 import os
@@ -42,7 +43,13 @@ class ImageUnavailable(Exception):
 
 
 def cache_dir() -> Path:
-    path = Path(settings.TRIBUTARY_IMAGE_CACHE_DIR)
+    """The cache directory, made and checked once per process (not on every step)."""
+    return _prepared(str(settings.TRIBUTARY_IMAGE_CACHE_DIR))
+
+
+@functools.cache
+def _prepared(location: str) -> Path:
+    path = Path(location)
     path.mkdir(parents=True, exist_ok=True)
     # The sandbox (uid 65534 when the worker is root) must reach the unpacked roots.
     path.chmod(0o755)

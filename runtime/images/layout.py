@@ -8,7 +8,6 @@ The layers' bytes are checked by ``store.blob_put`` as they are stored."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import platform
 import re
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from runtime.images.errors import ImageRefused, max_bytes, over_the_cap
+from runtime.images.store import digest_of
 
 TAG = "img"  # the name skopeo gives the image in the layouts made here
 REF_NAME = "org.opencontainers.image.ref.name"
@@ -139,7 +139,7 @@ def _blob(root: Path, descriptor: Any, what: str, *, check: bool = True) -> Blob
         raise ImageRefused(MISMATCH.format(digest=digest, what=what))
     if check and size > MAX_METADATA_BYTES:
         raise ImageRefused(f"The image's {what} is {size:,} bytes: too large to be one.")
-    if check and f"sha256:{hashlib.sha256(path.read_bytes()).hexdigest()}" != digest:
+    if check and digest_of(path) != digest:
         raise ImageRefused(MISMATCH.format(digest=digest, what=what))
     media_type = descriptor.get("mediaType") or ""
     return Blob(digest=digest, size=size, media_type=str(media_type)[:200], path=path)

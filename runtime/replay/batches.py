@@ -10,7 +10,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from designer.models import Flow, FlowVersion
 from runtime.engine import graphs
@@ -34,13 +34,12 @@ def replayable_runs(
     version: FlowVersion | None = None,
 ) -> QuerySet[Run]:
     """The flow's finished runs to replay: the ones named, or the ``last`` N (of the live
-    version unless ``version`` is given), filtered by status and time. Test runs, replays
-    and loop items are never replayed themselves."""
-    runs = Run.objects.filter(
-        flow=flow, scope="", replay__isnull=True, status__in=RUN_FINISHED
-    ).exclude(Q(is_test=True) & ~Q(pk__in=list(run_ids)))
+    version unless ``version`` is given), filtered by status and time. Replays and loop
+    items are never replayed themselves; test runs only when named."""
+    runs = Run.objects.filter(flow=flow, scope="", replay__isnull=True, status__in=RUN_FINISHED)
     if run_ids:
         return runs.filter(pk__in=list(run_ids)).order_by("-id")
+    runs = runs.filter(is_test=False)
     target = version or flow.live_version
     if target is not None:
         runs = runs.filter(version=target)
@@ -107,11 +106,7 @@ def batch_report(batch: ReplayBatch, *, hide_values: bool = False) -> dict[str, 
         .values("id", "status", "replay", "error", "uses_secrets")
     )
     finished = [run for run in runs if run["status"] in RUN_FINISHED]
-    steps: dict[int, dict[str, dict[str, Any]]] = {}
-    for row in StepRun.objects.filter(run_id__in=[run["id"] for run in finished]).values(
-        *STEP_FIELDS
-    ):
-        steps.setdefault(row["run_id"], {})[row["node_id"]] = row
+    steps = replay_steps([run["id"] for run in finished])
     summary = Summary(total=batch.total)
     replays = []
     for run in runs:
@@ -142,6 +137,14 @@ def batch_report(batch: ReplayBatch, *, hide_values: bool = False) -> dict[str, 
         **summary.as_dict(names),
         "replays": replays,
     }
+
+
+def replay_steps(run_ids: Sequence[int]) -> dict[int, dict[str, dict[str, Any]]]:
+    """{run id: {node id: its step's status, output, input, uses_secrets}}, one query."""
+    steps: dict[int, dict[str, dict[str, Any]]] = {}
+    for row in StepRun.objects.filter(run_id__in=list(run_ids)).values(*STEP_FIELDS):
+        steps.setdefault(row["run_id"], {})[row["node_id"]] = row
+    return steps
 
 
 def _shown(diff: NodeDiff, hide_values: bool, steps: dict[str, dict[str, Any]]) -> dict[str, Any]:

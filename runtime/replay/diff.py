@@ -107,14 +107,12 @@ def _node_diff(node: str, before: Mapping[str, Any], after: Mapping[str, Any]) -
     diff = NodeDiff(node, replay=replay)
     if before.get("status") != after.get("status"):
         diff.status = (str(before.get("status")), str(after.get("status")))
-    if replay == SIMULATED:
+    stood_in = replay in (SAMPLE, NOT_SIMULATED)  # no original output: it may differ
+    if replay:
         diff.sent = json_diff(before.get("input"), shown.get("would_send"))
-    elif replay in (SAMPLE, NOT_SIMULATED):
-        diff.sent = json_diff(before.get("input"), shown.get("would_send"))
+    if replay != SIMULATED:  # a simulated step's output is the original's, by construction
         diff.output = json_diff(before.get("output"), after.get("output"))
-    else:
-        diff.output = json_diff(before.get("output"), after.get("output"))
-    if diff.status or diff.sent or diff.output or replay in (SAMPLE, NOT_SIMULATED):
+    if diff.status or diff.sent or diff.output or stood_in:
         return diff
     return None
 

@@ -5,6 +5,7 @@ version whose tests fail is not published unless a workspace admin says why."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,8 +15,8 @@ from django.db import IntegrityError, transaction
 
 from designer.models import Flow, FlowVersion
 from runtime.engine.status import RUN_FINISHED
-from runtime.models import FlowTest, ReplayBatch, Run, StepRun
-from runtime.replay import start
+from runtime.models import FlowTest, ReplayBatch, Run
+from runtime.replay import batches, start
 from runtime.runs import RunRefused
 
 CHECKS = ("equals", "subset", "status")
@@ -99,29 +100,18 @@ def tests_start(*, flow: Flow, version: FlowVersion, user: User | None) -> Repla
 
 def tests_fill(batch_id: int, test_ids: Sequence[int]) -> None:
     """Start the replays of the tests not started yet in the batch (safe to run again)."""
-    from runtime.engine import graphs
-    from runtime.runs import run_start
-
     batch = ReplayBatch.objects.select_related("flow", "version", "created_by").get(pk=batch_id)
     done = set(Run.objects.filter(replay_batch=batch).values_list("replay__test", flat=True))
-    graph = graphs.graph_of(batch.version)
     for test in FlowTest.objects.filter(pk__in=list(test_ids)).order_by("pk"):
-        if test.pk in done:
-            continue
-        trigger: str | None = test.trigger_node
-        if trigger not in graph.nodes or not graph.nodes[test.trigger_node].is_trigger:
-            trigger = None
-        run_start(
-            flow=batch.flow,
-            version=batch.version,
-            payload=test.input,
-            trigger_node=trigger,
-            started_by=batch.created_by,
-            origin=f"test {test.name!r}",
-            is_test=True,
-            replay={"of": None, "test": test.pk, "recorded": test.recorded, "perform": []},
-            replay_batch=batch,
-        )
+        if test.pk not in done:
+            start.replay_start(
+                batch=batch,
+                payload=test.input,
+                trigger_node=test.trigger_node,
+                origin=f"test {test.name!r}",
+                spec={"of": None, "test": test.pk, "recorded": test.recorded, "perform": []},
+                user=batch.created_by,
+            )
 
 
 @dataclass
@@ -177,12 +167,7 @@ def verdict(version: FlowVersion) -> Verdict:
         (run.replay or {}).get("test"): run
         for run in Run.objects.filter(replay_batch=batch).only("id", "status", "replay")
     }
-    finished = [run.pk for run in runs.values() if run.status in RUN_FINISHED]
-    steps: dict[int, dict[str, dict[str, Any]]] = {}
-    for row in StepRun.objects.filter(run_id__in=finished).values(
-        "run_id", "node_id", "status", "output", "input"
-    ):
-        steps.setdefault(row["run_id"], {})[row["node_id"]] = dict(row)
+    steps = batches.replay_steps([run.pk for run in runs.values() if run.status in RUN_FINISHED])
     cases = []
     for pk, test in sorted(tests.items(), key=lambda item: item[1].name):
         run = runs.get(pk)
@@ -278,8 +263,6 @@ def _child(value: Any, part: str) -> Any:
 
 
 def _short(value: Any) -> str:
-    import json
-
     text = json.dumps(value, ensure_ascii=False, default=str)
     return text if len(text) <= 200 else text[:197] + "..."
 

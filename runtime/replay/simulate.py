@@ -15,7 +15,6 @@ KEY_PLACEHOLDER = "{{ idempotency_key }}"
 SIMULATED = "simulated"  # the original's output stands in
 SAMPLE = "sample"  # the node's declared sample output stands in
 NOT_SIMULATED = "not_simulated"  # nothing to stand in: the output is null
-PERFORMED = "performed"  # chosen explicitly: it acted for real
 
 
 def rehearsed(kind: StepKind, ctx: StepContext, replay: dict[str, Any]) -> bool:

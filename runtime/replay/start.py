@@ -38,23 +38,44 @@ def replay_one(
     *, batch: ReplayBatch, original: Run, user: User | None, perform: Sequence[str] = ()
 ) -> Run:
     """Start the replay of ``original`` against the batch's version."""
+    return replay_start(
+        batch=batch,
+        payload=original.input,
+        trigger_node=original.trigger_node,
+        trigger_kind=original.trigger_kind,
+        origin=f"replay of #{original.pk}",
+        spec=replay_spec(original, perform),
+        user=user,
+    )
+
+
+def replay_start(
+    *,
+    batch: ReplayBatch,
+    payload: Any,
+    trigger_node: str,
+    origin: str,
+    spec: dict[str, Any],
+    user: User | None,
+    trigger_kind: str | None = None,
+) -> Run:
+    """Start one replay run of the batch's version with ``payload`` as its trigger input."""
     from runtime.runs import run_start
 
-    version = batch.version
-    graph = graphs.graph_of(version)
-    trigger: str | None = original.trigger_node
-    if trigger not in graph.nodes or not graph.nodes[original.trigger_node].is_trigger:
+    graph = graphs.graph_of(batch.version)
+    trigger: str | None = trigger_node
+    if trigger_node not in graph.nodes or not graph.nodes[trigger_node].is_trigger:
         trigger = None  # renamed or replaced: the version's first trigger takes the input
     return run_start(
         flow=batch.flow,
-        version=version,
-        payload=original.input,
+        version=batch.version,
+        payload=payload,
         trigger_node=trigger,
-        trigger_kind=original.trigger_kind if trigger else None,
+        trigger_kind=trigger_kind if trigger else None,
         started_by=user,
-        origin=f"replay of #{original.pk}",
+        origin=origin,
         is_test=True,
-        replay=replay_spec(original, perform),
+        replay=spec,
         replay_batch=batch,
     )
 

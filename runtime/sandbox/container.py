@@ -12,6 +12,7 @@ a ``/proc`` of its own PID namespace and nothing of the host but one static busy
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shlex
@@ -117,6 +118,7 @@ def container_problems() -> list[str]:
     return problems
 
 
+@functools.cache  # checked on every run: read the file once per process
 def static_problem(path: Path) -> str | None:
     """Why ``path`` is not a static executable that can run inside any image, or None."""
     hint = "install busybox-static (apt-get install busybox-static)"

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from designer.graph import Graph, Node, Problem
-from designer.models import Flow
 from runtime.images import cache, pinning
 from runtime.kinds.contract import StepContext, StepError, StepKind, StepOutput, template
 from runtime.models import ContainerImage
@@ -133,13 +132,14 @@ class ContainerFunction(StepKind):
         with spans.child_span("container.execute", "internal", attributes) as span:
             try:
                 with cache.rootfs(image.digest, image.blobs) as root:
+                    user = _user_id(root, str(image.config.get("user", "")))
                     spec = ContainerSpec(
                         rootfs=root,
                         argv=argv,
                         env=spec_env,
                         working_dir=_working_dir(root, image.config.get("working_dir", "")),
-                        uid=_user_id(root, str(image.config.get("user", ""))),
-                        gid=_user_id(root, str(image.config.get("user", ""))),
+                        uid=user,
+                        gid=user,
                     )
                     result = run_container(
                         spec, stdin, limits, on_log=ctx.on_log, cancelled=ctx.cancelled
@@ -163,10 +163,12 @@ def _image(ctx: StepContext) -> ContainerImage:
             f"This version has no digest recorded for image {name!r}: save the flow again.",
             retryable=False,
         )
-    workspace_id = Flow.objects.values_list("workspace_id", flat=True).get(pk=ctx.info["flow_id"])
+    # One query: the image of this digest in the workspace of the run's flow.
     image = (
         ContainerImage.objects.filter(
-            workspace_id=workspace_id, digest=digest, status=ContainerImage.Status.READY
+            workspace__flows=ctx.info["flow_id"],
+            digest=digest,
+            status=ContainerImage.Status.READY,
         )
         .order_by("-created_at")
         .first()
