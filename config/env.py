@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -143,3 +144,32 @@ def otlp_traces_endpoint(*, traces: str, base: str, disabled: bool) -> str:
             f"{name} must be an http(s) URL such as http://collector:4318 (OTLP over HTTP)."
         )
     return url
+
+
+QUEUE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+def env_queue_names(name: str) -> list[str]:
+    """Celery queue names, comma-separated (lower case, digits, ``-`` and ``_``)."""
+    names = env_list(name, [])
+    for queue in names:
+        if not QUEUE_NAME.match(queue):
+            raise ImproperlyConfigured(
+                f"{name}: {queue!r} is not a queue name; use up to 40 lower-case letters, "
+                "digits, '-' and '_'."
+            )
+    return names
+
+
+def env_queue_routes(name: str) -> dict[str, str]:
+    """``kind=queue`` pairs, comma-separated: ``code.python=reports,http.request=io``."""
+    routes: dict[str, str] = {}
+    for pair in env_list(name, []):
+        kind, _, queue = (part.strip() for part in pair.partition("="))
+        if not kind or not QUEUE_NAME.match(queue):
+            raise ImproperlyConfigured(
+                f"{name}: {pair!r} is not kind=queue (e.g. code.python=reports; a queue name "
+                "is up to 40 lower-case letters, digits, '-' and '_')."
+            )
+        routes[kind] = queue
+    return routes

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import load_dotenv
+from kombu import Queue
 
 from config.env import (
     database_from_url,
@@ -18,6 +19,8 @@ from config.env import (
     env_list,
     env_networks,
     env_path,
+    env_queue_names,
+    env_queue_routes,
     env_str,
     otlp_traces_endpoint,
     redis_url,
@@ -148,6 +151,34 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.005}
 # Threads of the embedded worker (ignored by separate `celery worker` processes).
 TRIBUTARY_EMBEDDED_CONCURRENCY = env_int("TRIBUTARY_EMBEDDED_CONCURRENCY", 4, minimum=1)
+
+# Queues by kind of work (runtime/engine/queues.py; README, "Queues and worker pools"): a
+# step's task goes to "light" (transform, branch, the bookkeeping of delays, waits, loops and
+# calls), "io" (HTTP, email, SQL, queue publish) or "compute" (code and container functions),
+# so each can have a worker pool of its own. TRIBUTARY_QUEUE_ROUTES moves kinds
+# ("code.python=reports,http.request=io"); TRIBUTARY_QUEUES adds queues a flow or a step may
+# name in its settings. A worker started without -Q serves every one of them.
+TRIBUTARY_QUEUE_ROUTES = env_queue_routes("TRIBUTARY_QUEUE_ROUTES")
+_DECLARED_QUEUES = env_queue_names("TRIBUTARY_QUEUES")
+TRIBUTARY_QUEUE_NAMES = list(
+    dict.fromkeys(["light", "io", "compute", *TRIBUTARY_QUEUE_ROUTES.values(), *_DECLARED_QUEUES])
+)
+# Put before every queue's name on the broker: two installations can share one Redis.
+TRIBUTARY_QUEUE_PREFIX = env_str("TRIBUTARY_QUEUE_PREFIX", "")
+
+
+def celery_queues(prefix: str) -> list[Queue]:
+    return [Queue(prefix + name) for name in TRIBUTARY_QUEUE_NAMES]
+
+
+CELERY_TASK_QUEUES = celery_queues(TRIBUTARY_QUEUE_PREFIX)
+# The engine's housekeeping tasks (cancel children, start replays...) are light work;
+# sending an approval's mail and pulling an image wait on the network.
+CELERY_TASK_DEFAULT_QUEUE = TRIBUTARY_QUEUE_PREFIX + "light"
+CELERY_TASK_ROUTES = {
+    name: {"queue": TRIBUTARY_QUEUE_PREFIX + "io"}
+    for name in ("runtime.tasks.approval_mail", "runtime.images.tasks.pull_image")
+}
 
 CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if REDIS_URL:

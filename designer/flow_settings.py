@@ -19,6 +19,10 @@ keeps the settings of the version it started on.
 fails", runtime.triggers.error); ``alert`` emails the addresses, at most once per
 ``quiet_minutes`` per flow. What a flow id may name is checked against the workspace when
 the version is saved (runtime.services.graph_check_workspace); this module checks the shape.
+
+``queue`` sends every step of the flow's runs to that worker queue (``"reports"``) instead
+of its kind's; whether the operator declared it is checked when the version is saved too
+(runtime.engine.queues).
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ MAX_KEY_TEMPLATE = 500
 MAX_ALERT_EMAILS = 20
 DEFAULT_QUIET_MINUTES = 15
 MAX_QUIET_MINUTES = 7 * 24 * 60
+# A Celery queue's name, as TRIBUTARY_QUEUES declares them (config.env.QUEUE_NAME).
+QUEUE_PATTERN = "^[a-z0-9][a-z0-9_-]{0,39}$"
 
 FLOW_SETTINGS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -56,6 +62,12 @@ FLOW_SETTINGS_SCHEMA: dict[str, Any] = {
                 },
                 "key": {"type": "string", "maxLength": MAX_KEY_TEMPLATE, "title": "Per key"},
             },
+        },
+        "queue": {
+            "type": "string",
+            "pattern": QUEUE_PATTERN,
+            "title": "Queue",
+            "description": "The worker queue every step of the flow runs on (e.g. reports).",
         },
         "on_failure": {
             "type": "object",
@@ -127,6 +139,7 @@ class OnFailure:
 class FlowSettings:
     concurrency: Concurrency | None = None
     on_failure: OnFailure | None = None
+    queue: str = ""  # "": each step's kind decides (runtime.engine.queues)
 
     def as_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -137,6 +150,8 @@ class FlowSettings:
             data["concurrency"] = concurrency
         if self.on_failure is not None:
             data["on_failure"] = self.on_failure.as_json()
+        if self.queue:
+            data["queue"] = self.queue
         return data
 
 
@@ -181,6 +196,7 @@ def load_flow_settings(raw: Mapping[str, Any] | None) -> FlowSettings:
         if concurrency
         else None,
         on_failure=_load_on_failure(raw.get("on_failure")),
+        queue=raw.get("queue", ""),
     )
 
 

@@ -41,6 +41,7 @@ from typing import Any, ClassVar, Literal, Protocol
 from jsonschema import Draft202012Validator
 
 from designer.flow_settings import (
+    QUEUE_PATTERN,
     FlowSettings,
     TemplateCheck,
     load_flow_settings,
@@ -96,6 +97,15 @@ SETTINGS_SCHEMA: dict[str, Any] = {
                 "error path follows that instead."
             ),
         },
+        "queue": {
+            "type": "string",
+            "pattern": QUEUE_PATTERN,
+            "title": "Queue",
+            "description": (
+                "The worker queue this step runs on, instead of its kind's (light, io, "
+                "compute) or the flow's; the operator declares other queues."
+            ),
+        },
         "sample_output": {
             "title": "Sample output for replays",
             "x-widget": "json",
@@ -134,6 +144,7 @@ class StepSettings:
     retry_backoff_seconds: float = 2
     continue_on_failure: bool = False
     sample_output: Any = None
+    queue: str = ""  # "": the flow's queue, else the kind's (runtime.engine.queues)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from designer.graph import Graph, json_problem, text_problem
 from designer.models import Flow, FlowVersion
-from runtime.engine import advance, concurrency, graphs, planner
+from runtime.engine import advance, concurrency, graphs, planner, queues
 from runtime.engine.status import RUN_FINISHED, RunStatus, StepStatus
 from runtime.kinds import templating
 from runtime.models import Run, StepRun
@@ -210,6 +210,7 @@ def _create_steps(
             kind=node.type,
             status=states[node_id].status,
             timeout_seconds=node.settings.timeout_seconds,
+            queue=queues.for_node(node, graph),
         )
         if node_id == trigger_node:
             row.output, row.started_at, row.finished_at = payload, now, now
@@ -225,7 +226,7 @@ def _create_steps(
             states[node_id] = planner.State(StepStatus.SUCCEEDED, earlier.handle)
         rows.append(row)
     StepRun.objects.bulk_create(rows)
-    return {row.node_id: (row.pk, row.timeout_seconds) for row in rows}, states
+    return {row.node_id: (row.pk, row.timeout_seconds, row.queue) for row in rows}, states
 
 
 def run_cancel(*, run: Run, user: User) -> Run:

@@ -16,7 +16,7 @@ from django.utils import timezone
 from designer.graph import Graph, GraphInvalid
 from designer.models import Flow, FlowVersion, Workspace
 from runtime import selectors
-from runtime.engine import graphs
+from runtime.engine import graphs, queues
 from runtime.images import pinning
 from runtime.kinds import template_bounds
 from runtime.kinds.catalog import CATALOG
@@ -39,6 +39,7 @@ def graph_check_workspace(*, graph: Graph, workspace_id: int, flow_id: int | Non
     field. ``flow_id`` is the flow the graph is saved or published for (None: a flow being
     created)."""
     problems = list(error.on_failure_problems(graph, workspace_id=workspace_id, flow_id=flow_id))
+    problems.extend(queues.graph_problems(graph))
     for type_name, kind in CATALOG.items():
         nodes = [node for node in graph.nodes.values() if node.type == type_name]
         if nodes:

@@ -88,8 +88,6 @@ def start(*, embedded: bool, workers: int, web_processes: int, log_dir: Path) ->
             "-A",
             "config",
             "worker",
-            "-Q",
-            "tributary-benchmark",
             "--concurrency",
             str(workers),
             "--loglevel",

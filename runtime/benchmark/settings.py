@@ -1,16 +1,21 @@
 """Settings for the processes `manage.py benchmark` starts: the project's own (the point is
 to measure the real configuration), plus the baseline endpoints and tasks, a result backend
-for the `.delay().get()` baseline, and names of its own on a shared Redis (queue, channel
+for the `.delay().get()` baseline, and names of its own on a shared Redis (queues, channel
 prefix, cache prefix) so a benchmark never touches a production queue."""
 
 from config.settings import *  # noqa: F403 - measure exactly what production runs
-from config.settings import CACHES, CHANNEL_LAYERS, REDIS_URL
+from config.settings import CACHES, CELERY_TASK_ROUTES, CHANNEL_LAYERS, REDIS_URL, celery_queues
 
 ROOT_URLCONF = "runtime.benchmark.urls"
 CELERY_INCLUDE = ["runtime.benchmark.tasks"]
 if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
-    CELERY_TASK_DEFAULT_QUEUE = "tributary-benchmark"
+    TRIBUTARY_QUEUE_PREFIX = "tributary-benchmark-"
+    CELERY_TASK_QUEUES = celery_queues(TRIBUTARY_QUEUE_PREFIX)
+    CELERY_TASK_DEFAULT_QUEUE = TRIBUTARY_QUEUE_PREFIX + "light"
+    CELERY_TASK_ROUTES = {
+        name: {"queue": TRIBUTARY_QUEUE_PREFIX + "io"} for name in CELERY_TASK_ROUTES
+    }
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "tributary-benchmark"
     CACHES["default"]["KEY_PREFIX"] = "tributary-benchmark"
 else:

@@ -13,11 +13,12 @@ from django.utils import timezone
 from designer.graph import Graph
 from runtime.engine import children, concurrency, failures, graphs, inline, planner, sql
 from runtime.engine.dispatch import enqueue_steps
+from runtime.engine.inline import Ready
 from runtime.engine.status import RUN_FINISHED, STEP_OPEN, RunStatus, StepStatus
 from runtime.live import publish
 from runtime.models import Run, StepRun
 
-Rows = dict[str, tuple[int, float]]  # node id -> (step run id, timeout in seconds)
+Rows = dict[str, Ready]  # node id -> (step run id, timeout in seconds, queue)
 
 
 def advance_run(
@@ -36,8 +37,8 @@ def advance_run(
     if new is not None:
         rows, states = dict(new[0]), dict(new[1])
     else:
-        for step_id, node_id, status, handle, timeout in sql.step_states(run.pk):
-            rows[node_id] = (step_id, timeout)
+        for step_id, node_id, status, handle, timeout, queue in sql.step_states(run.pk):
+            rows[node_id] = (step_id, timeout, queue)
             states[node_id] = planner.State(status, handle)
     plan = planner.plan(graph, states)
     now = timezone.now()

@@ -72,7 +72,7 @@ def child_finished(run: Run) -> None:
     row = sql.lock_step(parent_id)
     if row is None:
         return  # the parent's run was pruned
-    status, wake_at, timeout, parent_run_id, node_id, failures, *counts = row
+    status, wake_at, timeout, queue, parent_run_id, node_id, failures, *counts = row
     if status != StepStatus.WAITING or wake_at is not None:
         return  # fired and forgotten, cancelled, or already woken
     if run.scope:
@@ -89,7 +89,7 @@ def child_finished(run: Run) -> None:
         [parent_id],
     )
     if moved:
-        enqueue_steps([(parent_id, timeout)])
+        enqueue_steps([(parent_id, timeout, queue)])
         publish.publish_step_state(
             run_id=parent_run_id, step_id=parent_id, node_id=node_id, status=StepStatus.QUEUED
         )

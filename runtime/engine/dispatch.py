@@ -16,7 +16,8 @@ from django.db import transaction
 from kombu.exceptions import KombuError
 
 from config.celery import app
-from runtime.engine.inline import take_inline
+from runtime.engine import queues
+from runtime.engine.inline import Ready, take_inline
 
 logger = logging.getLogger(__name__)
 EXECUTE_STEP = "runtime.tasks.execute_step"
@@ -24,8 +25,6 @@ EXECUTE_STEP = "runtime.tasks.execute_step"
 # (soft limit: the step fails as timed out) and then kills the worker child (hard limit).
 SOFT_GRACE_SECONDS = 5
 HARD_GRACE_SECONDS = 30
-
-Ready = tuple[int, float]  # (step run id, the step's timeout in seconds)
 
 
 def enqueue_steps(steps: Iterable[Ready], *, inline: Collection[int] = ()) -> None:
@@ -69,18 +68,20 @@ def send_task_after_commit(name: str, *args: int, otherwise: str) -> None:
 
 
 def send_now(steps: Iterable[Ready]) -> None:
-    """Publish one task message per step, outside any transaction (recovery uses this).
+    """Publish one task message per step to its queue (runtime.engine.queues), outside any
+    transaction (recovery uses this).
 
     No countdowns or ETAs: waits live in Postgres (wake_at), where a broker restart cannot
     lose them and the visibility timeout cannot double them.
     """
-    for step_id, timeout in steps:
+    for step_id, timeout, queue in steps:
         if settings.EMBEDDED:  # the embedded worker's thread pool cannot interrupt a task
-            app.send_task(EXECUTE_STEP, args=(step_id,))
+            app.send_task(EXECUTE_STEP, args=(step_id,), queue=queues.broker_name(queue))
         else:
             app.send_task(
                 EXECUTE_STEP,
                 args=(step_id,),
+                queue=queues.broker_name(queue),
                 soft_time_limit=math.ceil(timeout) + SOFT_GRACE_SECONDS,
                 time_limit=math.ceil(timeout) + HARD_GRACE_SECONDS,
             )

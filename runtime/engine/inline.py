@@ -28,7 +28,7 @@ logger = logging.getLogger(__name__)
 MAX_STEPS = 50
 MAX_SECONDS = 1.0
 
-Ready = tuple[int, float]
+Ready = tuple[int, float, str]  # (step run id, its timeout in seconds, its queue)
 _local = threading.local()
 
 
@@ -69,7 +69,7 @@ def run_with_inline(step_id: int, execute: Callable[[int], None]) -> None:
     try:
         execute(step_id)
         while _local.pending:
-            next_id, _ = _local.pending.pop(0)
+            next_id = _local.pending.pop(0)[0]
             execute(next_id)
     finally:
         left: list[Ready] = _local.pending

@@ -24,7 +24,7 @@ from typing import Any
 from django.utils import timezone
 
 from designer.models import FlowVersion
-from runtime.engine import graphs, sql
+from runtime.engine import graphs, queues, sql
 from runtime.engine.dispatch import enqueue_steps, send_task_after_commit
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.kinds.contract import ChildSpec
@@ -124,12 +124,15 @@ def start_items(loop: Loop, items: Sequence[tuple[int, Any]]) -> None:
                 status=StepStatus.QUEUED if node_id in ready else StepStatus.PENDING,
                 queued_at=now if node_id in ready else None,
                 timeout_seconds=node.settings.timeout_seconds,
+                queue=queues.for_node(node, body),
             )
             for run in runs
             for node_id, node in body.nodes.items()
         ]
     )
-    enqueue_steps((s.pk, s.timeout_seconds) for s in steps if s.status == StepStatus.QUEUED)
+    enqueue_steps(
+        (s.pk, s.timeout_seconds, s.queue) for s in steps if s.status == StepStatus.QUEUED
+    )
 
 
 def item_finished(run: Run, step_id: int, parent_run_id: int, counts: Sequence[int]) -> bool:

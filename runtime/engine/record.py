@@ -123,7 +123,7 @@ def _store(
         publish.publish_step(step, flow_id=run.flow_id)
         if target == StepStatus.QUEUED:  # fired and forgot its children, or what it waits
             # for came before it paused: runs again now
-            enqueue_steps([(step.pk, node.settings.timeout_seconds)])
+            enqueue_steps([(step.pk, node.settings.timeout_seconds, step.queue)])
         if target == StepStatus.FAILED and planner.is_fatal(graph, node.id, target):
             advance.fail_run(run, f"{node.name} failed: {step.error}")  # cancels its children
         elif target in (StepStatus.SUCCEEDED, StepStatus.FAILED):

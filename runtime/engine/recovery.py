@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from runtime.engine import advance, children
 from runtime.engine.dispatch import send_now
+from runtime.engine.inline import Ready
 from runtime.engine.status import RUN_LIVE, RunStatus, StepStatus
 from runtime.models import Run, StepRun
 
@@ -166,8 +167,8 @@ def _cancel_orphan(run_id: int, why: str = "", *, wait: bool = False) -> int:
 
 def _requeue(steps: QuerySet[StepRun], now: datetime, why: str, **fields: Any) -> int:
     with transaction.atomic():
-        rows = list(_lock(steps).values_list("pk", "timeout_seconds"))
-        StepRun.objects.filter(pk__in=[pk for pk, _ in rows]).transition(
+        rows = list(_lock(steps).values_list("pk", "timeout_seconds", "queue"))
+        StepRun.objects.filter(pk__in=[row[0] for row in rows]).transition(
             StepStatus.QUEUED, queued_at=now, **fields
         )
     return _send(rows, why)
@@ -176,8 +177,8 @@ def _requeue(steps: QuerySet[StepRun], now: datetime, why: str, **fields: Any) -
 def _resend(steps: QuerySet[StepRun], now: datetime, why: str) -> int:
     """Send another message without changing the status: the claim decides who runs it."""
     with transaction.atomic():
-        rows = list(_lock(steps).values_list("pk", "timeout_seconds"))
-        StepRun.objects.filter(pk__in=[pk for pk, _ in rows]).update(queued_at=now)
+        rows = list(_lock(steps).values_list("pk", "timeout_seconds", "queue"))
+        StepRun.objects.filter(pk__in=[row[0] for row in rows]).update(queued_at=now)
     return _send(rows, why)
 
 
@@ -189,7 +190,7 @@ def _lock(steps: QuerySet[StepRun]) -> QuerySet[StepRun]:
     return query
 
 
-def _send(rows: list[tuple[int, float]], why: str) -> int:
+def _send(rows: list[Ready], why: str) -> int:
     if rows:
         logger.info("Sending %d step(s) again (%s)", len(rows), why)
         send_now(rows)

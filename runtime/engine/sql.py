@@ -228,7 +228,7 @@ def claim_step(step_id: int, claim: uuid.UUID, now: datetime, lease: datetime) -
 # version's graph is not among them: engine.graphs keeps each parsed version per process.
 _LOADED: Columns = [
     (StepRun, "s", ("id", "run", "node_id", "status", "attempt", "failures", "lost", "wake_at")),
-    (StepRun, "s", ("started_at", "finished_at", "error", "uses_secrets", "handle")),
+    (StepRun, "s", ("started_at", "finished_at", "error", "uses_secrets", "handle", "queue")),
     (StepRun, "s", ("items_total", "items_started", "items_done", "items_failed")),
     (Run, "r", ("id", "flow", "version", "status", "input", "trigger_kind", "is_test", "error")),
     (Run, "r", ("uses_secrets", "concurrency_limit", "concurrency_key")),
@@ -284,14 +284,14 @@ def step_owned(step_id: int, claim: uuid.UUID) -> bool:
     return bool(rows)
 
 
-_LOCKED_NAMES = ("status", "wake_at", "timeout_seconds", "run", "node_id", "failures")
+_LOCKED_NAMES = ("status", "wake_at", "timeout_seconds", "queue", "run", "node_id", "failures")
 _COUNT_NAMES = ("items_total", "items_started", "items_done", "items_failed")
 _LOCKED_STEP = [column(StepRun, name) for name in _LOCKED_NAMES + _COUNT_NAMES]
 _LOCK_STEP_SQL = f"SELECT {', '.join(f.column for f in _LOCKED_STEP)} FROM {STEPS} WHERE id = %s"
 
 
 def lock_step(step_id: int) -> list[Any] | None:
-    """Take the step's row lock: [status, wake_at, timeout_seconds, run_id, node_id,
+    """Take the step's row lock: [status, wake_at, timeout_seconds, queue, run_id, node_id,
     failures, items_total, items_started, items_done, items_failed], or None when there
     is no such step (runtime.engine.children wakes a parent step so)."""
     rows = fetch(_LOCK_STEP_SQL + for_update(), [step_id], _LOCKED_STEP)
@@ -318,12 +318,13 @@ _INPUT = column(StepRun, "input")
 # ---------------------------------------------------------------------------------------
 # A run's steps: their states (to plan) and their outputs (for templates and the result).
 
-_STATES = [column(StepRun, n) for n in ("id", "node_id", "status", "handle", "timeout_seconds")]
-_STATES_SQL = f"SELECT id, node_id, status, handle, timeout_seconds FROM {STEPS} WHERE run_id = %s"
+_STATE_NAMES = ("id", "node_id", "status", "handle", "timeout_seconds", "queue")
+_STATES = [column(StepRun, n) for n in _STATE_NAMES]
+_STATES_SQL = f"SELECT {', '.join(f.column for f in _STATES)} FROM {STEPS} WHERE run_id = %s"
 
 
-def step_states(run_id: int) -> list[tuple[int, str, str, str, float]]:
-    """(id, node_id, status, handle, timeout_seconds) of every step of the run."""
+def step_states(run_id: int) -> list[tuple[int, str, str, str, float, str]]:
+    """(id, node_id, status, handle, timeout_seconds, queue) of every step of the run."""
     return [tuple(row) for row in fetch(_STATES_SQL, [run_id], _STATES)]
 
 

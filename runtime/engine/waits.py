@@ -129,7 +129,7 @@ def _queue(step_id: int, run: Run) -> None:
     if not moved:
         raise WaitEnded("This wait has ended: its run finished or the step timed out.")
     step = StepRun.objects.get(pk=step_id)
-    enqueue_steps([(step.pk, step.timeout_seconds)])
+    enqueue_steps([(step.pk, step.timeout_seconds, step.queue)])
     publish.publish_step_state(
         run_id=run.pk, step_id=step.pk, node_id=step.node_id, status=StepStatus.QUEUED
     )

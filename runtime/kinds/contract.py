@@ -308,6 +308,10 @@ class StepKind(Kind):
     # parent just finished may run in the task that finished it (runtime.engine.inline),
     # still claimed and recorded as a step of its own.
     inline: ClassVar[bool] = False
+    # The Celery queue its tasks go to by default (runtime.engine.queues): "light" for
+    # pure steps and bookkeeping, "io" for steps that wait on a network, "compute" for user
+    # code. Operators move kinds with TRIBUTARY_QUEUE_ROUTES, flows and steps with settings.
+    queue: ClassVar[str] = "io"
 
     def sends_key(self, config: Mapping[str, Any]) -> bool:
         """Whether a step with ``config`` hands its idempotency key to what it calls."""

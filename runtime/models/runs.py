@@ -171,6 +171,8 @@ class StepRun(models.Model):
     # Copied from the node's settings when the run starts (the graph is immutable anyway),
     # so recovery can act on a row without parsing the graph.
     timeout_seconds = models.FloatField(default=60)
+    # The Celery queue its tasks go to (runtime.engine.queues), resolved when the run starts.
+    queue = models.CharField(max_length=40, default="io", db_default="io")
     input = models.JSONField(null=True, blank=True)
     output = models.JSONField(null=True, blank=True)
     handle = models.CharField(max_length=20, blank=True)  # the branch output taken

@@ -37,6 +37,7 @@ MAX_ARGS = 64
 
 class ContainerFunction(StepKind):
     type = pinning.STEP_TYPE
+    queue = "compute"
     effects = True
     label = "Container image"
     description = (

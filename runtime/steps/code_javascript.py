@@ -37,6 +37,7 @@ SYNTAX_CHECK = Path(__file__).with_name("js_syntax_check.mjs")
 
 class JavaScriptCode(StepKind):
     type = "code.javascript"
+    queue = "compute"
     effects = True
     label = "JavaScript function"
     description = "Run an exported handler(event, context) on Node in a sandbox."

@@ -30,6 +30,7 @@ STARTERS = {kind: _starter(*data) for kind, data in TRIGGER_DATA.items()}
 
 class PythonCode(StepKind):
     type = "code.python"
+    queue = "compute"
     effects = True
     label = "Python function"
     description = "Run handler(event, context) in a sandbox; what it returns is the output."

@@ -5,6 +5,7 @@ from runtime.kinds.contract import StepContext, StepKind, StepOutput
 
 class Transform(StepKind):
     type = "data.transform"
+    queue = "light"
     inline = True
     label = "Transform"
     description = (

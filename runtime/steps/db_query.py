@@ -30,6 +30,7 @@ OTEL_SYSTEMS = {ConnectionKind.POSTGRES: "postgresql", ConnectionKind.MYSQL: "my
 
 class DbQuery(StepKind):
     type = "db.query"
+    queue = "io"
     label = "Database query"
     description = (
         "Run one SQL statement on a PostgreSQL or MySQL/MariaDB connection; rows are the "

@@ -18,6 +18,7 @@ from runtime.tracing import spans
 
 class SendEmail(StepKind):
     type = "email.send"
+    queue = "io"
     effects = True
     label = "Send email"
     description = "Send a text and/or HTML email built from templates."

@@ -37,6 +37,7 @@ FIELD_NAME = r"^[a-z][a-z0-9_]{0,39}$"
 
 class Approval(StepKind):
     type = "flow.approval"
+    queue = "light"
     label = "Approval"
     description = "Pause until a person approves or rejects (Approvals page or emailed links)."
     handles = ("approved", "rejected", "timed_out")

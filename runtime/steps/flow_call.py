@@ -31,6 +31,7 @@ TYPE = "flow.call"
 
 class FlowCall(StepKind):
     type = TYPE
+    queue = "light"
     label = "Call a flow"
     description = (
         "Run another flow of this workspace (one that starts 'When called by another flow') "

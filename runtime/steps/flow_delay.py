@@ -20,6 +20,7 @@ from runtime.kinds.contract import (
 
 class Delay(StepKind):
     type = "flow.delay"
+    queue = "light"
     label = "Delay"
     description = "Wait a number of seconds, or until a time taken from the event."
     output_example = {"waited_until": "2026-01-01T09:00:00+00:00"}

@@ -29,6 +29,7 @@ MAX_ITEMS = 10_000
 
 class ForEach(StepKind):
     type = "flow.foreach"
+    queue = "light"
     label = "For each"
     starts_children = True
     description = (

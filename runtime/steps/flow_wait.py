@@ -36,6 +36,7 @@ PATH = r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$"
 
 class WaitForEvent(StepKind):
     type = "flow.wait"
+    queue = "light"
     label = "Wait for event"
     description = "Pause until the run's resume URL is called or a matching event arrives."
     handles = ("received", "timed_out")

@@ -26,6 +26,7 @@ EXCERPT = 500
 
 class HttpRequest(StepKind):
     type = "http.request"
+    queue = "io"
     effects = True
     label = "HTTP request"
     description = "Call an API. 4xx/5xx responses fail the step with the status and body."

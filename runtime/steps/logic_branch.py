@@ -5,6 +5,7 @@ from runtime.kinds.contract import StepContext, StepKind, StepOutput, expression
 
 class Branch(StepKind):
     type = "logic.branch"
+    queue = "light"
     inline = True
     label = "Branch"
     description = "Route the run down the true or false path by a condition."

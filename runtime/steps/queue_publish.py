@@ -31,6 +31,7 @@ OTEL_SYSTEMS = {ConnectionKind.AMQP: "rabbitmq"}
 
 class QueuePublish(StepKind):
     type = "queue.publish"
+    queue = "io"
     effects = True
     label = "Publish message"
     description = (

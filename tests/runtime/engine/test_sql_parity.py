@@ -200,11 +200,11 @@ def test_step_states_and_outputs_match_the_orm(flow: Any) -> None:
     run = make_run(flow)
     make_step(run, "a", status=StepStatus.SUCCEEDED, output={"x": 1}, handle="true")
     make_step(run, "b", status=StepStatus.FAILED, output={"error": "no"}, timeout_seconds=2.5)
-    make_step(run, "c", status=StepStatus.SUCCEEDED, output=None)
+    make_step(run, "c", status=StepStatus.SUCCEEDED, output=None, queue="compute")
     make_step(run, "d", status=StepStatus.CANCELLED, output=[1])
     make_step(run, "e", status=StepStatus.PENDING)
     orm_states = StepRun.objects.filter(run=run).values_list(
-        "id", "node_id", "status", "handle", "timeout_seconds"
+        "id", "node_id", "status", "handle", "timeout_seconds", "queue"
     )
     assert sorted(sql.step_states(run.pk)) == sorted(orm_states)
     for statuses, nodes in [
