@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from subprocess import Popen
@@ -47,8 +47,15 @@ class Stack:
         self.processes[name] = process
         return process
 
-    def start_worker(self, name: str = "worker", concurrency: int = 3, wait: bool = True) -> Popen:
-        """A Celery worker (prefork); with ``wait``, returns once it takes tasks."""
+    def start_worker(
+        self,
+        name: str = "worker",
+        concurrency: int = 3,
+        wait: bool = True,
+        options: Sequence[str] = (),
+    ) -> Popen:
+        """A Celery worker (prefork); with ``wait``, returns once it takes tasks. ``options``
+        go to `celery worker` as they are (``["-Q", "compute"]``, ``["--autoscale", "4,1"]``)."""
         process = self.start(
             name,
             "-m",
@@ -60,6 +67,7 @@ class Stack:
             "prefork",
             "--concurrency",
             str(concurrency),
+            *options,
             "--loglevel",
             "INFO",
             "-n",
