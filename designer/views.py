@@ -7,6 +7,7 @@ version history.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.conf import settings
@@ -136,6 +137,13 @@ def flow_archive(request: HtmxHttpRequest, flow_id: int) -> HttpResponse:
     return redirect("designer:flow-list")
 
 
+def _settings_schema() -> dict[str, Any]:
+    """The step settings' schema, the queue offered as a choice of the declared queues."""
+    schema = copy.deepcopy(SETTINGS_SCHEMA)
+    schema["properties"]["queue"]["enum"] = settings.TRIBUTARY_QUEUE_NAMES
+    return schema
+
+
 @login_required
 @require_GET
 def flow_detail(request: HttpRequest, flow_id: int) -> HttpResponse:
@@ -154,7 +162,9 @@ def flow_detail(request: HttpRequest, flow_id: int) -> HttpResponse:
         "version": {"number": latest.number, "graph": latest.graph} if latest else None,
         "canWrite": Role.can_write(role),
         "isAdmin": role == Role.ADMIN,
-        "settingsSchema": SETTINGS_SCHEMA,
+        "settingsSchema": _settings_schema(),
+        # The worker queues a flow or a step may name (runtime.engine.queues).
+        "queues": settings.TRIBUTARY_QUEUE_NAMES,
         # A schedule without a time zone fires in this one (shown in its test input).
         "timeZone": settings.TIME_ZONE,
         "urls": {

@@ -54,7 +54,11 @@ def advance_run(
             # trigger "finished" in the creating transaction) queues as always.
             inline=set()
             if new is not None
-            else {rows[node_id][0] for node_id in plan.ready if inline.eligible(graph, node_id)},
+            else {
+                rows[node_id][0]
+                for node_id in plan.ready
+                if inline.eligible(graph, node_id, rows[node_id][2])
+            },
         )
     for node_id in [] if new else plan.skipped + plan.ready:
         publish.publish_step_state(

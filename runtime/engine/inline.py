@@ -32,12 +32,17 @@ Ready = tuple[int, float, str]  # (step run id, its timeout in seconds, its queu
 _local = threading.local()
 
 
-def eligible(graph: Graph, node_id: str) -> bool:
-    """Whether step ``node_id`` may run in the task of its parent: its kind is pure and it
-    has exactly one incoming edge."""
+def eligible(graph: Graph, node_id: str, queue: str) -> bool:
+    """Whether step ``node_id`` may run in the task of its parent: its kind is pure, it has
+    exactly one incoming edge, and its ``queue`` is one this worker serves (a worker of the
+    compute pool never runs a light step: runtime.engine.queues)."""
     if not getattr(settings, "TRIBUTARY_INLINE_PURE_STEPS", True):
         return False
+    from runtime.engine.queues import served_here
     from runtime.kinds.catalog import CATALOG
+
+    if not served_here(queue):
+        return False
 
     kind = CATALOG.get(graph.nodes[node_id].type)
     return bool(kind is not None and getattr(kind, "inline", False)) and (

@@ -67,6 +67,14 @@ def broker_name(queue: str) -> str:
     return f"{settings.TRIBUTARY_QUEUE_PREFIX}{queue}"
 
 
+def served_here(queue: str) -> bool:
+    """Whether this process's worker consumes ``queue``: every queue unless it was started
+    with -Q (Celery keeps the selection in app.amqp.queues, inherited by pool processes)."""
+    from config.celery import app
+
+    return broker_name(queue) in app.amqp.queues.consume_from
+
+
 def graph_problems(graph: Graph) -> Iterator[Problem]:
     """A version may only name queues the operator declared: a step sent to a queue no
     worker listens to would wait for ever."""

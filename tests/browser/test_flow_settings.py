@@ -96,3 +96,34 @@ def test_the_flow_tab_chooses_an_error_flow_and_alert_emails_beside_the_limit(
     assert FlowVersion.objects.get(flow_id=flow_id, number=3).graph["settings"] == {
         "concurrency": {"limit": 2}
     }
+
+
+def test_the_flow_tab_and_a_step_choose_a_worker_queue_among_the_declared_ones(
+    page: Page, context: BrowserContext, server: Server, team: Team
+) -> None:
+    flow_id = flow(team.editor, team.workspace, "Nightly report", simple_graph()).pk
+    log_in(context, server, team.editor)
+    designer = Designer(page).open(flow_id)
+    designer.tab("Flow")
+    picker = page.get_by_label("Worker queue")
+    expect(picker.locator("option")).to_have_text(
+        ["By kind of step (light, io, compute)", "light", "io", "compute"]
+    )
+    picker.select_option("compute")
+    designer.select("shape")
+    page.get_by_text("Step settings (timeout, retries)").click()
+    step_queue = page.locator("#settings-shape-queue")
+    expect(step_queue.locator("option")).to_have_text(["—", "light", "io", "compute"])
+    step_queue.select_option("io")
+    designer.save()
+    designer.expect_saved(2)
+    saved = FlowVersion.objects.get(flow_id=flow_id, number=2).graph
+    assert saved["settings"] == {"queue": "compute"}
+    assert next(n for n in saved["nodes"] if n["id"] == "shape")["settings"] == {"queue": "io"}
+
+    # Back to "by kind": the flow saves without settings.
+    designer.tab("Flow")
+    picker.select_option("")
+    designer.save()
+    designer.expect_saved(3)
+    assert "settings" not in FlowVersion.objects.get(flow_id=flow_id, number=3).graph

@@ -1,6 +1,6 @@
-// Flow-level settings (the graph's "settings"): a concurrency limit, optionally per key, and
-// what happens when a run fails (an error flow, an alert email). Saved with the next version,
-// like every change to the graph.
+// Flow-level settings (the graph's "settings"): a concurrency limit, optionally per key, the
+// worker queue its steps run on, and what happens when a run fails (an error flow, an alert
+// email). Saved with the next version, like every change to the graph.
 import { useEffect, useState } from "react";
 
 const DEFAULT_QUIET = 15;
@@ -31,17 +31,17 @@ export function onFailureSettings(flow, emailsText, quietText) {
 
 // The settings with `name` replaced (removed when empty), keys in the server's order so an
 // edit undone compares equal to what was saved.
-const ORDER = ["concurrency", "on_failure"];
+const ORDER = ["concurrency", "on_failure", "queue"];
 function withPart(settings, name, value) {
   const next = { ...(settings || {}) };
-  if (value && Object.keys(value).length) next[name] = value;
+  if (value && (typeof value !== "object" || Object.keys(value).length)) next[name] = value;
   else delete next[name];
   const known = ORDER.filter((key) => key in next).map((key) => [key, next[key]]);
   const rest = Object.entries(next).filter(([key]) => !ORDER.includes(key));
   return Object.fromEntries([...known, ...rest]);
 }
 
-export function FlowSettings({ settings, problems, readOnly, onChange, flows, flowId }) {
+export function FlowSettings({ settings, problems, readOnly, onChange, flows, flowId, queues }) {
   const concurrency = settings?.concurrency || {};
   const limitText = concurrency.limit == null ? "" : String(concurrency.limit);
   const key = concurrency.key || "";
@@ -66,6 +66,8 @@ export function FlowSettings({ settings, problems, readOnly, onChange, flows, fl
         A template over the trigger's event: the limit then applies to each value separately
         (one run at a time per customer).
       </p>
+      <QueuePicker value={settings?.queue || ""} queues={queues || []} readOnly={readOnly}
+        onChange={(next) => onChange(withPart(settings, "queue", next))} />
       <OnFailure value={settings?.on_failure} readOnly={readOnly} flows={flows} flowId={flowId}
         onChange={(next) => onChange(withPart(settings, "on_failure", next))} />
       {errors.map((error) => (
@@ -74,6 +76,28 @@ export function FlowSettings({ settings, problems, readOnly, onChange, flows, fl
         </div>
       ))}
     </div>
+  );
+}
+
+// Which worker queue every step of the flow runs on; none: each step's kind decides (light,
+// io, compute). A queue the operator no longer declares is still shown, marked.
+function QueuePicker({ value, queues, readOnly, onChange }) {
+  const choices = value && !queues.includes(value) ? [...queues, value] : queues;
+  return (
+    <>
+      <label htmlFor="flow-queue">Worker queue</label>
+      <select id="flow-queue" value={value} disabled={readOnly} aria-describedby="flow-queue-help"
+        onChange={(e) => onChange(e.target.value)}>
+        <option value="">By kind of step (light, io, compute)</option>
+        {choices.map((name) => (
+          <option key={name} value={name}>{queues.includes(name) ? name : `${name} (not declared)`}</option>
+        ))}
+      </select>
+      <p className="muted" id="flow-queue-help">
+        Every step of the flow runs on the workers serving this queue, e.g. a nightly report on
+        a pool of its own.
+      </p>
+    </>
   );
 }
 

@@ -56,7 +56,7 @@ export function SidePanel({ tab, setTab, single, selected, kinds, boot, problems
         {tab === "runs" && <RunsPanel flowId={flowId} revision={revision} live={runsTick} shownId={run?.id} onShow={onShowRun}
           runsUrl={boot.urls.runs} />}
         {tab === "flow" && <FlowSettings settings={flowSettings} problems={problems.flow} readOnly={readOnly}
-          onChange={onFlowSettings} flows={flows} flowId={flowId} />}
+          onChange={onFlowSettings} flows={flows} flowId={flowId} queues={boot.queues} />}
       </div>
     </aside>
   );
