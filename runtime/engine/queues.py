@@ -22,8 +22,9 @@ the one-machine default is unchanged; ``celery worker -Q compute`` serves only c
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
+import redis
 from django.conf import settings
 
 from designer.graph import Graph, Node, Problem
@@ -65,6 +66,24 @@ def kind_queue(kind_type: str) -> str:
 def broker_name(queue: str) -> str:
     """The queue's name on the broker (TRIBUTARY_QUEUE_PREFIX lets installations share one)."""
     return f"{settings.TRIBUTARY_QUEUE_PREFIX}{queue}"
+
+
+def broker_depths(names: Iterable[str]) -> dict[str, int]:
+    """Messages waiting in the broker per queue in ``names``; {} when there is no broker
+    to ask (the embedded one is in memory) or it does not answer."""
+    names = list(names)
+    if not settings.REDIS_URL or not names:
+        return {}
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
+    try:
+        with client.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.llen(broker_name(name))
+            return dict(zip(names, (int(n) for n in pipe.execute()), strict=True))
+    except redis.RedisError:
+        return {}
+    finally:
+        client.close()
 
 
 def served_here(queue: str) -> bool:

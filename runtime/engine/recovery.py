@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
-from runtime.engine import advance, children
+from runtime.engine import advance, children, queues
 from runtime.engine.dispatch import send_now
 from runtime.engine.inline import Ready
 from runtime.engine.status import RUN_LIVE, RunStatus, StepStatus
@@ -58,7 +58,12 @@ def requeue_expired_leases() -> int:
 
 
 def requeue_lost_messages() -> int:
-    """Re-send queued steps nobody claimed for TRIBUTARY_REQUEUE_AFTER_SECONDS."""
+    """Re-send queued steps nobody claimed for TRIBUTARY_REQUEUE_AFTER_SECONDS, except on a
+    queue whose broker list still holds messages: its workers are behind, or it has none
+    (a pool scaled to zero), and its steps' messages are there. Re-sending those would pile
+    up a copy per step every sweep and inflate the depth autoscalers read. A queue whose
+    list is empty while steps are still queued lost them (a broker restarted or flushed);
+    a partial loss on a busy queue is re-sent once its list drains."""
     now = timezone.now()
     stale = now - timedelta(seconds=settings.TRIBUTARY_REQUEUE_AFTER_SECONDS)
     lost = StepRun.objects.filter(
@@ -66,6 +71,11 @@ def requeue_lost_messages() -> int:
         queued_at__lt=stale,
         run__status__in=RUN_LIVE,
     )
+    named = set(lost.order_by().values_list("queue", flat=True).distinct())
+    waiting = queues.broker_depths(sorted(named))
+    busy = [name for name in named if waiting.get(name, 0) > 0]
+    if busy:
+        lost = lost.exclude(queue__in=busy)
     return _resend(lost, now, "message lost?")
 
 

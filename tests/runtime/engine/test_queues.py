@@ -4,13 +4,19 @@ queue runs only the steps routed there — on the real broker and worker process
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis
+from django.conf import settings
 from django.test import override_settings
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from designer.graph import GraphInvalid, parse_graph
+from runtime.engine import recovery
+from runtime.engine.queues import broker_name
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.kinds.catalog import CATALOG
 from runtime.models import StepRun
@@ -18,7 +24,7 @@ from runtime.runs import run_start
 from tests.conftest import Team
 from tests.factories import edge, graph, node
 from tests.runtime.helpers import chain, start, with_settings
-from tests.stack import MakeStack, wait_for_run, wait_for_step
+from tests.stack import MakeStack, flush_broker, wait_for_run, wait_for_step
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -152,3 +158,21 @@ def test_a_queue_name_that_cannot_be_one_is_refused_by_the_graph_parser() -> Non
     with pytest.raises(GraphInvalid) as refused:
         parse_graph(data, catalog=CATALOG)
     assert refused.value.problems[0].field == "settings.queue"
+
+
+def test_steps_waiting_on_a_queue_without_workers_are_not_sent_again_until_it_drains(
+    team: Team,
+) -> None:
+    # No worker at all: the compute pool is scaled to zero. The steps wait in the broker.
+    flush_broker()
+    runs = [start(team, chain(node("code", "code.python", source=CODE))) for _ in range(3)]
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+    assert broker.llen(broker_name("compute")) == 3
+    StepRun.objects.filter(run__in=runs).update(queued_at=timezone.now() - timedelta(hours=1))
+    # However long they wait, the sweep adds no copies: their messages are there.
+    assert recovery.requeue_lost_messages() == 0
+    assert broker.llen(broker_name("compute")) == 3
+    # The broker lost them (restarted, flushed): the list is empty, the sweep re-sends.
+    broker.delete(broker_name("compute"))
+    assert recovery.requeue_lost_messages() == 3
+    assert broker.llen(broker_name("compute")) == 3
