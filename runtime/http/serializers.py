@@ -61,6 +61,7 @@ class StepRunSerializer(serializers.ModelSerializer):
             "reused",
             "uses_secrets",
             "idempotency_key",
+            "queue",
             "queued_at",
             "started_at",
             "finished_at",

@@ -228,6 +228,13 @@ class StepRun(models.Model):
         return f"{self.node_id} of run #{self.run_id} ({self.status})"
 
     @property
+    def queue_wait_seconds(self) -> float | None:
+        """How long its last message waited for a worker of its queue."""
+        if self.queued_at and self.started_at and self.started_at >= self.queued_at:
+            return (self.started_at - self.queued_at).total_seconds()
+        return None
+
+    @property
     def duration_seconds(self) -> float | None:
         if self.started_at and self.finished_at:
             return (self.finished_at - self.started_at).total_seconds()

@@ -58,11 +58,15 @@ def test_the_run_page_shows_steps_timeline_and_actions_by_role(team: Team) -> No
         status="failed",
         error="boom",
         logs="a line",
+        queue="light",
+        queued_at=now - timedelta(seconds=1.75),
         started_at=now - timedelta(seconds=1),
         finished_at=now,
     )
     editor_page = team.client(team.editor).get(f"/runs/{run.pk}/").content.decode()
     assert "Retry from failed step" in editor_page and "boom" in editor_page
+    # Where the step ran and how long it waited for a worker of that queue.
+    assert "Queue <code>light</code> · waited 0.75 s for a worker" in editor_page
     assert 'data-node="shape"' in editor_page
     assert re.search(r"<span data-done>2</span> / 2 steps done", editor_page)
     viewer_page = team.client(team.viewer).get(f"/runs/{run.pk}/").content.decode()
