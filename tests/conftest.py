@@ -88,7 +88,7 @@ def _refuse_mixed_stacks(items: list[pytest.Item]) -> None:
 
 # Figures a test records with ``record_property(name, line)`` for the record (the chaos
 # tally, the first flow's action count), printed in the terminal summary: not pass marks.
-FIGURES = ("chaos", "actions", "foreach")
+FIGURES = ("chaos", "actions", "foreach", "autoscale")
 
 
 def pytest_terminal_summary(terminalreporter: TerminalReporter) -> None:
