@@ -1,10 +1,12 @@
 """What the engine is doing, for /metrics (runtime.http.metrics formats it): runs and steps
-by status, run durations and the broker's queue depth.
+by status, run durations, and per queue (runtime.engine.queues) the steps waiting for a
+worker, how long the oldest has waited and the broker's depth: what an autoscaler reads.
 
 A scrape every few seconds must stay cheap with millions of runs, so every figure is read
 through an index, never a COUNT over all runs or steps: the last hour by created_at or
 finished_at (runtime migration 0006 indexes finished_at), open steps one status at a time
-(each has a partial index), and the run total from the highest id.
+(each has a partial index), the waiting steps of every queue in one GROUP BY over the
+queued ones (the same partial index), and the run total from the highest id.
 """
 
 from __future__ import annotations
@@ -15,15 +17,25 @@ from datetime import datetime, timedelta
 
 import redis
 from django.conf import settings
-from django.db.models import Count, Max, QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
-from runtime.engine.status import RUN_FINISHED, STEP_FINISHED, STEP_OPEN, RunStatus
+from runtime.engine import queues
+from runtime.engine.status import RUN_FINISHED, STEP_FINISHED, STEP_OPEN, RunStatus, StepStatus
 from runtime.models import Run, StepRun
 
 WINDOW = timedelta(hours=1)
 QUANTILES = (0.5, 0.9, 0.99)
 DURATION_SAMPLE = 20000
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """The steps QUEUED in PostgreSQL for one queue: the truth, whatever the broker holds (a
+    message a worker took but whose step it has not claimed yet still counts here)."""
+
+    steps: int
+    oldest_age_seconds: float  # now - the oldest one's queued_at; 0 when none waits
 
 
 @dataclass(frozen=True)
@@ -36,14 +48,19 @@ class Vitals:
     steps_open: dict[str, int]
     steps_finished_last_hour: dict[str, int]
     durations: list[float]  # seconds of the runs that finished in the window (a sample)
-    queue_depth: int | None  # None: no broker to ask (embedded); -1: unreachable
+    queues: dict[str, Waiting]  # by queue: every declared one, and any a queued step names
+    # Task messages in each queue's broker list; None: no broker to ask (embedded), and -1
+    # for every queue when it is unreachable.
+    queue_depth: dict[str, int] | None
 
 
 def vitals() -> Vitals:
-    since = timezone.now() - WINDOW
+    now = timezone.now()
+    since = now - WINDOW
     # Runs as users count them: a for-each's items are child runs with a scope, thousands
     # per loop, and would drown the flows' own runs (their steps still count as steps).
     runs = Run.objects.filter(scope="")
+    waiting = _waiting(now)
     return Vitals(
         runs_last_hour=_by_status(runs.filter(created_at__gte=since), RunStatus.values),
         runs_finished_last_hour=_by_status(
@@ -65,7 +82,8 @@ def vitals() -> Vitals:
             STEP_FINISHED,
         ),
         durations=_durations(since),
-        queue_depth=_queue_depth(),
+        queues=waiting,
+        queue_depth=_queue_depth(list(waiting)),
     )
 
 
@@ -91,11 +109,43 @@ def quantile(seconds: list[float], fraction: float) -> float:
     return seconds[min(len(seconds) - 1, int(fraction * len(seconds)))]
 
 
-def _queue_depth() -> int | None:
-    """Messages waiting in the broker (Redis only; the embedded broker is in memory)."""
+def _waiting(now: datetime) -> dict[str, Waiting]:
+    """Queued steps by queue, 0 for a declared queue none waits in. One query: the partial
+    index steprun_queued holds exactly the queued rows, however many steps have finished."""
+    rows = (
+        StepRun.objects.filter(status=StepStatus.QUEUED)
+        .order_by()
+        .values_list("queue")
+        .annotate(n=Count("id"), oldest=Min("queued_at"))
+    )
+    found = {queue: (n, oldest) for queue, n, oldest in rows}
+    # A queue the operator no longer declares may still hold steps queued before: shown, as
+    # work no worker may be listening for.
+    names = list(dict.fromkeys([*queues.declared(), *sorted(found)]))
+    return {name: _waited(*found.get(name, (0, None)), now=now) for name in names}
+
+
+def _waited(steps: int, oldest: datetime | None, *, now: datetime) -> Waiting:
+    # At least 0: the step was queued by another machine, whose clock may run ahead.
+    age = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
+    return Waiting(steps=steps, oldest_age_seconds=age)
+
+
+def _queue_depth(names: list[str]) -> dict[str, int] | None:
+    """Messages waiting in each queue's broker list, in one round trip (Redis only; the
+    embedded broker is in memory). A message a worker has taken is not in the list any more
+    (it waits unacknowledged beside it), so this is what no worker has picked up yet."""
     if not settings.REDIS_URL:
         return None
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
     try:
-        return int(redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1).llen("celery"))
+        with client.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.llen(queues.broker_name(name))
+            depths = pipe.execute()
     except redis.RedisError:
-        return -1  # the broker is unreachable: say so rather than fail the scrape
+        # The broker is unreachable: say so rather than fail the scrape.
+        return dict.fromkeys(names, -1)
+    finally:
+        client.close()
+    return {name: int(depth) for name, depth in zip(names, depths, strict=True)}

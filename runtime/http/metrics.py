@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from runtime.engine.vitals import QUANTILES, quantile, vitals
+from runtime.engine.vitals import QUANTILES, Vitals, quantile, vitals
 
 LOCAL = {"127.0.0.1", "::1"}
 TEXT_FORMAT = "text/plain; version=0.0.4; charset=utf-8"
@@ -59,12 +59,35 @@ class RuntimeCollector(Collector):
             now.steps_finished_last_hour,
         )
         yield _durations(now.durations)
-        if now.queue_depth is not None:
-            yield GaugeMetricFamily(
-                "tributary_queue_depth",
-                "Task messages waiting in the broker (-1: unreachable).",
-                value=now.queue_depth,
-            )
+        yield from _queues(now)
+
+
+def _queues(now: Vitals) -> Iterator[Metric]:
+    """Per queue, what an autoscaler reads (README, "Autoscaling across machines")."""
+    steps = GaugeMetricFamily(
+        "tributary_queue_steps_queued",
+        "Steps queued in PostgreSQL, waiting for a worker of this queue.",
+        labels=["queue"],
+    )
+    oldest = GaugeMetricFamily(
+        "tributary_queue_oldest_age_seconds",
+        "Seconds since the oldest queued step of this queue was sent (0: none waits).",
+        labels=["queue"],
+    )
+    for queue, waiting in now.queues.items():
+        steps.add_metric([queue], waiting.steps)
+        oldest.add_metric([queue], waiting.oldest_age_seconds)
+    yield steps
+    yield oldest
+    if now.queue_depth is not None:
+        depth = GaugeMetricFamily(
+            "tributary_queue_depth",
+            "Task messages waiting in this queue's broker list (-1: unreachable).",
+            labels=["queue"],
+        )
+        for queue, messages in now.queue_depth.items():
+            depth.add_metric([queue], messages)
+        yield depth
 
 
 def _by_status(name: str, documentation: str, counts: dict[str, int]) -> GaugeMetricFamily:

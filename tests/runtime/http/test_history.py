@@ -252,6 +252,8 @@ def test_metrics_are_prometheus_text_and_need_a_token(
         "tributary_steps_open": "gauge",
         "tributary_steps_finished_last_hour": "gauge",
         "tributary_run_duration_seconds": "summary",
+        "tributary_queue_steps_queued": "gauge",
+        "tributary_queue_oldest_age_seconds": "gauge",
         "tributary_queue_depth": "gauge",
     }
     samples = metric_samples(response.content.decode())
@@ -278,7 +280,10 @@ def test_metrics_are_prometheus_text_and_need_a_token(
     durations = samples["tributary_run_duration_seconds"]
     assert durations[(("quantile", "0.5"),)] == pytest.approx(3, abs=0.01)
     assert durations[(("quantile", "0.99"),)] == pytest.approx(7200 - 5, abs=0.01)
-    assert samples["tributary_queue_depth"][()] >= 0
+    assert samples["tributary_queue_steps_queued"][(("queue", "io"),)] == 1
+    depths = samples["tributary_queue_depth"]
+    assert set(depths) == {(("queue", q),) for q in ("light", "io", "compute")}
+    assert all(depth >= 0 for depth in depths.values())
 
 
 @pytest.mark.django_db
