@@ -68,12 +68,14 @@ def broker_name(queue: str) -> str:
     return f"{settings.TRIBUTARY_QUEUE_PREFIX}{queue}"
 
 
-def broker_depths(names: Iterable[str]) -> dict[str, int]:
-    """Messages waiting in the broker per queue in ``names``; {} when there is no broker
-    to ask (the embedded one is in memory) or it does not answer."""
+def broker_depths(names: Iterable[str]) -> dict[str, int] | None:
+    """Messages waiting in each queue's broker list, in one round trip; None when there is
+    no broker to ask (the embedded one is in memory) or it does not answer. A message a
+    worker has taken is not in the list any more (it waits unacknowledged beside it), so
+    this is what no worker has picked up yet."""
     names = list(names)
-    if not settings.REDIS_URL or not names:
-        return {}
+    if not settings.REDIS_URL:
+        return None
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
     try:
         with client.pipeline(transaction=False) as pipe:
@@ -81,7 +83,7 @@ def broker_depths(names: Iterable[str]) -> dict[str, int]:
                 pipe.llen(broker_name(name))
             return dict(zip(names, (int(n) for n in pipe.execute()), strict=True))
     except redis.RedisError:
-        return {}
+        return None
     finally:
         client.close()
 

@@ -72,7 +72,7 @@ def requeue_lost_messages() -> int:
         run__status__in=RUN_LIVE,
     )
     named = set(lost.order_by().values_list("queue", flat=True).distinct())
-    waiting = queues.broker_depths(sorted(named))
+    waiting = queues.broker_depths(sorted(named)) or {}
     busy = [name for name in named if waiting.get(name, 0) > 0]
     if busy:
         lost = lost.exclude(queue__in=busy)

@@ -15,7 +15,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import redis
 from django.conf import settings
 from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
@@ -36,6 +35,7 @@ class Waiting:
 
     steps: int
     oldest_age_seconds: float  # now - the oldest one's queued_at; 0 when none waits
+    running: int  # steps of the queue running now (a pool with these must not go to zero)
 
 
 @dataclass(frozen=True)
@@ -110,8 +110,9 @@ def quantile(seconds: list[float], fraction: float) -> float:
 
 
 def _waiting(now: datetime) -> dict[str, Waiting]:
-    """Queued steps by queue, 0 for a declared queue none waits in. One query: the partial
-    index steprun_queued holds exactly the queued rows, however many steps have finished."""
+    """Queued and running steps by queue, 0 for a declared queue with none. A query per
+    status, each over its partial index (steprun_queued, steprun_running), which holds
+    exactly those rows however many steps have finished."""
     rows = (
         StepRun.objects.filter(status=StepStatus.QUEUED)
         .order_by()
@@ -119,33 +120,31 @@ def _waiting(now: datetime) -> dict[str, Waiting]:
         .annotate(n=Count("id"), oldest=Min("queued_at"))
     )
     found = {queue: (n, oldest) for queue, n, oldest in rows}
+    running = dict(
+        StepRun.objects.filter(status=StepStatus.RUNNING)
+        .order_by()
+        .values_list("queue")
+        .annotate(n=Count("id"))
+    )
     # A queue the operator no longer declares may still hold steps queued before: shown, as
     # work no worker may be listening for.
-    names = list(dict.fromkeys([*queues.declared(), *sorted(found)]))
-    return {name: _waited(*found.get(name, (0, None)), now=now) for name in names}
+    names = list(dict.fromkeys([*queues.declared(), *sorted(found), *sorted(running)]))
+    return {
+        name: _waited(*found.get(name, (0, None)), running.get(name, 0), now=now) for name in names
+    }
 
 
-def _waited(steps: int, oldest: datetime | None, *, now: datetime) -> Waiting:
+def _waited(steps: int, oldest: datetime | None, running: int, *, now: datetime) -> Waiting:
     # At least 0: the step was queued by another machine, whose clock may run ahead.
     age = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
-    return Waiting(steps=steps, oldest_age_seconds=age)
+    return Waiting(steps=steps, oldest_age_seconds=age, running=running)
 
 
 def _queue_depth(names: list[str]) -> dict[str, int] | None:
-    """Messages waiting in each queue's broker list, in one round trip (Redis only; the
-    embedded broker is in memory). A message a worker has taken is not in the list any more
-    (it waits unacknowledged beside it), so this is what no worker has picked up yet."""
+    """Messages waiting in each queue's broker list (runtime.engine.queues.broker_depths);
+    None without a broker to ask (embedded), -1 for every queue when it does not answer,
+    rather than fail the scrape."""
     if not settings.REDIS_URL:
         return None
-    client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1)
-    try:
-        with client.pipeline(transaction=False) as pipe:
-            for name in names:
-                pipe.llen(queues.broker_name(name))
-            depths = pipe.execute()
-    except redis.RedisError:
-        # The broker is unreachable: say so rather than fail the scrape.
-        return dict.fromkeys(names, -1)
-    finally:
-        client.close()
-    return {name: int(depth) for name, depth in zip(names, depths, strict=True)}
+    depths = queues.broker_depths(names)
+    return dict.fromkeys(names, -1) if depths is None else depths

@@ -74,11 +74,18 @@ def _queues(now: Vitals) -> Iterator[Metric]:
         "Seconds since the oldest queued step of this queue was sent (0: none waits).",
         labels=["queue"],
     )
+    running = GaugeMetricFamily(
+        "tributary_queue_steps_running",
+        "Steps of this queue running now (a pool running some must not scale to zero).",
+        labels=["queue"],
+    )
     for queue, waiting in now.queues.items():
         steps.add_metric([queue], waiting.steps)
         oldest.add_metric([queue], waiting.oldest_age_seconds)
+        running.add_metric([queue], waiting.running)
     yield steps
     yield oldest
+    yield running
     if now.queue_depth is not None:
         depth = GaugeMetricFamily(
             "tributary_queue_depth",

@@ -254,6 +254,7 @@ def test_metrics_are_prometheus_text_and_need_a_token(
         "tributary_run_duration_seconds": "summary",
         "tributary_queue_steps_queued": "gauge",
         "tributary_queue_oldest_age_seconds": "gauge",
+        "tributary_queue_steps_running": "gauge",
         "tributary_queue_depth": "gauge",
     }
     samples = metric_samples(response.content.decode())

@@ -25,6 +25,7 @@ from tests.stack import MakeStack, flush_broker, wait_for_run
 STEPS = "tributary_queue_steps_queued"
 OLDEST = "tributary_queue_oldest_age_seconds"
 DEPTH = "tributary_queue_depth"
+RUNNING = "tributary_queue_steps_running"
 CRUNCH = "def handler(event, context):\n    return {'n': event['trigger']['n'] * 2}\n"
 
 
@@ -35,7 +36,7 @@ def per_queue() -> dict[str, dict[str, float]]:
     found: dict[str, dict[str, float]] = {}
     for family in text_string_to_metric_families(response.content.decode()):
         for sample in family.samples:
-            if sample.name in (STEPS, OLDEST, DEPTH):
+            if sample.name in (STEPS, OLDEST, DEPTH, RUNNING):
                 found.setdefault(sample.name, {})[sample.labels["queue"]] = sample.value
     return found
 
@@ -109,6 +110,8 @@ def test_every_declared_queue_is_shown_and_a_retired_one_while_steps_wait_in_it(
     assert found[OLDEST]["retired"] == pytest.approx(30, abs=5)
     assert found[OLDEST]["compute"] == 0
     assert found[DEPTH] == {"light": 0, "io": 0, "compute": 0, "reports": 2, "retired": 0}
+    # The running transform keeps its light pool from scaling to zero.
+    assert found[RUNNING] == {"light": 1, "io": 0, "compute": 0, "reports": 0, "retired": 0}
     flush_broker()
 
 
