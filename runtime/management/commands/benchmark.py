@@ -17,6 +17,7 @@ from runtime.benchmark import (
     live,
     overhead,
     replays,
+    starvation,
     throughput,
     webhooks,
 )
@@ -35,6 +36,7 @@ FULL = {
     "cron_minutes": 3,
     "items": 1000,
     "replays": 200,
+    "saturated_requests": 100,
 }
 QUICK = FULL | {  # well under a minute on 2 cores, stack start and stop included
     "repeats": 3,
@@ -46,6 +48,7 @@ QUICK = FULL | {  # well under a minute on 2 cores, stack start and stop include
     "cron_minutes": 0,
     "items": 300,
     "replays": 50,
+    "saturated_requests": 8,
 }
 
 
@@ -79,6 +82,7 @@ class Command(BaseCommand):
             ("cron-minutes", int),
             ("items", int),
             ("replays", int),
+            ("saturated-requests", int),
         ):
             parser.add_argument(f"--{name}", type=kind, default=None)
         parser.add_argument(
@@ -163,6 +167,11 @@ class Command(BaseCommand):
             ),
             ("replay", lambda: replays.replay(stack, runs=sizes["replays"])),
             ("throughput", lambda: throughput.throughput(stack, runs=sizes["runs"], memory=busy)),
+            # Last but cron: it swaps the stack's worker for pools and back.
+            (
+                "light flow, compute saturated",
+                lambda: starvation.light_flow(stack, requests=sizes["saturated_requests"]),
+            ),
         ]
         if sizes["cron_minutes"]:
             steps.append(
