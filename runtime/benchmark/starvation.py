@@ -88,9 +88,11 @@ def _measure(stack: Stack, url: str, heavy: int, *, requests: int, slots: int, w
     with _Backlog(stack, heavy, slots=slots) as backlog:
         busy = round_trips(url, requests)
     p95 = percentile(idle, 0.95) or 0.0
+    least, most = min(backlog.waiting), max(backlog.waiting)
     note = (
         f"idle p95 {p95:.1f} ms; {slots} code steps of {SLEEP_SECONDS:g} s running and "
-        f"{min(backlog.waiting)}–{max(backlog.waiting)} waiting on the compute queue throughout"
+        f"{least if least == most else f'{least}–{most}'} waiting on the compute queue "
+        "throughout"
     )
     return Row(
         SCENARIO,

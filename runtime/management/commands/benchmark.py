@@ -38,7 +38,7 @@ FULL = {
     "replays": 200,
     "saturated_requests": 100,
 }
-QUICK = FULL | {  # well under a minute on 2 cores, stack start and stop included
+QUICK = FULL | {  # about a minute on 2 cores, stack start and stop included
     "repeats": 3,
     "fib_steps": 3,
     "seconds": 2,
@@ -64,7 +64,7 @@ class Command(BaseCommand):
             action="store_true",
             help="Measure the embedded default (SQLite, one process).",
         )
-        parser.add_argument("--quick", action="store_true", help="Small sizes: under a minute.")
+        parser.add_argument("--quick", action="store_true", help="Small sizes: about a minute.")
         parser.add_argument("--json", dest="json_path", help="Also write the results here.")
         parser.add_argument("--workers", type=int, default=4, help="Celery worker processes.")
         parser.add_argument(
