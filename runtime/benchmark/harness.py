@@ -1,7 +1,8 @@
 """The stack a benchmark measures, started by the benchmark itself: a scratch database on
-the configured PostgreSQL (dropped afterwards) with the web server, a Celery worker and the
-scheduler on the configured Redis; or, with --embedded, one embedded server on a scratch
-SQLite database. Every process runs with runtime.benchmark.settings."""
+the configured PostgreSQL (dropped afterwards) with the web server, a Celery worker serving
+every queue and the scheduler on the configured Redis; or, with --embedded, one embedded
+server on a scratch SQLite database. Every process runs with runtime.benchmark.settings.
+A scenario may swap the worker for pools of its own (start_worker, stop_processes)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ import psycopg
 from django.conf import settings
 from django.db import connection
 
+from runtime.benchmark import QUEUE_PREFIX
+
 ROOT = Path(settings.BASE_DIR)
 PASSWORD = secrets.token_urlsafe(16)
 
@@ -29,6 +32,9 @@ PASSWORD = secrets.token_urlsafe(16)
 @dataclass
 class Stack:
     embedded: bool
+    log_dir: Path
+    # Processes (threads when embedded) of the worker serving every queue: steps at once.
+    worker_slots: int = 0
     url: str = ""
     env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -68,7 +74,12 @@ class Stack:
 
 
 def start(*, embedded: bool, workers: int, web_processes: int, log_dir: Path) -> Stack:
-    stack = Stack(embedded=embedded, scratch=tempfile.TemporaryDirectory(prefix="bench-"))
+    stack = Stack(
+        embedded=embedded,
+        log_dir=log_dir,
+        worker_slots=settings.TRIBUTARY_EMBEDDED_CONCURRENCY if embedded else workers,
+        scratch=tempfile.TemporaryDirectory(prefix="bench-"),
+    )
     # Code-step sandboxes run as an unprivileged user and must reach the runner directory.
     Path(stack.scratch.name).chmod(0o755)  # type: ignore[union-attr]
     port = _free_port()
@@ -79,44 +90,53 @@ def start(*, embedded: bool, workers: int, web_processes: int, log_dir: Path) ->
     serve = ["manage.py", "serve", "--port", str(port)]
     if not embedded:
         serve += ["--workers", str(web_processes)]
-        _spawn(
-            stack,
-            "worker",
-            log_dir,
-            "-m",
-            "celery",
-            "-A",
-            "config",
-            "worker",
-            "--concurrency",
-            str(workers),
-            "--loglevel",
-            "WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        )
-        _spawn(stack, "scheduler", log_dir, "manage.py", "scheduler")
-    _spawn(stack, "web", log_dir, *serve)
+        start_worker(stack, "worker", concurrency=workers)
+        _spawn(stack, "scheduler", "manage.py", "scheduler")
+    _spawn(stack, "web", *serve)
     _wait_until_up(stack)
     return stack
 
 
+def start_worker(
+    stack: Stack, name: str, *, concurrency: int, queues: tuple[str, ...] = ()
+) -> None:
+    """Start a Celery worker process called ``name`` (its node ``name@host``) serving
+    ``queues`` (light, io, compute: the names before the prefix), or every queue. It is
+    not waited for: a scenario knows it is up when a step it routed there finishes."""
+    served = ["-Q", ",".join(QUEUE_PREFIX + queue for queue in queues)] if queues else []
+    _spawn(
+        stack,
+        name,
+        *("-m", "celery", "-A", "config", "worker", "-n", f"{name}@%h", *served),
+        *("--concurrency", str(concurrency), "--loglevel", "WARNING"),
+        *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+    )
+
+
+def stop_processes(stack: Stack, *names: str) -> None:
+    """Stop started processes, together (a worker finishes the tasks it is running first)."""
+    _terminate([stack.processes.pop(name) for name in names])
+
+
 def stop(stack: Stack) -> None:
-    for process in stack.processes.values():
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-    for process in stack.processes.values():
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+    _terminate(list(stack.processes.values()))
     for log in stack._logs:
         log.close()
     if stack.database:
         _drop_database(stack.database)
     if stack.scratch is not None:
         stack.scratch.cleanup()
+
+
+def _terminate(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
 
 
 def _environment(stack: Stack, port: int) -> dict[str, str]:
@@ -188,8 +208,8 @@ def _manage(stack: Stack, *args: str) -> str:
     return done.stdout
 
 
-def _spawn(stack: Stack, name: str, log_dir: Path, *args: str) -> None:
-    log = (log_dir / f"{name}.log").open("wb")
+def _spawn(stack: Stack, name: str, *args: str) -> None:
+    log = (stack.log_dir / f"{name}.log").open("ab")
     stack._logs.append(log)
     stack.processes[name] = subprocess.Popen(  # noqa: S603 - our own programs
         [sys.executable, *args],

@@ -5,12 +5,13 @@ prefix, cache prefix) so a benchmark never touches a production queue."""
 
 from config.settings import *  # noqa: F403 - measure exactly what production runs
 from config.settings import CACHES, CELERY_TASK_ROUTES, CHANNEL_LAYERS, REDIS_URL, celery_queues
+from runtime.benchmark import QUEUE_PREFIX
 
 ROOT_URLCONF = "runtime.benchmark.urls"
 CELERY_INCLUDE = ["runtime.benchmark.tasks"]
 if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
-    TRIBUTARY_QUEUE_PREFIX = "tributary-benchmark-"
+    TRIBUTARY_QUEUE_PREFIX = QUEUE_PREFIX
     CELERY_TASK_QUEUES = celery_queues(TRIBUTARY_QUEUE_PREFIX)
     CELERY_TASK_DEFAULT_QUEUE = TRIBUTARY_QUEUE_PREFIX + "light"
     CELERY_TASK_ROUTES = {

@@ -1,6 +1,7 @@
 """Endpoints that exist only in benchmark server processes (runtime.benchmark.settings):
-the bare Django baseline, baselines that must run where the broker is, a bulk run start
-and a step "touch" for live-status latency. All but the first need X-Bench-Key."""
+the bare Django baseline, baselines that must run where the broker is, a bulk run start, a
+backlog kept topped up, and a step "touch" for live-status latency. All but the first need
+X-Bench-Key."""
 
 from __future__ import annotations
 
@@ -17,10 +18,13 @@ from django.db.models import F, Max, Min
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
+from kombu import Queue
 
+from config.celery import app
 from designer.models import Flow
 from runtime.benchmark import baselines
-from runtime.engine.status import RUN_FINISHED, RunStatus
+from runtime.engine.queues import broker_name
+from runtime.engine.status import RUN_FINISHED, RunStatus, StepStatus
 from runtime.live import publish as realtime
 from runtime.models import CronFire, Run, StepRun
 from runtime.runs import run_start
@@ -75,18 +79,44 @@ def start_runs(request: HttpRequest) -> HttpResponse:
     """Start ``n`` runs of a flow's live version at once, as a trigger would."""
     body = _body(request)
     flow = Flow.objects.select_related("live_version").get(pk=body["flow"])
-    assert flow.live_version is not None
-    ids = [
-        run_start(
-            flow=flow,
-            version=flow.live_version,
-            payload=body.get("payload", {}),
-            trigger_kind="manual",
-            origin="benchmark",
-        ).pk
-        for _ in range(int(body["n"]))
-    ]
+    ids = [_start(flow, body.get("payload", {})) for _ in range(int(body["n"]))]
     return JsonResponse({"runs": ids})
+
+
+@_keyed
+def backlog(request: HttpRequest) -> HttpResponse:
+    """Keep ``depth`` runs of a flow unfinished, starting the missing ones, and say what
+    they hold: the unfinished runs' ids, how many of its steps are running, and how many
+    messages wait on the broker's ``queue`` that no worker has taken yet."""
+    body = _body(request)
+    flow = Flow.objects.select_related("live_version").get(pk=body["flow"])
+    running = StepRun.objects.filter(run__flow=flow, status=StepStatus.RUNNING).count()
+    # Counted before the top-up, so what it adds does not hide a queue that ran dry.
+    # Declared, not passively: kombu's Redis transport calls an empty queue missing.
+    with app.connection_for_read() as broker:
+        queue = Queue(broker_name(body["queue"]), channel=broker.default_channel)
+        # Annotated as the queue's name; it is (name, message_count, consumer_count).
+        declared: Any = queue.queue_declare()
+    runs = Run.objects.filter(flow=flow).exclude(status__in=RUN_FINISHED)
+    unfinished = list(runs.values_list("pk", flat=True))
+    for _ in range(int(body.get("depth", 0)) - len(unfinished)):
+        unfinished.append(_start(flow, {}))
+    return JsonResponse(
+        {"unfinished": unfinished, "running": running, "waiting": declared.message_count}
+    )
+
+
+def _start(flow: Flow, payload: Any) -> int:
+    """Start a run of the flow's live version, as a trigger would."""
+    assert flow.live_version is not None
+    run = run_start(
+        flow=flow,
+        version=flow.live_version,
+        payload=payload,
+        trigger_kind="manual",
+        origin="benchmark",
+    )
+    return int(run.pk)
 
 
 @_keyed

@@ -17,6 +17,7 @@ from runtime.benchmark import (
     live,
     overhead,
     replays,
+    starvation,
     throughput,
     webhooks,
 )
@@ -35,8 +36,9 @@ FULL = {
     "cron_minutes": 3,
     "items": 1000,
     "replays": 200,
+    "saturated_requests": 100,
 }
-QUICK = FULL | {  # well under a minute on 2 cores, stack start and stop included
+QUICK = FULL | {  # about a minute on 2 cores, stack start and stop included
     "repeats": 3,
     "fib_steps": 3,
     "seconds": 2,
@@ -46,6 +48,7 @@ QUICK = FULL | {  # well under a minute on 2 cores, stack start and stop include
     "cron_minutes": 0,
     "items": 300,
     "replays": 50,
+    "saturated_requests": 8,
 }
 
 
@@ -61,7 +64,7 @@ class Command(BaseCommand):
             action="store_true",
             help="Measure the embedded default (SQLite, one process).",
         )
-        parser.add_argument("--quick", action="store_true", help="Small sizes: under a minute.")
+        parser.add_argument("--quick", action="store_true", help="Small sizes: about a minute.")
         parser.add_argument("--json", dest="json_path", help="Also write the results here.")
         parser.add_argument("--workers", type=int, default=4, help="Celery worker processes.")
         parser.add_argument(
@@ -79,6 +82,7 @@ class Command(BaseCommand):
             ("cron-minutes", int),
             ("items", int),
             ("replays", int),
+            ("saturated-requests", int),
         ):
             parser.add_argument(f"--{name}", type=kind, default=None)
         parser.add_argument(
@@ -163,6 +167,11 @@ class Command(BaseCommand):
             ),
             ("replay", lambda: replays.replay(stack, runs=sizes["replays"])),
             ("throughput", lambda: throughput.throughput(stack, runs=sizes["runs"], memory=busy)),
+            # Last but cron: it swaps the stack's worker for pools and back.
+            (
+                "light flow, compute saturated",
+                lambda: starvation.light_flow(stack, requests=sizes["saturated_requests"]),
+            ),
         ]
         if sizes["cron_minutes"]:
             steps.append(

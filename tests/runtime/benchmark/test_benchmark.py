@@ -38,11 +38,14 @@ TINY = [
     "4",
     "--replays",
     "3",
+    "--saturated-requests",
+    "3",
     "--workers",
     "2",
     "--web-processes",
     "1",
 ]
+SATURATED = "11. Light flow, compute saturated"
 SCENARIOS = {
     "1. Per-step overhead",
     "1b. For-each per item",
@@ -54,6 +57,7 @@ SCENARIOS = {
     "8. Memory",
     "9. Container-image step",
     "10. Replay",
+    SATURATED,
 }
 
 
@@ -75,7 +79,13 @@ def test_a_tiny_benchmark_runs_every_scenario_for_real(tmp_path: Path, mode: str
     assert report["mode"] == mode
     rows = report["rows"]
     assert {row["scenario"] for row in rows} == SCENARIOS
-    measured = [row for row in rows if row["scenario"] != "8. Memory"]
+    # Scenario 11 swaps the worker for pools; the embedded default has one pool, and says so.
+    not_applicable = [row for row in rows if row["note"].startswith("n/a")]
+    assert [row["scenario"] for row in not_applicable] == (
+        [SATURATED] if mode == "embedded" else []
+    )
+    assert len([row for row in rows if row["scenario"] == SATURATED]) == 2  # one, then pools
+    measured = [row for row in rows if row["scenario"] != "8. Memory" and row not in not_applicable]
     assert all(row["median"] is not None and row["median"] > 0 for row in measured), rows
     with_baseline = [row for row in measured if row["baseline_name"]]
     assert all(row["baseline"] and row["ratio"] for row in with_baseline), rows
