@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from django.contrib.auth.models import User
+
 from designer.models import Flow
 from designer.services import flow_create, flow_publish
 from runtime.models import Run
@@ -35,13 +37,17 @@ def publish(team: Team, graph_data: dict[str, Any], name: str = "Flow") -> Flow:
 
 
 def start(team: Team, graph_data: dict[str, Any], payload: Any = None) -> Run:
-    flow = publish(team, graph_data)
+    return start_live(publish(team, graph_data), payload, started_by=team.editor)
+
+
+def start_live(flow: Flow, payload: Any = None, started_by: User | None = None) -> Run:
+    """A run of ``flow``'s live version, as a test starts it."""
     assert flow.live_version is not None
     return run_start(
         flow=flow,
         version=flow.live_version,
         payload=payload or {},
-        started_by=team.editor,
+        started_by=started_by,
         origin="test",
     )
 

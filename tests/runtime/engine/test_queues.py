@@ -20,10 +20,9 @@ from runtime.engine.queues import broker_name
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.kinds.catalog import CATALOG
 from runtime.models import StepRun
-from runtime.runs import run_start
 from tests.conftest import Team
 from tests.factories import edge, graph, node
-from tests.runtime.helpers import chain, start, with_settings
+from tests.runtime.helpers import chain, start, start_live, with_settings
 from tests.stack import MakeStack, flush_broker, wait_for_run, wait_for_step
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -103,13 +102,7 @@ def test_a_queue_no_longer_declared_falls_back_to_the_kind(team: Team) -> None:
         flow_run = start(team, data)
     assert queues_of(flow_run)["shape"] == "reports"
     # Started after the operator removed "reports": its kind's queue, not a dead one.
-    later = run_start(
-        flow=flow_run.flow,
-        version=flow_run.version,
-        payload={},
-        started_by=team.editor,
-        origin="test",
-    )
+    later = start_live(flow_run.flow)
     assert queues_of(later)["shape"] == "light"
 
 

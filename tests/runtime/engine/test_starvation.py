@@ -11,12 +11,11 @@ import pytest
 from designer.models import Flow
 from runtime.engine.status import RunStatus, StepStatus
 from runtime.models import Run, StepRun
-from runtime.runs import run_start
 from runtime.triggers.webhook import kind as webhook
 from tests.conftest import Team
 from tests.factories import edge, graph, node
 from tests.processes import free_port, wait_for_http
-from tests.runtime.helpers import chain, publish
+from tests.runtime.helpers import chain, publish, start_live
 from tests.stack import MakeStack, Stack, wait_for_step, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -42,17 +41,6 @@ def light_flow(team: Team) -> Flow:
 
 def slow_flow(team: Team, seconds: float) -> Flow:
     return publish(team, chain(node("slow", "code.python", source=sleeper(seconds))), "Report")
-
-
-def start_report(team: Team, report: Flow) -> Run:
-    assert report.live_version is not None
-    return run_start(
-        flow=report,
-        version=report.live_version,
-        payload={},
-        started_by=team.editor,
-        origin="test",
-    )
 
 
 def serve(stack: Stack) -> str:
@@ -83,7 +71,7 @@ def test_twenty_ten_second_code_steps_do_not_hold_up_a_webhook_flow_of_transform
     url = serve(stack)
     orders, report = light_flow(team), slow_flow(team, seconds=10)
     order(url, orders, 1)  # on an idle machine
-    runs = [start_report(team, report) for _ in range(20)]
+    runs = [start_live(report) for _ in range(20)]
     wait_until(lambda: code_steps(runs, StepStatus.RUNNING) == 1, "the compute worker busy")
     for number in range(2, 7):
         order(url, orders, number)
@@ -101,7 +89,7 @@ def test_with_one_worker_for_every_queue_the_webhook_waits_behind_the_code_step(
     stack.start_worker("shared", concurrency=1)
     url = serve(stack)
     orders, report = light_flow(team), slow_flow(team, seconds=3)
-    run = start_report(team, report)
+    run = start_live(report)
     wait_for_step(run, "slow", StepStatus.RUNNING)
     order(url, orders, 1)
     # The webhook's flow could only start once the code step gave the slot back.

@@ -13,13 +13,11 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from designer.models import Flow
 from runtime.engine.status import RunStatus, StepStatus
-from runtime.models import Run, StepRun
-from runtime.runs import run_start
+from runtime.models import StepRun
 from tests.conftest import Team
 from tests.factories import node
-from tests.runtime.helpers import chain, publish
+from tests.runtime.helpers import chain, publish, start_live
 from tests.stack import MakeStack, flush_broker, wait_for_run
 
 STEPS = "tributary_queue_steps_queued"
@@ -41,11 +39,6 @@ def per_queue() -> dict[str, dict[str, float]]:
     return found
 
 
-def run_of(flow: Flow, payload: dict | None = None) -> Run:
-    assert flow.live_version is not None
-    return run_start(flow=flow, version=flow.live_version, payload=payload or {}, origin="test")
-
-
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_code_steps_wait_and_age_without_a_compute_worker_then_drain_when_one_starts(
@@ -53,10 +46,10 @@ def test_code_steps_wait_and_age_without_a_compute_worker_then_drain_when_one_st
 ) -> None:
     stack = make_stack()
     stack.start_worker("light", concurrency=1, options=["-Q", "light"])
-    shaped = run_of(publish(team, chain(node("shape", "data.transform", value=1)), "Shape"))
+    shaped = start_live(publish(team, chain(node("shape", "data.transform", value=1)), "Shape"))
     assert wait_for_run(shaped).status == RunStatus.SUCCEEDED  # the light pool serves
     crunch = publish(team, chain(node("crunch", "code.python", source=CRUNCH)), "Crunch")
-    runs = [run_of(crunch, {"n": n}) for n in range(3)]
+    runs = [start_live(crunch, {"n": n}) for n in range(3)]
 
     before = per_queue()
     assert before[STEPS] == {"light": 0, "io": 0, "compute": 3}
@@ -88,7 +81,7 @@ def test_every_declared_queue_is_shown_and_a_retired_one_while_steps_wait_in_it(
     broker = redis.Redis.from_url(settings.REDIS_URL)
     broker.rpush("blue-reports", "m1", "m2")
     broker.rpush("reports", "another installation's")  # unprefixed: not ours
-    run = run_of(publish(team, chain(node("shape", "data.transform", value=1))))
+    run = start_live(publish(team, chain(node("shape", "data.transform", value=1))))
     now = timezone.now()
     waiting = [("reports", 90), ("reports", 10), ("retired", 30)]
     for index, (queue, seconds) in enumerate(waiting):
