@@ -100,7 +100,7 @@ async def _handle(scope: dict[str, Any], receive: Any) -> tuple[int, Any, Header
         raise Reject(404, "No webhook here.")
     headers = _headers(scope)
     token = scope["path"].removeprefix("/hooks/").strip("/")
-    target = await _db(_resolve)(token, scope["method"])
+    target = await _db(resolve)(token, scope["method"])
     raw = await _read_body(receive, headers, target.setting("max_body_bytes"))
     payload = _payload(scope, headers, raw, target)
     key = _idempotency_key(target, headers)
@@ -123,7 +123,9 @@ def _headers(scope: dict[str, Any]) -> Headers:
     return headers
 
 
-def _resolve(token: str, method: str) -> Target:
+def resolve(token: str, method: str) -> Target:
+    """The hook of ``token`` if it takes ``method`` and is under its rate limit; else
+    Reject (404, 405, 429)."""
     found = sql.webhook_endpoint(token, timezone.now()) if 0 < len(token) <= 64 else None
     if found is None:
         raise Reject(404, "No webhook here.")
@@ -158,7 +160,11 @@ def _draft_node(endpoint: WebhookEndpoint) -> Node | None:
     return graphs.graph_of(latest).nodes.get(endpoint.node_id) if latest else None
 
 
-def _rate_limit(endpoint: WebhookEndpoint, per_minute: int) -> None:
+def _rate_limit(endpoint: WebhookEndpoint, per_minute: int | None) -> None:
+    """Only a hook with a limit asks Redis: the count is shared by every process, and a
+    round trip on every request of every other hook would be paid for nothing."""
+    if not per_minute:
+        return
     allowed, retry = ratelimit.allow(f"hook:{endpoint.pk}", per_minute)
     if not allowed:
         raise Reject(
