@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from designer.graph import Graph, json_problem, text_problem
 from designer.models import Flow, FlowVersion
-from runtime.engine import advance, concurrency, graphs, planner, queues
+from runtime.engine import advance, concurrency, graphs, planner, queues, sql
 from runtime.engine.status import RUN_FINISHED, RunStatus, StepStatus
 from runtime.kinds import templating
 from runtime.models import Run, StepRun
@@ -157,11 +157,14 @@ def _create_run(**fields: Any) -> Run:
     AlreadyStarted with the original run. Only then is a savepoint needed (the unique
     index's violation must not abort the outer transaction): two statements saved on
     every other start."""
+    run = Run(**fields)
     if not fields["idempotency_key"]:
-        return Run.objects.create(**fields)
+        sql.insert([run])
+        return run
     try:
         with transaction.atomic():
-            return Run.objects.create(**fields)
+            sql.insert([run])
+            return run
     except IntegrityError:
         raise AlreadyStarted(
             Run.objects.get(
@@ -225,7 +228,7 @@ def _create_steps(
             row.started_at, row.finished_at = earlier.started_at, earlier.finished_at
             states[node_id] = planner.State(StepStatus.SUCCEEDED, earlier.handle)
         rows.append(row)
-    StepRun.objects.bulk_create(rows)
+    sql.insert(rows)
     return {row.node_id: (row.pk, row.timeout_seconds, row.queue) for row in rows}, states
 
 

@@ -17,7 +17,7 @@ import httpx
 from runtime.benchmark import flows, harness
 from runtime.benchmark.harness import Stack
 from runtime.benchmark.report import Row, median, percentile
-from runtime.benchmark.webhooks import UNLIMITED, round_trips
+from runtime.benchmark.webhooks import round_trips
 
 SCENARIO = "11. Light flow, compute saturated"
 SLEEP_SECONDS = 1.0
@@ -39,7 +39,6 @@ def light_flow(stack: Stack, *, requests: int) -> list[Row]:
                 "config": {
                     "response_mode": "wait",
                     "wait_timeout_seconds": 30,
-                    "rate_limit_per_minute": UNLIMITED,
                 },
             },
             [

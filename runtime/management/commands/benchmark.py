@@ -86,6 +86,14 @@ class Command(BaseCommand):
         ):
             parser.add_argument(f"--{name}", type=kind, default=None)
         parser.add_argument(
+            "--only",
+            nargs="+",
+            default=None,
+            metavar="NAME",
+            help="Run only the scenarios whose name contains one of these words "
+            "(e.g. --only webhook).",
+        )
+        parser.add_argument(
             "--clients",
             type=int,
             nargs="+",
@@ -112,7 +120,7 @@ class Command(BaseCommand):
         except RuntimeError as exc:
             raise CommandError(str(exc)) from None
         try:
-            rows = self._scenarios(stack, sizes)
+            rows = self._scenarios(stack, sizes, options["only"])
         except (RuntimeError, TimeoutError) as exc:
             raise CommandError(f"{exc} (logs in {logs})") from None
         finally:
@@ -122,7 +130,9 @@ class Command(BaseCommand):
             write_json(rows, Path(options["json_path"]), mode=mode, quick=options["quick"])
             self.stdout.write(f"Wrote {options['json_path']}")
 
-    def _scenarios(self, stack: harness.Stack, sizes: dict[str, Any]) -> list[Row]:
+    def _scenarios(
+        self, stack: harness.Stack, sizes: dict[str, Any], only: list[str] | None
+    ) -> list[Row]:
         idle = throughput.measure_memory(stack)
         busy: dict[str, float] = {}
         runners: dict[str, float] = {}
@@ -184,6 +194,8 @@ class Command(BaseCommand):
             )
         rows: list[Row] = []
         for name, scenario in steps:
+            if only and not any(word in name for word in only):
+                continue
             began = time.monotonic()
             self.stdout.write(f"  {name}…", ending="")
             self.stdout.flush()

@@ -17,12 +17,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.utils import timezone
 
 from designer.graph import Node
@@ -38,6 +40,13 @@ from runtime.triggers.webhook.request import BadRequest, Headers, request_payloa
 from runtime.triggers.webhook.signatures import BadSignature, verify_configured
 
 logger = logging.getLogger(__name__)
+# CONN_HEALTH_CHECKS pings a kept connection (SELECT 1) before its first use in each
+# request: a round trip per thread hop, two per webhook. A connection this thread used
+# less than this long ago is not pinged. Should the server have gone in between, the
+# statement fails instead (a 500; nothing was recorded) and Django drops the connection
+# before the next request (errors_occurred).
+FRESH_SECONDS = 1.0
+_last_use = threading.local()
 # After refusing a body part-way, the rest of it may still be on the wire: the connection
 # cannot carry another request.
 CLOSE = {"Connection": "close"}
@@ -90,7 +99,13 @@ def _db(function: Any) -> Any:
 
     def call(*args: Any) -> Any:
         close_old_connections()
-        return function(*args)
+        if time.monotonic() - getattr(_last_use, "at", -FRESH_SECONDS) < FRESH_SECONDS:
+            # See FRESH_SECONDS; django-stubs do not declare the attribute.
+            connection.health_check_done = True  # type: ignore[attr-defined]
+        try:
+            return function(*args)
+        finally:
+            _last_use.at = time.monotonic()
 
     return sync_to_async(call, thread_sensitive=False)
 
@@ -100,18 +115,41 @@ async def _handle(scope: dict[str, Any], receive: Any) -> tuple[int, Any, Header
         raise Reject(404, "No webhook here.")
     headers = _headers(scope)
     token = scope["path"].removeprefix("/hooks/").strip("/")
-    target = await _db(_resolve)(token, scope["method"])
-    raw = await _read_body(receive, headers, target.setting("max_body_bytes"))
-    payload = _payload(scope, headers, raw, target)
-    key = _idempotency_key(target, headers)
-    # One trip to a database thread for the rest: each costs a thread hand-off.
-    run, repeated = await _db(_accept)(target, raw, headers, payload, key)
+    first = _arrived(receive, headers)
+    try:
+        await asyncio.sleep(0)  # lets ``first`` take a body that came with the headers
+        if first is not None and first.done() and _whole(first.result()):
+            # Each trip to a database thread costs a thread hand-off: one is enough here.
+            raw = first.result().get("body", b"")
+            target, run, repeated = await _db(_resolve_and_accept)(scope, token, raw, headers)
+        else:
+            target = await _db(resolve)(token, scope["method"])
+            limit = target.setting("max_body_bytes")
+            raw = await _read_body(receive, headers, limit, first)
+            run, repeated = await _db(_accept)(scope, target, raw, headers)
+    finally:
+        if first is not None:
+            first.cancel()  # a refusal before the body came: stop waiting for it
     if run is None:
         return 200, {"captured": True, "detail": "Kept as a test event; no run was started."}, {}
     extra = {"Idempotent-Replayed": "true"} if repeated else {}
     if target.setting("response_mode") == "wait" and not repeated:
         return await _wait(target, run, extra)
     return 202, {"run_id": run.pk}, extra
+
+
+def _arrived(receive: Any, headers: Headers) -> asyncio.Future | None:
+    """The first body message, asked for before the hook is known: a body sent with the
+    headers (most webhooks) is then taken in the same trip to the database as the lookup.
+    Not for a client that waits for "100 Continue": asking would send it one before an
+    unknown hook or a body over the limit could be refused."""
+    if "expect" in headers:
+        return None
+    return asyncio.ensure_future(receive())
+
+
+def _whole(message: dict[str, Any]) -> bool:
+    return message["type"] == "http.request" and not message.get("more_body", False)
 
 
 def _headers(scope: dict[str, Any]) -> Headers:
@@ -123,7 +161,9 @@ def _headers(scope: dict[str, Any]) -> Headers:
     return headers
 
 
-def _resolve(token: str, method: str) -> Target:
+def resolve(token: str, method: str) -> Target:
+    """The hook of ``token`` if it takes ``method`` and is under its rate limit; else
+    Reject (404, 405, 429)."""
     found = sql.webhook_endpoint(token, timezone.now()) if 0 < len(token) <= 64 else None
     if found is None:
         raise Reject(404, "No webhook here.")
@@ -158,7 +198,11 @@ def _draft_node(endpoint: WebhookEndpoint) -> Node | None:
     return graphs.graph_of(latest).nodes.get(endpoint.node_id) if latest else None
 
 
-def _rate_limit(endpoint: WebhookEndpoint, per_minute: int) -> None:
+def _rate_limit(endpoint: WebhookEndpoint, per_minute: int | None) -> None:
+    """Only a hook with a limit asks Redis: the count is shared by every process, and a
+    round trip on every request of every other hook would be paid for nothing."""
+    if not per_minute:
+        return
     allowed, retry = ratelimit.allow(f"hook:{endpoint.pk}", per_minute)
     if not allowed:
         raise Reject(
@@ -168,14 +212,16 @@ def _rate_limit(endpoint: WebhookEndpoint, per_minute: int) -> None:
         )
 
 
-async def _read_body(receive: Any, headers: Headers, limit: int) -> bytes:
+async def _read_body(
+    receive: Any, headers: Headers, limit: int, first: asyncio.Future | None = None
+) -> bytes:
     """The raw body, counted as it arrives. A Content-Length over the limit is refused
     before reading; one that lies is caught by the count (more than the limit: 413) or by
     the wait for the rest (408 after settings.TRIBUTARY_WEBHOOK_BODY_TIMEOUT_SECONDS
     without a byte). A longer body than declared never gets here: the HTTP server frames
     the request by Content-Length and refuses the excess as a malformed next request."""
     declared = headers.get("content-length", "")
-    too_big = Reject(413, f"The body is over this webhook's limit of {limit:,} bytes.", CLOSE)
+    too_big = _too_big(limit, CLOSE)
     if declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_big
     timeout = settings.TRIBUTARY_WEBHOOK_BODY_TIMEOUT_SECONDS
@@ -183,7 +229,8 @@ async def _read_body(receive: Any, headers: Headers, limit: int) -> bytes:
     size = 0
     while True:
         try:
-            message = await asyncio.wait_for(receive(), timeout)
+            message = await asyncio.wait_for(first or receive(), timeout)
+            first = None
         except TimeoutError:
             raise Reject(
                 408, f"The body stopped arriving; waited {timeout:g} s for the rest.", CLOSE
@@ -197,6 +244,10 @@ async def _read_body(receive: Any, headers: Headers, limit: int) -> bytes:
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _too_big(limit: int, headers: Headers | None = None) -> Reject:
+    return Reject(413, f"The body is over this webhook's limit of {limit:,} bytes.", headers)
 
 
 def _check_signature(target: Target, raw: bytes, headers: Headers) -> None:
@@ -243,11 +294,25 @@ def _idempotency_key(target: Target, headers: Headers) -> str:
     return key
 
 
+def _resolve_and_accept(
+    scope: dict[str, Any], token: str, raw: bytes, headers: Headers
+) -> tuple[Target, Run | None, bool]:
+    """A request whose body came with it, in one trip: the checks in the order of the
+    other path (hook, then size, then the rest)."""
+    target = resolve(token, scope["method"])
+    limit = target.setting("max_body_bytes")
+    if len(raw) > limit:
+        raise _too_big(limit)  # read whole: the connection can carry another request
+    return target, *_accept(scope, target, raw, headers)
+
+
 def _accept(
-    target: Target, raw: bytes, headers: Headers, payload: dict[str, Any], key: str
+    scope: dict[str, Any], target: Target, raw: bytes, headers: Headers
 ) -> tuple[Run | None, bool]:
-    """Verify the signature, then keep the request as the test capture (None) or start
-    the run: (run, whether it repeats an earlier delivery)."""
+    """Read the request, verify its signature, then keep it as the test capture (None) or
+    start the run: (run, whether it repeats an earlier delivery)."""
+    payload = _payload(scope, headers, raw, target)
+    key = _idempotency_key(target, headers)
     _check_signature(target, raw, headers)
     if target.capture_id is not None and _capture(target.capture_id, payload):
         return None, False

@@ -83,12 +83,14 @@ class WebhookTrigger(TriggerKind):
                 "maximum": MAX_BODY_LIMIT,
                 "default": 1024 * 1024,
             },
+            # No default: an unlimited hook costs no Redis round trip per request
+            # (endpoint.py); a limit, once set, is counted in Redis across processes.
             "rate_limit_per_minute": {
                 "type": "integer",
                 "title": "Requests per minute",
                 "minimum": 1,
                 "maximum": 100_000,
-                "default": 600,
+                "description": "Empty: no limit. Set, every request is counted in Redis.",
             },
             "include_sensitive_headers": {
                 "type": "boolean",

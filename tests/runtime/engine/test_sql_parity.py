@@ -262,6 +262,48 @@ def test_resolving_a_webhook_token_matches_the_orm(flow: Any) -> None:
     assert sql.webhook_endpoint("no-such-token", now) is None
 
 
+def test_inserting_a_run_and_its_steps_stores_what_the_orm_stores(flow: Any) -> None:
+    now = timezone.now()
+    fields = {
+        "flow": flow,
+        "version": flow.live_version,
+        "trigger_kind": "webhook",
+        "trigger_node": "start",
+        "status": RunStatus.PENDING,
+        "input": {"order": {"id": 7}, "ünïcode": "✓", "none": None},
+        "idempotency_key": "evt_1",
+    }
+    ours, orm = Run(**fields), Run.objects.create(**fields | {"idempotency_key": "evt_2"})
+    sql.insert([ours])
+    assert ours.pk is not None and not ours._state.adding
+    steps = {
+        "node_id": "shape",
+        "kind": "data.transform",
+        "status": StepStatus.SUCCEEDED,
+        "output": [1, "two", {"3": None}],
+        "started_at": now,
+        "finished_at": now,
+        "timeout_seconds": 30.5,
+    }
+    ours_steps = [StepRun(run=ours, **steps), StepRun(run=ours, node_id="end", kind="x")]
+    sql.insert(ours_steps)
+    StepRun.objects.bulk_create(
+        [StepRun(run=orm, **steps), StepRun(run=orm, node_id="end", kind="x")]
+    )
+    skip = {"id", "idempotency_key", "created_at", "run_id", "run"}
+
+    def stored(model: Any, **where: Any) -> list[dict[str, Any]]:
+        rows = model.objects.filter(**where).order_by("id").values()
+        return [{k: v for k, v in row.items() if k not in skip} for row in rows]
+
+    assert stored(Run, pk=ours.pk) == stored(Run, pk=orm.pk)
+    assert [step.pk for step in ours_steps] == sorted(step.pk for step in ours_steps)
+    assert stored(StepRun, run=ours) == stored(StepRun, run=orm)
+    assert [s.pk for s in ours_steps] == list(
+        StepRun.objects.filter(run=ours).order_by("id").values_list("id", flat=True)
+    )
+
+
 def test_every_statement_matches_the_orm_on_sqlite_too(tmp_path: Path) -> None:
     assert connection.vendor == "postgresql"  # the suite's own run covers PostgreSQL
     env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}

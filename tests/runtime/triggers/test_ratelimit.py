@@ -1,5 +1,6 @@
 """The per-hook rate limit slides (no double burst across a minute boundary), and it fails
-open: without Redis every request is allowed, with a warning, never an exception."""
+open: without Redis every request is allowed, with a warning, never an exception. A hook
+with no limit (the default) does not ask Redis at all."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import uuid
 import pytest
 from pytest_django.fixtures import Settings as SettingsWrapper
 
-from runtime.triggers.webhook import ratelimit
+from runtime.triggers.webhook import endpoint, ratelimit
+from runtime.triggers.webhook import kind as webhook
 from runtime.triggers.webhook.ratelimit import allow
+from tests.conftest import Team
 from tests.processes import free_port
+from tests.runtime.triggers.hooks import hook_flow
 
 
 def test_it_allows_the_limit_then_refuses() -> None:
@@ -50,3 +54,19 @@ def test_it_limits_again_once_its_store_is_back(settings: SettingsWrapper) -> No
     assert [allow(key, 1, now=1000.0)[0] for _ in range(3)] == [True] * 3
     settings.REDIS_URL = real
     assert [allow(key, 1, now=1000.0)[0] for _ in range(3)] == [True, False, False]
+
+
+@pytest.mark.django_db
+def test_a_hook_without_a_limit_never_asks_the_store(
+    team: Team, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_store(*args: object, **kwargs: object) -> tuple[bool, int]:
+        raise AssertionError("an unlimited hook asked Redis")
+
+    monkeypatch.setattr(ratelimit, "allow", no_store)
+    flow = hook_flow(team)
+    token = webhook.endpoint_for(flow, "order").token
+    assert endpoint.resolve(token, "POST").setting("rate_limit_per_minute") is None
+    limited = hook_flow(team, {"rate_limit_per_minute": 5})
+    with pytest.raises(AssertionError, match="asked Redis"):
+        endpoint.resolve(webhook.endpoint_for(limited, "order").token, "POST")

@@ -112,6 +112,22 @@ def test_a_content_length_over_the_limit_is_a_413_without_waiting_for_the_body(
     assert not Run.objects.exists()
 
 
+def test_a_client_waiting_for_100_continue_is_refused_before_it_sends_the_body(
+    hook: str,
+) -> None:
+    answer = exchange(hook, {"Content-Length": str(5 * LIMIT), "Expect": "100-continue"}, b"")
+    assert answer.status == 413, answer.body  # not "100 Continue": the body is not wanted
+    assert b"limit of 1,000 bytes" in answer.body
+    assert not Run.objects.exists()
+
+
+def test_a_body_over_the_limit_sent_with_its_headers_is_a_413(hook: str) -> None:
+    # Read whole with the headers, it meets the hook's limit after the lookup.
+    answer = exchange(hook, {"Content-Length": str(2 * LIMIT)}, b"z" * (2 * LIMIT))
+    assert answer.status == 413 and b"limit of 1,000 bytes" in answer.body
+    assert not Run.objects.exists()
+
+
 def test_a_body_shorter_than_its_content_length_is_a_408_when_the_rest_never_comes(
     hook: str,
 ) -> None:
