@@ -17,14 +17,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections
 from django.utils import timezone
 
 from designer.graph import Node
@@ -40,13 +38,6 @@ from runtime.triggers.webhook.request import BadRequest, Headers, request_payloa
 from runtime.triggers.webhook.signatures import BadSignature, verify_configured
 
 logger = logging.getLogger(__name__)
-# CONN_HEALTH_CHECKS pings a kept connection (SELECT 1) before its first use in each
-# request: a round trip per thread hop, two per webhook. A connection this thread used
-# less than this long ago is not pinged. Should the server have gone in between, the
-# statement fails instead (a 500; nothing was recorded) and Django drops the connection
-# before the next request (errors_occurred).
-FRESH_SECONDS = 1.0
-_last_use = threading.local()
 # After refusing a body part-way, the rest of it may still be on the wire: the connection
 # cannot carry another request.
 CLOSE = {"Connection": "close"}
@@ -99,13 +90,7 @@ def _db(function: Any) -> Any:
 
     def call(*args: Any) -> Any:
         close_old_connections()
-        if time.monotonic() - getattr(_last_use, "at", -FRESH_SECONDS) < FRESH_SECONDS:
-            # See FRESH_SECONDS; django-stubs do not declare the attribute.
-            connection.health_check_done = True  # type: ignore[attr-defined]
-        try:
-            return function(*args)
-        finally:
-            _last_use.at = time.monotonic()
+        return function(*args)
 
     return sync_to_async(call, thread_sensitive=False)
 
