@@ -169,3 +169,23 @@ def test_steps_waiting_on_a_queue_without_workers_are_not_sent_again_until_it_dr
     broker.delete(broker_name("compute"))
     assert recovery.requeue_lost_messages() == 3
     assert broker.llen(broker_name("compute")) == 3
+
+
+def test_a_step_message_lands_in_its_own_queue_only_once_every_queue_is_declared(
+    team: Team, make_stack: MakeStack
+) -> None:
+    # A worker serving every queue declares them all on the broker, then goes away.
+    stack = make_stack()
+    stack.start_worker("all", concurrency=1)
+    stack.stop()
+    broker = redis.Redis.from_url(settings.REDIS_URL)
+
+    def depths() -> dict[str, int]:
+        return {name: broker.llen(broker_name(name)) for name in ("light", "io", "compute")}
+
+    start(team, chain(node("code", "code.python", source=CODE)))
+    assert depths() == {"light": 0, "io": 0, "compute": 1}
+    start(team, chain(node("shape", "data.transform", value=1)))
+    assert depths() == {"light": 1, "io": 0, "compute": 1}
+    start(team, chain(node("call", "http.request", method="GET", url="http://127.0.0.1:9/")))
+    assert depths() == {"light": 1, "io": 1, "compute": 1}
