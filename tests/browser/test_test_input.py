@@ -126,6 +126,8 @@ def test_a_request_captured_from_the_panel_is_the_test_input_until_confirmed(
         Designer(fresh).open(orders.pk)
         fresh.get_by_role("button", name="Test", exact=True).click()
         expect(fresh.get_by_test_id("test-origin")).to_contain_text("The request captured at")
+        # The editor takes the captured body a render after the origin line shows.
+        expect(fresh.locator("#test-body .cm-content")).to_contain_text("ada@example.com")
         assert json.loads(editor_text(fresh, "test-body")) == ORDER
         fresh.get_by_text("Query and headers").click()
         assert json.loads(editor_text(fresh, "test-query")) == {"source": "shop"}

@@ -205,8 +205,10 @@ def test_a_cap_of_two_holds_across_workers_and_a_killed_worker_leaks_no_slot(
     assert [run.status for run in finished] == [RunStatus.SUCCEEDED] * 10
     assert sum(run.steps.get(node_id="call").lost for run in finished) == 2
     assert most_at_once(finished) <= 2
-    # No slot leaked: two new runs are admitted at once, a third waits.
-    assert [status_of(begin(team, flow)) for _ in range(3)] == ["pending", "pending", "queued"]
+    # No slot leaked: two new runs are admitted at once (the live workers may already have
+    # started them), a third waits.
+    admitted = [status_of(begin(team, flow)) != RunStatus.QUEUED for _ in range(3)]
+    assert admitted == [True, True, False]
 
 
 @pytest.mark.django_db
