@@ -167,18 +167,22 @@ TRIBUTARY_QUEUE_NAMES = list(
 TRIBUTARY_QUEUE_PREFIX = env_str("TRIBUTARY_QUEUE_PREFIX", "")
 
 
-def celery_queues(prefix: str) -> list[Queue]:
-    return [Queue(prefix + name) for name in TRIBUTARY_QUEUE_NAMES]
+def celery_routing(prefix: str) -> tuple[list[Queue], str, dict[str, dict[str, str]]]:
+    """CELERY_TASK_QUEUES, _DEFAULT_QUEUE and _ROUTES with every queue's name on the broker
+    after ``prefix`` (the benchmark's settings give one of their own). The engine's
+    housekeeping tasks (cancel children, start replays...) are light work; sending an
+    approval's mail and pulling an image wait on the network."""
+    network = ("runtime.tasks.approval_mail", "runtime.images.tasks.pull_image")
+    return (
+        [Queue(prefix + name) for name in TRIBUTARY_QUEUE_NAMES],
+        prefix + "light",
+        {name: {"queue": prefix + "io"} for name in network},
+    )
 
 
-CELERY_TASK_QUEUES = celery_queues(TRIBUTARY_QUEUE_PREFIX)
-# The engine's housekeeping tasks (cancel children, start replays...) are light work;
-# sending an approval's mail and pulling an image wait on the network.
-CELERY_TASK_DEFAULT_QUEUE = TRIBUTARY_QUEUE_PREFIX + "light"
-CELERY_TASK_ROUTES = {
-    name: {"queue": TRIBUTARY_QUEUE_PREFIX + "io"}
-    for name in ("runtime.tasks.approval_mail", "runtime.images.tasks.pull_image")
-}
+CELERY_TASK_QUEUES, CELERY_TASK_DEFAULT_QUEUE, CELERY_TASK_ROUTES = celery_routing(
+    TRIBUTARY_QUEUE_PREFIX
+)
 
 CHANNEL_LAYERS: dict[str, dict[str, Any]]
 if REDIS_URL:

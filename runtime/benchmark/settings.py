@@ -4,7 +4,7 @@ for the `.delay().get()` baseline, and names of its own on a shared Redis (queue
 prefix, cache prefix) so a benchmark never touches a production queue."""
 
 from config.settings import *  # noqa: F403 - measure exactly what production runs
-from config.settings import CACHES, CELERY_TASK_ROUTES, CHANNEL_LAYERS, REDIS_URL, celery_queues
+from config.settings import CACHES, CHANNEL_LAYERS, REDIS_URL, celery_routing
 from runtime.benchmark import QUEUE_PREFIX
 
 ROOT_URLCONF = "runtime.benchmark.urls"
@@ -12,11 +12,7 @@ CELERY_INCLUDE = ["runtime.benchmark.tasks"]
 if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
     TRIBUTARY_QUEUE_PREFIX = QUEUE_PREFIX
-    CELERY_TASK_QUEUES = celery_queues(TRIBUTARY_QUEUE_PREFIX)
-    CELERY_TASK_DEFAULT_QUEUE = TRIBUTARY_QUEUE_PREFIX + "light"
-    CELERY_TASK_ROUTES = {
-        name: {"queue": TRIBUTARY_QUEUE_PREFIX + "io"} for name in CELERY_TASK_ROUTES
-    }
+    CELERY_TASK_QUEUES, CELERY_TASK_DEFAULT_QUEUE, CELERY_TASK_ROUTES = celery_routing(QUEUE_PREFIX)
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "tributary-benchmark"
     CACHES["default"]["KEY_PREFIX"] = "tributary-benchmark"
 else:

@@ -30,7 +30,7 @@ from django.conf import settings
 from designer.graph import Graph, Node, Problem
 
 logger = logging.getLogger(__name__)
-LIGHT, IO, COMPUTE = "light", "io", "compute"
+IO = "io"  # the queue of a kind that names none
 
 
 def declared() -> list[str]:

@@ -72,6 +72,8 @@ def requeue_lost_messages() -> int:
         run__status__in=RUN_LIVE,
     )
     named = set(lost.order_by().values_list("queue", flat=True).distinct())
+    if not named:
+        return 0  # nothing stale: the broker need not be asked
     waiting = queues.broker_depths(sorted(named)) or {}
     busy = [name for name in named if waiting.get(name, 0) > 0]
     if busy:

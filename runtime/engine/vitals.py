@@ -5,8 +5,8 @@ worker, how long the oldest has waited and the broker's depth: what an autoscale
 A scrape every few seconds must stay cheap with millions of runs, so every figure is read
 through an index, never a COUNT over all runs or steps: the last hour by created_at or
 finished_at (runtime migration 0006 indexes finished_at), open steps one status at a time
-(each has a partial index), the waiting steps of every queue in one GROUP BY over the
-queued ones (the same partial index), and the run total from the highest id.
+(each has a partial index; queued and running ones as the sums of the per-queue counts,
+one GROUP BY over each status's partial index), and the run total from the highest id.
 """
 
 from __future__ import annotations
@@ -30,8 +30,9 @@ DURATION_SAMPLE = 20000
 
 @dataclass(frozen=True)
 class Waiting:
-    """The steps QUEUED in PostgreSQL for one queue: the truth, whatever the broker holds (a
-    message a worker took but whose step it has not claimed yet still counts here)."""
+    """The steps of one queue QUEUED and RUNNING in PostgreSQL: the truth, whatever the
+    broker holds (a message a worker took but whose step it has not claimed yet still counts
+    as queued here)."""
 
     steps: int
     oldest_age_seconds: float  # now - the oldest one's queued_at; 0 when none waits
@@ -61,6 +62,11 @@ def vitals() -> Vitals:
     # per loop, and would drown the flows' own runs (their steps still count as steps).
     runs = Run.objects.filter(scope="")
     waiting = _waiting(now)
+    # Queued and running steps are counted per queue already: their totals are the sums.
+    in_queues = {
+        StepStatus.QUEUED: sum(w.steps for w in waiting.values()),
+        StepStatus.RUNNING: sum(w.running for w in waiting.values()),
+    }
     return Vitals(
         runs_last_hour=_by_status(runs.filter(created_at__gte=since), RunStatus.values),
         runs_finished_last_hour=_by_status(
@@ -72,10 +78,13 @@ def vitals() -> Vitals:
         # included (a start that was rolled back leaves a gap); retention deletes old runs,
         # never the newest.
         runs_created_total=Run.objects.aggregate(n=Max("id"))["n"] or 0,
-        # One query per status: each open status has a partial index (steprun_queued...),
+        # One query per other open status: each has a partial index (steprun_waiting...),
         # which a single "status IN (...)" could not use.
         steps_open={
-            status: StepRun.objects.filter(status=status).count() for status in sorted(STEP_OPEN)
+            status: in_queues[status]
+            if status in in_queues
+            else StepRun.objects.filter(status=status).count()
+            for status in sorted(STEP_OPEN)
         },
         steps_finished_last_hour=_by_status(
             StepRun.objects.filter(finished_at__gte=since, status__in=STEP_FINISHED),
